@@ -1,0 +1,78 @@
+"""The `nkb` command: parse arguments, call one library function, print, choose the exit code.
+
+Exit status: 0 fine; 1 content problems (knowledge base errors, failing rule cases);
+2 usage mistakes or bad patient input. The library never prints or exits; only this module does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from . import __version__
+from .problems import InputError, KbError, UsageError, render_all
+
+# One module per verb under commands/, each with register(subparsers) setting func=run(args).
+COMMANDS = ("build", "validate", "evaluate", "test", "leaflet", "readability", "status", "diff",
+            "new")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        raise UsageError(message)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="nkb", description="Neutropenia knowledge base: validate the rules, "
+                     "evaluate patients, build the website and leaflets.")
+    parser.add_argument("--version", action="version", version=f"nkb {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on failure")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f".commands.{name}", __package__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.commands.{name}":
+                raise
+            continue  # not written yet
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        parser = make_parser()
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(f"nkb: error: {exc}", file=sys.stderr)
+        return 2
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KbError as exc:
+        print(render_all(exc.problems), file=sys.stderr)
+        errors = sum(p.severity == "error" for p in exc.problems)
+        print(f"nkb: {errors} error(s) in the knowledge base; nothing was built", file=sys.stderr)
+        return 1
+    except InputError as exc:
+        print(f"nkb: error: {exc}", file=sys.stderr)
+        return 2
+    except UsageError as exc:
+        print(f"nkb: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        if getattr(args, "debug", False):
+            raise
+        import traceback
+
+        print("nkb: internal error (a bug in nkb, not in your files); please report it with "
+              "this output:", file=sys.stderr)
+        traceback.print_exc(limit=-3, file=sys.stderr)
+        return 3

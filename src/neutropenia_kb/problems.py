@@ -1,0 +1,106 @@
+"""The one Problem record used for every kind of mistake, and the small exception family.
+
+Authors, the CLI, the MkDocs plugin and the test plugin all see problems in the same shape:
+``rules/causes.yaml:42:7: error: causes[3].sources[0]: unknown source 'apolo_2025'``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Literal, Sequence
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: Path | None
+    line: int | None  # 1-based
+    column: int | None  # 1-based
+    where: str  # "causes[3].sources[0]"; "" when the whole file is meant
+    message: str  # what is wrong and how to fix it
+    severity: Severity = "error"
+
+    def location(self, base: Path | None = None) -> str:
+        name = _display_path(self.file, base) if self.file is not None else "<input>"
+        if self.line is None:
+            return name
+        if self.column is None:
+            return f"{name}:{self.line}"
+        return f"{name}:{self.line}:{self.column}"
+
+    def render(self, base: Path | None = None) -> str:
+        where = f"{self.where}: " if self.where else ""
+        return f"{self.location(base)}: {self.severity}: {where}{self.message}"
+
+    def to_json(self, base: Path | None = None) -> dict[str, object]:
+        return {
+            "file": _display_path(self.file, base) if self.file is not None else None,
+            "line": self.line,
+            "column": self.column,
+            "where": self.where,
+            "severity": self.severity,
+            "message": self.message,
+        }
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (str(self.file or ""), self.line or 0, self.column or 0, self.message)
+
+
+def _display_path(path: Path, base: Path | None) -> str:
+    """Paths relative to the working directory read best in an editor's problem list."""
+    try:
+        return str(path.resolve().relative_to((base or Path.cwd()).resolve()))
+    except ValueError:
+        return str(path)
+
+
+def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """Sorted by file and line, duplicates dropped (two checks may find the same fault)."""
+    return sorted(set(problems), key=Problem.sort_key)
+
+
+def has_errors(problems: Iterable[Problem], strict: bool = False) -> bool:
+    return any(p.severity == "error" or strict for p in problems)
+
+
+def render_all(problems: Sequence[Problem], fmt: str = "text", base: Path | None = None) -> str:
+    if fmt == "json":
+        return json.dumps([p.to_json(base) for p in problems], indent=2, ensure_ascii=False)
+    return "\n".join(p.render(base) for p in problems)
+
+
+def did_you_mean(word: str, choices: Iterable[str], n: int = 1) -> str:
+    """'; did you mean 'apollo_2025'?' or '' — appended to messages about unknown names."""
+    matches = difflib.get_close_matches(word, list(choices), n=n, cutoff=0.6)
+    if not matches:
+        return ""
+    quoted = " or ".join(f"'{m}'" for m in matches)
+    return f"; did you mean {quoted}?"
+
+
+@dataclass
+class KbError(Exception):
+    """Raised by the library when the knowledge base has errors; carries every problem found."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return render_all(self.problems)
+
+
+class InputError(ValueError):
+    """A patient input that cannot be used: names the field, the value and what is allowed."""
+
+    def __init__(self, field_name: str, value: object, allowed: str) -> None:
+        self.field = field_name
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{field_name}: {value!r} is not allowed: {allowed}")
+
+
+class UsageError(Exception):
+    """A mistake in how a command was called (exit status 2)."""

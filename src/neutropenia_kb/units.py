@@ -1,0 +1,146 @@
+"""Exact quantities and the units patients, nurses and lab feeds write them in.
+
+Values are Fractions so that thresholds are decided exactly: 2.5 x10^9/L x 40 % is 1,000
+cells/µL, and 100.4 °F is 38 °C — floats would put both on the wrong side of the boundary.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Callable
+
+Dimension = str  # "cell_count" | "temperature" | "percent" | "number"
+
+
+@dataclass(frozen=True)
+class Unit:
+    name: str  # canonical spelling used in the knowledge base: "cells/uL"
+    symbol: str  # what a patient reads: "cells/µL"
+    dimension: Dimension
+    to_base: Callable[[Fraction], Fraction]
+    from_base: Callable[[Fraction], Fraction]
+
+
+def _scale(factor: Fraction) -> tuple[Callable[[Fraction], Fraction], Callable[[Fraction], Fraction]]:
+    return (lambda v: v * factor), (lambda v: v / factor)
+
+
+_THOUSAND = Fraction(1000)
+UNITS: dict[str, Unit] = {}
+
+
+def _add(names: list[str], unit: Unit) -> None:
+    for name in names:
+        UNITS[_normal(name)] = unit
+
+
+def _normal(text: str) -> str:
+    """Fold the many ways people type a unit: spaces, µ/μ, superscripts, ×, mm³."""
+    text = text.strip().replace(" ", "")
+    for old, new in (("µ", "u"), ("μ", "u"), ("×", "x"), ("⁹", "9"), ("³", "3"), ("^", ""),
+                     ("*", "x"), ("º", "°"), ("deg", "°")):
+        text = text.replace(old, new)
+    return text
+
+
+_cells = Unit("cells/uL", "cells/µL", "cell_count", *_scale(Fraction(1)))
+_giga = Unit("10^9/L", "×10⁹/L", "cell_count", *_scale(_THOUSAND))
+_add(["cells/uL", "cells/µL", "/uL", "/µL", "cells/mm3", "/mm3", "cells/mm³", "cells/ul",
+      "/ul", "cells/microlitre", "cells/microliter"], _cells)
+_add(["10^9/L", "x10^9/L", "×10⁹/L", "10⁹/L", "x10⁹/L", "G/L", "10^9/l", "x10^9/l"], _giga)
+_celsius = Unit("C", "°C", "temperature", lambda v: v, lambda v: v)
+_fahrenheit = Unit("F", "°F", "temperature",
+                   lambda v: (v - 32) * Fraction(5, 9), lambda v: v * Fraction(9, 5) + 32)
+_add(["C", "°C", "c", "celsius", "Celsius"], _celsius)
+_add(["F", "°F", "f", "fahrenheit", "Fahrenheit"], _fahrenheit)
+_percent = Unit("%", "%", "percent", lambda v: v, lambda v: v)
+_add(["%", "percent"], _percent)
+
+BASE_UNIT = {"cell_count": _cells, "temperature": _celsius, "percent": _percent}
+
+# The spellings an author may use in rules and the ones we promise patients' forms accept.
+ACCEPTED = {
+    "cell_count": ["cells/uL", "cells/µL", "/uL", "cells/mm3", "/mm3", "10^9/L", "x10^9/L",
+                   "×10⁹/L", "G/L"],
+    "temperature": ["C", "°C", "F", "°F"],
+    "percent": ["%"],
+}
+
+
+class UnitError(ValueError):
+    pass
+
+
+def find_unit(text: str) -> Unit | None:
+    return UNITS.get(_normal(text))
+
+
+def exact(value: object) -> Fraction:
+    """A number from YAML, JSON or CSV as an exact Fraction (floats via their shortest repr)."""
+    if isinstance(value, bool):
+        raise UnitError("a true/false value is not a number")
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, (Decimal, float)):
+        return Fraction(Decimal(repr(value)) if isinstance(value, float) else value)
+    if isinstance(value, str):
+        try:
+            number = Decimal(value.strip().replace(",", ""))
+        except InvalidOperation:
+            raise UnitError(f"'{value}' is not a number") from None
+        if not number.is_finite():
+            raise UnitError(f"'{value}' is not a finite number")
+        return Fraction(number)
+    raise UnitError(f"{value!r} is not a number")
+
+
+_QUANTITY = re.compile(r"^\s*([-+]?(?:\d[\d,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+
+
+def split_quantity(text: str) -> tuple[Fraction, str]:
+    """'0.8 x10^9/L' → (Fraction(4, 5), 'x10^9/L'); '38' → (38, '')."""
+    match = _QUANTITY.match(text)
+    if not match:
+        raise UnitError(f"'{text}' is not a number with an optional unit")
+    return exact(match.group(1)), match.group(2)
+
+
+def to_base(value: Fraction, unit: Unit) -> Fraction:
+    return unit.to_base(value)
+
+
+def from_base(value: Fraction, unit: Unit) -> Fraction:
+    return unit.from_base(value)
+
+
+def format_number(value: Fraction, places: int | None = None) -> str:
+    """1500 → '1,500'; 38 → '38' (or '38.0' with places=1); 0.8 → '0.8'."""
+    if places is None:
+        if value.denominator == 1:
+            return f"{value.numerator:,}"
+        places = 2
+        text = f"{float(value):,.{places}f}".rstrip("0").rstrip(".")
+        return text
+    return f"{float(round(value, places)):,.{places}f}"
+
+
+_PLACES = {"temperature": 1}
+
+
+def format_quantity(value: Fraction, unit: Unit, also: list[Unit] | None = None) -> str:
+    """'38.0 °C (100.4 °F)', '500 cells/µL'. ``value`` is in ``unit``'s base."""
+    places = _PLACES.get(unit.dimension)
+
+    def one(u: Unit) -> str:
+        number = format_number(from_base(value, u), places)
+        sep = "" if u.symbol == "%" else " "
+        return f"{number}{sep}{u.symbol}"
+
+    text = one(unit)
+    extras = [one(u) for u in (also or []) if u is not unit]
+    return f"{text} ({', '.join(extras)})" if extras else text
