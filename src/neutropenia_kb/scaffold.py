@@ -1,0 +1,205 @@
+"""`nkb new KIND ID`: append a new item, with every required field explained, to the right file.
+
+Insertion works on the text, never through yaml.dump, so the authors' comments, order and line
+wrapping survive. The TODO values are chosen to fail validation until the author fills them in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .loader import Doc, load_dir, load_text
+from .problems import KbError, Problem, UsageError, did_you_mean
+
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+WIDTH = 100
+
+
+@dataclass(frozen=True)
+class Kind:
+    stem: str  # file in rules/
+    key: str  # top-level list key in that file
+    fields: tuple[tuple[str, str, str], ...]  # (field, TODO value, built-in comment)
+
+
+_ID = ("id", "", "unique across the knowledge base: lower case, digits and _; rules and "
+       "see_also use it")
+_TITLE = ("title", "TODO", "patient-facing name, plain text (no Markdown)")
+_TEXT = ("text", "TODO", "patient-facing, second person, short sentences (grade 8 or below); "
+         "write {fever_temperature} or {severe.range} instead of typing a number")
+_SOURCES = ("sources", "[]", "at least one {source: <source id from kb.yaml>, section: <id of "
+            "that source's section>}")
+
+KINDS: dict[str, Kind] = {
+    "cause": Kind("causes", "causes", (_ID, _TITLE, _TEXT, (
+        "groups", "[]", "ids of the groups (see `groupings:` at the top of this file) this cause "
+        "belongs to"), _SOURCES)),
+    "symptom": Kind("symptoms", "symptoms", (_ID, _TITLE, _TEXT, _SOURCES)),
+    "test": Kind("tests", "tests", (_ID, _TITLE, _TEXT, _SOURCES)),
+    "treatment": Kind("treatments", "treatments", (_ID, _TITLE, _TEXT, (
+        "group", "TODO", "id of one group from `groups:` at the top of this file"), _SOURCES)),
+    "precaution": Kind("precautions", "precautions", (_ID, _TITLE, _TEXT, (
+        "group", "TODO", "id of one group from `groups:` at the top of this file"), _SOURCES)),
+    "urgency_rule": Kind("urgency", "rules", (_ID, _TITLE, _TEXT, (
+        "level", "TODO", "id of a level from `levels:` at the top of this file (most urgent "
+        "first)"), ("when", "TODO", "the condition in the rule language, e.g. `has_fever and "
+                    "neutropenia` (see the authoring guide)"), _SOURCES)),
+    "term": Kind("glossary", "terms", (_ID, (
+        "term", "TODO", "the word as the patient sees it"), (
+        "definition", "TODO", "what it means, in plain words (grade 8 or below)"), _SOURCES)),
+    "topic": Kind("overview", "topics", (_ID, (
+        "section", "TODO", "where it is shown: about, severity, symptoms, causes, diagnosis, "
+        "treatment, living or help"), _TITLE, _TEXT, _SOURCES)),
+}
+
+
+@dataclass(frozen=True)
+class Scaffolded:
+    path: Path
+    line: int  # where the new item starts
+    kind: str
+    id: str
+
+
+def _resolve(schema: dict[str, Any], node: Any) -> Any:
+    """Follow local "$ref": "#/$defs/x" pointers."""
+    seen = 0
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < 10:
+        ref = node["$ref"]
+        if not ref.startswith("#/"):
+            return node
+        target: Any = schema
+        for part in ref[2:].split("/"):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        node, seen = target, seen + 1
+    return node
+
+
+def schema_descriptions(schema_dir: Path, kind: Kind) -> dict[str, str]:
+    """Field descriptions of the item schema (schema/<stem>.schema.json), if it exists."""
+    path = schema_dir / f"{kind.stem}.schema.json"
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    listing = _resolve(schema, schema.get("properties", {}).get(kind.key, {}))
+    item = _resolve(schema, listing.get("items", {}) if isinstance(listing, dict) else {})
+    props = item.get("properties", {}) if isinstance(item, dict) else {}
+    out = {}
+    for name, prop in props.items():
+        prop = _resolve(schema, prop)
+        if isinstance(prop, dict) and isinstance(prop.get("description"), str):
+            out[name] = " ".join(prop["description"].split())
+    return out
+
+
+def existing_ids(docs: dict[str, Doc]) -> set[str]:
+    """Every id in rules/ except the bibliography (sources have their own namespace)."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("id"), str):
+                found.add(node["id"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for stem, doc in docs.items():
+        if stem != "kb":
+            walk(doc.data)
+    return found
+
+
+def _comment(text: str, indent: str) -> list[str]:
+    return textwrap.wrap(text, WIDTH - len(indent) - 2, initial_indent=f"{indent}# ",
+                         subsequent_indent=f"{indent}# ")
+
+
+def block(kind: Kind, item_id: str, dash: int, descriptions: dict[str, str],
+          title: str | None = None) -> list[str]:
+    """The lines of the new item, its list dash at column ``dash`` (0-based)."""
+    lines = []
+    inner = " " * (dash + 2)
+    for name, value, builtin in kind.fields:
+        note = descriptions.get(name) or builtin
+        if name == "id":
+            lines += _comment(note, " " * dash)
+            lines.append(f"{' ' * dash}- id: {item_id}")
+            continue
+        if title is not None and name in {"title", "term"}:
+            value = json.dumps(title, ensure_ascii=False)  # a JSON string is a valid YAML scalar
+        lines += _comment(note, inner)
+        lines.append(f"{inner}{name}: {value}")
+    return lines
+
+
+def _top_level_lines(doc: Doc) -> list[int]:
+    return sorted(line for path, (line, _) in doc.key_marks.items() if len(path) == 1)
+
+
+def insert(text: str, doc: Doc | None, kind: Kind, make: Callable[[int], list[str]]) -> str:
+    """Return ``text`` with the block from ``make(dash)`` appended to the list ``kind.key``."""
+    lines = text.splitlines()
+    data = doc.data if doc else {}
+    items = data.get(kind.key)
+    if doc is not None and isinstance(items, list) and items:
+        first_line = doc.mark((kind.key, 0))[0] or 1
+        dash = max(lines[first_line - 1].find("-"), 0)
+        key_line = doc.key_marks[(kind.key,)][0]
+        later = [n for n in _top_level_lines(doc) if n > key_line]
+        end = (later[0] - 1) if later else len(lines)
+        last = key_line
+        for n in range(key_line, end + 1):
+            stripped = lines[n - 1].strip()
+            if stripped and not stripped.startswith("#"):
+                last = n
+        # Keep the file's habit of a blank line between items.
+        second = doc.mark((kind.key, 1))[0] or 1
+        spaced = len(items) > 1 and not lines[second - 2].strip()
+        new = ([""] if spaced else []) + make(dash)
+        return "\n".join(lines[:last] + new + lines[last:]) + "\n"
+    if doc is not None and (kind.key,) in doc.key_marks:
+        key_line = doc.key_marks[(kind.key,)][0]
+        lines[key_line - 1] = f"{kind.key}:"  # was `key: []` or `key:`
+        return "\n".join(lines[:key_line] + make(2) + lines[key_line:]) + "\n"
+    head = lines if lines else [f"# yaml-language-server: $schema=../schema/{kind.stem}.schema.json"]
+    return "\n".join(head + ["", f"{kind.key}:"] + make(2)) + "\n"
+
+
+def new_item(rules: Path, kind_name: str, item_id: str, title: str | None = None,
+             schema_dir: Path | None = None) -> Scaffolded:
+    """Append a new ``kind_name`` item to its file; raise UsageError or KbError on refusal."""
+    if kind_name not in KINDS:
+        raise UsageError(f"unknown kind '{kind_name}'{did_you_mean(kind_name, KINDS)}; "
+                         f"choose one of {', '.join(KINDS)}")
+    if not ID_PATTERN.match(item_id):
+        raise KbError([Problem(None, None, None, "", f"'{item_id}' is not a valid id: use lower "
+                               "case letters, digits and _, starting with a letter "
+                               "(e.g. 'drug_induced')")])
+    kind = KINDS[kind_name]
+    docs, problems = load_dir(rules)
+    if any(p.severity == "error" for p in problems):
+        raise KbError(problems)
+    if item_id in existing_ids(docs):
+        raise KbError([Problem(None, None, None, "", f"the id '{item_id}' is already used in "
+                               f"{rules}; ids are unique across the knowledge base")])
+    path = rules / f"{kind.stem}.yaml"
+    doc = docs.get(kind.stem)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    descriptions = schema_descriptions(schema_dir or rules.parent / "schema", kind)
+    new_text = insert(text, doc, kind, lambda dash: block(kind, item_id, dash, descriptions, title))
+    checked, found = load_text(path, new_text.encode("utf-8"))
+    entries = checked.data.get(kind.key) if checked else None
+    if checked is None or not entries or entries[-1].get("id") != item_id:
+        raise KbError(found or [Problem(path, None, None, "", "could not append the new item "
+                                        "safely; add it by hand")])
+    path.write_text(new_text, encoding="utf-8")
+    return Scaffolded(path, checked.mark((kind.key, len(entries) - 1))[0] or 1, kind_name, item_id)
