@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from .diff import fingerprint
-from .loader import Doc
+from .loader import Doc, load_dir
 from .problems import Problem
 
 if TYPE_CHECKING:
@@ -152,3 +153,12 @@ def status(kb: "KnowledgeBase", docs: Mapping[str, Doc], today: dt.date | None =
             reviewed += [(who, item.id, item.review.last_reviewed)
                          for who in item.review.reviewed_by]
     return Status(today, tuple(due), unsourced, tuple(sorted(reviewed)))
+
+
+def load_checked(rules: Path) -> "tuple[KnowledgeBase, dict[str, Doc]]":
+    """The validated knowledge base and its documents (for line marks); raises KbError."""
+    from . import load
+
+    kb = load(rules)
+    docs, _ = load_dir(rules)
+    return kb, docs
