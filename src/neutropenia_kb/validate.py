@@ -1,0 +1,105 @@
+"""Validate a knowledge base folder: every problem at once, each at its file:line:column.
+
+Order: load (syntax, tabs, duplicate keys, encoding, alias bombs) → the files present → JSON
+Schema per file → ids, references, units and patient text across files → build the model and
+run the rule, readability and review checks, which need a well-formed model to mean anything.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from . import loader, model
+from .loader import Doc
+from .model import KnowledgeBase
+from .problems import Problem, did_you_mean, sort_problems
+from .validate_refs import build_index, check_refs, check_units, check_unused
+from .validate_schema import KINDS, check_doc
+from .validate_text import check_schema_comment, check_text
+
+# Without these the model cannot be built; the others may be added as the content grows.
+REQUIRED = {
+    "kb": "the knowledge base's name, version and bibliography",
+    "inputs": "the patient inputs, thresholds and facts the rules read",
+    "severity": "the severity bands of the neutrophil count",
+    "urgency": "the urgency levels and the rules that decide when to get help",
+}
+
+# Checks written in other modules; each is (kb, docs) -> list[Problem]. A module not yet
+# written is skipped, but an import error inside an existing module is a bug and surfaces.
+HOOKS = (
+    ("neutropenia_kb.rules.check", "check_rules"),
+    ("neutropenia_kb.readability", "check"),
+    ("neutropenia_kb.review", "check"),
+)
+
+Hook = Callable[[KnowledgeBase, Mapping[str, Doc]], list[Problem]]
+
+
+def validate_dir(path: Path, *, hooks: bool = True) -> tuple[KnowledgeBase | None, list[Problem]]:
+    """The knowledge base in ``path`` (None if it has errors) and every problem, sorted."""
+    docs, problems = loader.load_dir(path)
+    if not path.is_dir():
+        return None, problems
+    problems += check_files(path)
+    for kind, doc in docs.items():
+        if kind in KINDS:
+            problems += check_doc(kind, doc)
+    known = {kind: doc for kind, doc in docs.items() if kind in KINDS}
+    index, found = build_index(known)
+    problems += found
+    problems += check_refs(known, index)
+    problems += check_units(known, index)
+    problems += check_text(known, _bands(known), set(index.idset("inputs.thresholds")))
+    problems += check_unused(known, index)
+    if any(p.severity == "error" for p in problems):
+        return None, sort_problems(problems)
+    kb = model.build(path, known)
+    if hooks:
+        for hook in _hooks():
+            problems += hook(kb, known)
+    problems = sort_problems(problems)
+    return (None if any(p.severity == "error" for p in problems) else kb), problems
+
+
+def check_files(path: Path) -> list[Problem]:
+    """Required files present, no unknown file names, and each names its schema for editors."""
+    problems: list[Problem] = []
+    present = {p.stem: p for p in loader.rule_files(path)}
+    for kind, holds in REQUIRED.items():
+        if kind not in present:
+            problems.append(Problem(path / f"{kind}.yaml", None, None, "",
+                                    f"missing file: {kind}.yaml holds {holds}; create it"))
+    for stem, file in present.items():
+        if stem in KINDS:
+            problems += check_schema_comment(file, stem)
+            continue
+        names = [f"{k}.yaml" for k in KINDS]
+        problems.append(Problem(file, None, None, "", f"unknown file name '{file.name}'"
+                                f"{did_you_mean(file.stem + '.yaml', names)} (a knowledge base "
+                                f"holds: {', '.join(names)})"))
+    return problems
+
+
+def _bands(docs: Mapping[str, Doc]) -> dict[str, dict[str, Any]]:
+    doc = docs.get("severity")
+    severity = doc.data.get("severity") if doc else None
+    bands = severity.get("bands") if isinstance(severity, dict) else None
+    return {b["id"]: b for b in bands or () if isinstance(b, dict) and isinstance(b.get("id"), str)}
+
+
+def _hooks() -> list[Hook]:
+    found: list[Hook] = []
+    for module_name, function in HOOKS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        check = getattr(module, function, None)
+        if check is not None:
+            found.append(check)
+    return found

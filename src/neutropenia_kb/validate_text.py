@@ -1,0 +1,144 @@
+"""Checks on the words patients read: placeholders name real values, no HTML or script links,
+titles stay plain, and each file tells editors which schema to check it against.
+
+Problems inside a long text are placed at the line and column of the offending words (found in
+the file's own lines), not just at the start of the text, so the editor jumps right to them.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from .loader import Doc, PathKey, format_path
+from .problems import Problem, did_you_mean
+from .text import BAND_PARTS, PLACEHOLDER
+from .validate_refs import NOT_PATIENT_TEXT, PLAIN_KEYS, PLACEHOLDER_KEYS
+
+_HTML = re.compile(r"<!--|</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
+_SCRIPT_LINK = re.compile(r"\b(?:javascript|vbscript)\s*:", re.IGNORECASE)
+_MARKDOWN = re.compile(r"\*\*|__|`|\]\(|^#")
+_BRACES = re.compile(r"\{[^{}\n]*\}")
+
+
+@lru_cache(maxsize=64)
+def _lines(path: Path, size: int) -> tuple[str, ...]:
+    # ``size`` keys the cache so an edited file is read again.
+    return tuple(path.read_text(encoding="utf-8-sig", errors="replace").splitlines())
+
+
+def locate(doc: Doc, where: PathKey, needle: str, text: str) -> tuple[int | None, int | None]:
+    """Line and column of ``needle`` inside the value at ``where``; the value's start if the
+    words cannot be found (e.g. a folded line break falls inside them)."""
+    line, column = doc.mark(where)
+    try:
+        lines = _lines(doc.path, doc.path.stat().st_size)
+    except OSError:
+        return line, column
+    if line is None:
+        return line, column
+    span = text.count("\n") + len(text) // 20 + 3  # folded text wraps at ~20+ characters a line
+    for n in range(line - 1, min(len(lines), line - 1 + span)):
+        start = (column or 1) - 1 if n == line - 1 else 0
+        found = lines[n].find(needle, start)
+        if found >= 0:
+            return n + 1, found + 1
+    return line, column
+
+
+def strings(data: Any, where: PathKey = ()) -> Iterator[tuple[PathKey, str, str]]:
+    """(path, key, text) of every string, with the nearest mapping key it sits under."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            for path, _, text in strings(value, where + (key,)):
+                yield path, str(key), text
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from strings(value, where + (i,))
+    elif isinstance(data, str):
+        yield where, "", data
+
+
+def _key_of(path: PathKey) -> str:
+    return next((str(p) for p in reversed(path) if isinstance(p, str)), "")
+
+
+def check_text(docs: Mapping[str, Doc], bands: Mapping[str, Mapping[str, Any]],
+               thresholds: set[str]) -> list[Problem]:
+    """HTML, script links, Markdown in plain fields and placeholders, across every file."""
+    problems: list[Problem] = []
+    for doc in docs.values():
+        for path, _, text in strings(doc.data):
+            key = _key_of(path)
+            if key in NOT_PATIENT_TEXT and key != "url":
+                continue
+            problems.extend(_safety(doc, path, key, text))
+            if key in PLACEHOLDER_KEYS:
+                problems.extend(_placeholders(doc, path, text, bands, thresholds))
+    return problems
+
+
+def _at(doc: Doc, path: PathKey, needle: str, text: str, message: str) -> Problem:
+    line, column = locate(doc, path, needle, text)
+    return Problem(doc.path, line, column, format_path(path), message)
+
+
+def _safety(doc: Doc, path: PathKey, key: str, text: str) -> Iterator[Problem]:
+    script = _SCRIPT_LINK.search(text)
+    if script:
+        yield _at(doc, path, script.group(0), text, "script links ('javascript:') are not allowed; "
+                  "link only to https:// addresses")
+    if key == "url":
+        return
+    tag = _HTML.search(text)
+    if tag:
+        yield _at(doc, path, tag.group(0), text, f"HTML is not allowed in patient text ('{tag.group(0)}'); "
+                  "write plain words or Markdown")
+    if key in PLAIN_KEYS:
+        mark = _MARKDOWN.search(text)
+        if mark:
+            yield _at(doc, path, mark.group(0), text, f"a {key} is plain text: remove the Markdown "
+                      f"('{mark.group(0)}'); emphasis belongs in the text")
+
+
+def _placeholders(doc: Doc, path: PathKey, text: str, bands: Mapping[str, Mapping[str, Any]],
+                  thresholds: set[str]) -> Iterator[Problem]:
+    known = sorted(set(bands) | thresholds)
+    for braces in _BRACES.finditer(text):
+        written = braces.group(0)
+        match = PLACEHOLDER.fullmatch(written)
+        if match is None:
+            yield _at(doc, path, written, text, f"'{written}' is not a placeholder: write "
+                      "{threshold_id}, or {band_id.from}, {band_id.below} or {band_id.range}, "
+                      "in lower case without spaces")
+            continue
+        ident, part = match.group(1), match.group(2)
+        if ident in bands:
+            edge = {"from": "from", "below": "below"}.get(part or "")
+            if edge and bands[ident].get(edge) is None:
+                yield _at(doc, path, written, text, f"band '{ident}' has no '{edge}' edge, so "
+                          f"'{written}' has no value; use {{{ident}.range}}")
+        elif ident in thresholds:
+            if part:
+                yield _at(doc, path, written, text, f"'{written}': only bands have .{part}; "
+                          f"write '{{{ident}}}'")
+        else:
+            yield _at(doc, path, written, text, f"unknown placeholder '{written}'"
+                      f"{did_you_mean(ident, known)}; a placeholder names a threshold "
+                      f"(inputs.yaml) or a severity band with .{', .'.join(BAND_PARTS)}")
+
+
+def check_schema_comment(path: Path, kind: str) -> list[Problem]:
+    """A file should name its schema on its first line so editors check it as the author types."""
+    expected = f"# yaml-language-server: $schema=../schema/{kind}.schema.json"
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline().decode("utf-8-sig", errors="replace").strip()
+    except OSError:
+        return []
+    if first == expected:
+        return []
+    return [Problem(path, 1, 1, "", f"the first line should be '{expected}' so that editors "
+                    "complete and check this file as you type", "warning")]
