@@ -341,8 +341,10 @@ def build(root: Path, docs: Mapping[str, Doc]) -> KnowledgeBase:
             Band(**_common(docs["severity"], ("severity", "bands", i), b, "band"),
                  lower=_frac(b.get("from")), below=_frac(b.get("below")))
             for i, b in enumerate(sev.get("bands", ()))),
-        tuple(ScopeLimit(**_common(docs["severity"], ("severity", "out_of_scope", i), s, "scope"),
-                         when=s["when"]) for i, s in enumerate(sev.get("out_of_scope", ()))),
+        # out_of_scope is a top-level key of severity.yaml (DESIGN.md, schema/severity.schema.json).
+        tuple(ScopeLimit(**_common(docs["severity"], ("out_of_scope", i), s, "scope"),
+                         when=s["when"])
+              for i, s in enumerate(docs["severity"].data.get("out_of_scope") or ())),
     )
     causes_doc = docs.get("causes")
     groupings = tuple(
