@@ -1,0 +1,125 @@
+"""The MkDocs plugin: validates rules/ and adds the generated pages (and leaflets) in memory.
+
+Enabled in mkdocs.yml as ``plugins: [search, neutropenia-kb]``. A content error fails the build
+with the same ``file:line:col: error: ...`` lines as ``nkb validate``; ``mkdocs serve`` also
+watches the rules folder, so an author's YAML edit shows in the browser on the next reload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config import config_options
+from mkdocs.config.base import Config
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.livereload import LiveReloadServer
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files
+
+from .model import KnowledgeBase
+from .problems import KbError, render_all, sort_problems
+from .render.site import LEAFLET_DIR, LEAFLETS, PAGES, load_kb, render_pages
+
+log = logging.getLogger("mkdocs.plugins.neutropenia_kb")
+
+# Hand-written pages of site/ that belong in the nav, in order, when they exist.
+_BEFORE = (("Home", "index.md"),)
+_AFTER = (("About", "about.md"), ("For authors", "authoring.md"))
+
+
+class KbPluginConfig(Config):
+    rules = config_options.Type(str, default="rules")
+    leaflets = config_options.Type(bool, default=True)
+
+
+class KbPlugin(BasePlugin[KbPluginConfig]):
+    def __init__(self) -> None:
+        self.kb: KnowledgeBase | None = None
+        self._leaflet_cache: tuple[str, Path] | None = None  # (rules digest, folder of PDFs)
+
+    def on_startup(self, *, command: str, dirty: bool) -> None:
+        # Defining on_startup makes MkDocs keep this instance across `serve` rebuilds, so the
+        # leaflet cache survives an edit that does not change rules/.
+        self.command = command
+
+    # Paths in mkdocs.yml are relative to the file, not to the working directory.
+    def rules_path(self, config: MkDocsConfig) -> Path:
+        path = Path(self.config.rules)
+        if not path.is_absolute():
+            path = Path(config.config_file_path or ".").resolve().parent / path
+        return path
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
+        root = self.rules_path(config)
+        try:
+            self.kb = load_kb(root)
+        except KbError as error:
+            # One line per problem, exactly as `nkb validate` prints them, then fail once.
+            raise PluginError("the knowledge base has errors:\n"
+                              + render_all(sort_problems(error.problems))) from None
+        if not config.nav:
+            config.nav = self._nav(Path(config.docs_dir))
+        return config
+
+    def _nav(self, docs_dir: Path) -> list[Any]:
+        hand = lambda pairs: [{t: f} for t, f in pairs if (docs_dir / f).is_file()]  # noqa: E731
+        return hand(_BEFORE) + [{p.title: p.file} for p in PAGES] + hand(_AFTER)
+
+    def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files | None:
+        assert self.kb is not None
+        built = self._leaflets(config) if self.config.leaflets else {}
+        for name, path in built.items():
+            files.append(File.generated(config, f"{LEAFLET_DIR}/{name}", abs_src_path=str(path)))
+        for name, markdown in render_pages(self.kb, leaflets=built).items():
+            existing = files.get_file_from_path(name)
+            if existing is not None:
+                raise PluginError(f"{config.docs_dir}/{name} would hide the generated page "
+                                  f"'{name}'; rename or remove the hand-written file")
+            files.append(File.generated(config, name, content=markdown))
+        return files
+
+    def _leaflets(self, config: MkDocsConfig) -> dict[str, Path]:
+        """Build the PDFs once per version of rules/ (serve rebuilds on every save)."""
+        try:
+            from .render import leaflet
+        except ImportError:
+            log.info("neutropenia-kb: render.leaflet is not available; no leaflet links")
+            return {}
+        build = getattr(leaflet, "build_leaflets", None)
+        if build is None:
+            log.info("neutropenia-kb: render.leaflet has no build_leaflets(); no leaflet links")
+            return {}
+        digest = _digest(self.rules_path(config))
+        if self._leaflet_cache is None or self._leaflet_cache[0] != digest:
+            out = Path(tempfile.mkdtemp(prefix="nkb-leaflets-"))
+            build(self.kb, out)
+            if self._leaflet_cache is not None:
+                shutil.rmtree(self._leaflet_cache[1], ignore_errors=True)
+            self._leaflet_cache = (digest, out)
+        folder = self._leaflet_cache[1]
+        wanted = {lf.file for lf in LEAFLETS}
+        return {p.name: p for p in sorted(folder.iterdir()) if p.name in wanted}
+
+    def on_serve(self, server: LiveReloadServer, /, *, config: MkDocsConfig,
+                 builder: Any) -> LiveReloadServer | None:
+        server.watch(str(self.rules_path(config)))
+        return server
+
+    def on_shutdown(self) -> None:
+        if self._leaflet_cache is not None:
+            shutil.rmtree(self._leaflet_cache[1], ignore_errors=True)
+            self._leaflet_cache = None
+
+
+def _digest(root: Path) -> str:
+    sha = hashlib.sha256()
+    for path in sorted(root.rglob("*.y*ml")):
+        sha.update(path.name.encode())
+        sha.update(path.read_bytes())
+    return sha.hexdigest()

@@ -1,0 +1,296 @@
+"""The website's generated pages: which item lives on which page, and each page as Markdown.
+
+The MkDocs plugin hands these strings to MkDocs in memory. Layout lives in
+``templates/site/*.md.j2``; everything a page says comes from the knowledge base, and every
+authored string is escaped for HTML *and* Markdown unless it is a field meant to hold Markdown.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from jinja2 import Environment
+from markupsafe import Markup, escape
+
+from ..model import Item, KnowledgeBase, Source
+from ..problems import KbError, Problem
+from ..text import band_range, expand, value_of
+from .env import make_env
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    file: str  # the page's path in the site, e.g. "overview.md"
+    title: str
+    template: str
+    banner: bool = True  # show the short emergency box at the top
+
+
+# Nav order. Titles are page names, not clinical wording.
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("overview.md", "Overview", "overview.md.j2"),
+    PageSpec("symptoms.md", "Symptoms", "symptoms.md.j2"),
+    PageSpec("causes.md", "Causes", "causes.md.j2"),
+    PageSpec("diagnosis.md", "Diagnosis and tests", "diagnosis.md.j2"),
+    PageSpec("treatment.md", "Treatment", "treatment.md.j2"),
+    PageSpec("living.md", "Living with neutropenia", "living.md.j2"),
+    PageSpec("help.md", "When to get help", "help.md.j2", banner=False),
+    PageSpec("glossary.md", "Glossary", "glossary.md.j2", banner=False),
+    PageSpec("sources.md", "Sources and review", "sources.md.j2", banner=False),
+)
+
+# Where the topics of each overview.yaml `section` are shown.
+SECTION_PAGE: Mapping[str, str] = {
+    "about": "overview.md", "severity": "overview.md", "symptoms": "symptoms.md",
+    "causes": "causes.md", "diagnosis": "diagnosis.md", "treatment": "treatment.md",
+    "living": "living.md", "help": "help.md",
+}
+
+
+@dataclass(frozen=True)
+class LeafletLink:
+    page: str
+    file: str  # name under <site>/leaflets/, as written by render.leaflet.build_leaflets
+    label: str
+
+
+# The one table of printable leaflets and the pages that offer them. A link is shown only when
+# the leaflet build produced that file, so a missing PDF never becomes a broken link.
+LEAFLETS: tuple[LeafletLink, ...] = (
+    LeafletLink("overview.md", "neutropenia-what-you-need-to-know-a4.pdf",
+                "Neutropenia: what you need to know (A4)"),
+    LeafletLink("overview.md", "neutropenia-what-you-need-to-know-letter.pdf",
+                "Neutropenia: what you need to know (US Letter)"),
+    LeafletLink("overview.md", "neutropenia-what-you-need-to-know-large-print-a4.pdf",
+                "Neutropenia: what you need to know (large print, A4)"),
+    LeafletLink("living.md", "preventing-infection-at-home-a4.pdf",
+                "Preventing infection at home (A4)"),
+    LeafletLink("help.md", "when-to-get-help-a4.pdf", "When to get help (A4)"),
+)
+LEAFLET_DIR = "leaflets"
+
+# Admonition type per urgency level: Material adds an icon and the label word, so the level is
+# never told by colour alone.
+LEVEL_ADMONITION: Mapping[str, str] = {
+    "emergency": "danger", "contact_provider": "warning", "routine": "info",
+}
+
+# ---- escaping -------------------------------------------------------------------------------
+
+# Characters that would start Markdown (or attr_list / table) syntax inside plain text.
+_MD_SPECIAL = {c: f"&#{ord(c)};" for c in "\\`*_[]{}|#"}
+_MD_SPECIAL_IN_TEXT = {c: f"&#{ord(c)};" for c in "\\`[]{}|"}
+_LINE_START = re.compile(r"^(\s*)(#|[-=*_]{3,}\s*$)", re.MULTILINE)
+
+
+def _replace(text: str, table: Mapping[str, str]) -> str:
+    return "".join(table.get(c, c) for c in text)
+
+
+def md_plain(value: object) -> Markup:
+    """Authored plain text (titles, terms, examples): shown exactly as written, never as
+    HTML or Markdown."""
+    if isinstance(value, Markup):
+        return value
+    return Markup(_replace(str(escape(str(value))), _MD_SPECIAL))
+
+
+def md_text(kb: KnowledgeBase, value: str) -> Markup:
+    """Authored ``text``: placeholders expanded; emphasis and lists kept; HTML, links, images,
+    headings, tables and attribute lists shown as plain characters."""
+    escaped = _replace(str(escape(expand(kb, value).strip())), _MD_SPECIAL_IN_TEXT)
+    escaped = _LINE_START.sub(lambda m: m.group(1) + f"&#{ord(m.group(2)[0])};" + m.group(2)[1:],
+                              escaped)
+    return Markup(escaped)
+
+
+def url_link(url: str) -> Markup:
+    """A source's web address as a link; anything but http(s) is shown as text only."""
+    if not re.match(r"^https?://[^\s<>\"'()\[\]]+$", url):
+        return md_plain(url)
+    return Markup(f"[{md_plain(url)}]({url})")
+
+
+# ---- which item is where --------------------------------------------------------------------
+
+
+def item_pages(kb: KnowledgeBase) -> dict[str, str]:
+    """Item id → the page that holds its anchor."""
+    pages: dict[str, str] = {}
+    for topic in kb.topics:
+        pages[topic.id] = SECTION_PAGE.get(topic.section, "overview.md")
+    for items, page in ((kb.severity.bands, "overview.md"), (kb.severity.out_of_scope, "overview.md"),
+                        (kb.symptoms, "symptoms.md"), (kb.causes, "causes.md"),
+                        (kb.tests, "diagnosis.md"), (kb.treatments, "treatment.md"),
+                        (kb.precautions, "living.md"), (kb.levels, "help.md"),
+                        (kb.urgency_rules, "help.md"), (kb.terms, "glossary.md"),
+                        (kb.thresholds, "sources.md")):
+        for item in items:
+            pages[item.id] = page
+    return pages
+
+
+def _page_items(kb: KnowledgeBase, pages: Mapping[str, str], page: str) -> list[Item]:
+    return [item for item in kb.items() if pages.get(item.id) == page]
+
+
+@dataclass(frozen=True)
+class CitedSource:
+    source: Source
+    sections: tuple[tuple[str, str], ...]  # (anchor, section title)
+
+
+def source_anchor(source_id: str, section_id: str | None = None) -> str:
+    # Hyphens never occur in item ids, so these anchors cannot collide with an item's.
+    return f"src-{source_id}" + (f"-{section_id}" if section_id else "")
+
+
+def cited_sources(kb: KnowledgeBase, items: Iterable[Item]) -> list[CitedSource]:
+    """The sources cited by ``items``, in bibliography order, each with the sections cited."""
+    wanted: dict[str, list[str]] = {}
+    for item in items:
+        for ref in item.sources:
+            sections = wanted.setdefault(ref.source, [])
+            if ref.section and ref.section not in sections:
+                sections.append(ref.section)
+    out = []
+    for source in kb.sources:
+        if source.id in wanted:
+            order = [s.id for s in source.sections]
+            ids = sorted(wanted[source.id], key=lambda s: order.index(s) if s in order else len(order))
+            out.append(CitedSource(source, tuple(
+                (source_anchor(source.id, sid), (source.section(sid) or _unknown(sid)).title)
+                for sid in ids)))
+    return out
+
+
+def _unknown(section_id: str) -> "Section":
+    from ..model import Section
+
+    return Section(section_id, section_id)
+
+
+def review_dates(kb: KnowledgeBase, items: Sequence[Item]) -> tuple[str, str]:
+    """(last reviewed, next review) of a page: the oldest review on it is the honest date."""
+    last = [i.review.last_reviewed for i in items if i.review and i.review.last_reviewed]
+    nxt = [i.review.next_review for i in items if i.review and i.review.next_review]
+    default_last, default_next = kb.meta.last_reviewed, kb.meta.next_review
+    if len(last) < len(items):
+        last.append(default_last)
+    if len(nxt) < len(items):
+        nxt.append(default_next)
+    return min(last, default=default_last), min(nxt, default=default_next)
+
+
+# ---- rendering --------------------------------------------------------------------------------
+
+
+class _Links:
+    """``link(id)`` in templates: a Markdown link to the item, relative to the current page."""
+
+    def __init__(self, kb: KnowledgeBase, pages: Mapping[str, str], current: str) -> None:
+        self.kb, self.pages, self.current = kb, pages, current
+
+    def __call__(self, item_id: str) -> Markup:
+        item = self.kb.by_id.get(item_id)
+        title = md_plain(expand(self.kb, item.title)) if item else md_plain(item_id)
+        page = self.pages.get(item_id)
+        if page is None:
+            return title
+        target = f"#{item_id}" if page == self.current else f"{page}#{item_id}"
+        return Markup(f"[{title}]({target})")
+
+
+def make_site_env(kb: KnowledgeBase) -> Environment:
+    env = make_env(kb, templates="site", filters={
+        "md_plain": md_plain,
+        "md_text": lambda value: md_text(kb, value),
+        "band_range": lambda band: band_range(kb, band),
+        "threshold_value": lambda t: value_of(kb, t.id, None),
+        "source_anchor": lambda sid, sec=None: Markup(escape(source_anchor(sid, sec))),
+        "anchor": lambda ident: Markup(f"{{: #{escape(ident)} }}"),
+        "hx": lambda level: Markup("#" * int(level)),
+        "html_id": lambda ident: Markup(escape(ident)),
+        "url_link": url_link,
+    })
+    # Every {{ value }} that is not already Markup is escaped for Markdown too, so a template
+    # cannot forget to: Markdown is only ever let through by md_text.
+    env.finalize = md_plain
+    return env
+
+
+def render_pages(kb: KnowledgeBase, leaflets: Iterable[str] = ()) -> dict[str, str]:
+    """Every generated page as Markdown, keyed by its file name in the site.
+
+    ``leaflets`` are the PDF file names that exist under ``leaflets/`` in the built site.
+    """
+    env = make_site_env(kb)
+    pages = item_pages(kb)
+    built = set(leaflets)
+    emergency = next((lv for lv in kb.levels if lv.id == "emergency"), None)
+    out = {}
+    for spec in PAGES:
+        if spec.file == "sources.md":
+            items = list(kb.items())
+        else:
+            items = _page_items(kb, pages, spec.file)
+        last, nxt = review_dates(kb, items)
+        out[spec.file] = env.get_template(spec.template).render(
+            page=spec,
+            items=items,
+            link=_Links(kb, pages, spec.file),
+            sources=cited_sources(kb, items),
+            last_reviewed=last,
+            next_review=nxt,
+            topics=[t for t in kb.topics if pages[t.id] == spec.file],
+            emergency=emergency if spec.banner else None,
+            leaflets=[lf for lf in LEAFLETS if lf.page == spec.file and lf.file in built],
+            leaflet_dir=LEAFLET_DIR,
+            level_admonition=LEVEL_ADMONITION,
+            causes_in=lambda group_id: [c for c in kb.causes if group_id in c.groups],
+            grouped=_grouped,
+        )
+    return out
+
+
+def _grouped(groups: Sequence[object], items: Sequence[Item]) -> list[tuple[object | None, list[Item]]]:
+    """Items under their groups in group order; items naming no known group come last."""
+    known = {getattr(g, "id") for g in groups}
+    out: list[tuple[object | None, list[Item]]] = [
+        (g, [i for i in items if getattr(i, "group", None) == getattr(g, "id")]) for g in groups]
+    rest = [i for i in items if getattr(i, "group", None) not in known]
+    if rest:
+        out.append((None, rest))
+    return [(g, members) for g, members in out if members]
+
+
+# ---- loading --------------------------------------------------------------------------------
+
+
+def load_kb(root: Path) -> KnowledgeBase:
+    """Load, validate and build ``root``; raises KbError with every problem (as nkb validate)."""
+    try:
+        from .. import validate  # noqa: F401  (written alongside; full checks when present)
+    except ImportError:
+        return _load_unvalidated(root)
+    from .. import load
+
+    return load(root)
+
+
+def _load_unvalidated(root: Path) -> KnowledgeBase:
+    from ..loader import load_dir
+    from ..model import build
+
+    docs, problems = load_dir(root)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise KbError(errors)
+    missing = [stem for stem in ("kb", "inputs", "severity") if stem not in docs]
+    if missing:
+        raise KbError([Problem(root / f"{stem}.yaml", None, None, "", "file is missing")
+                       for stem in missing])
+    return build(root, docs)
