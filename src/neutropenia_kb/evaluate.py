@@ -1,0 +1,147 @@
+"""One patient → a decision: severity, urgency, advice, and why (lazily, with the sources).
+
+Pure: no files, no printing. The decisions come from the compiled program (rules/compile.py);
+the explanations are worked out only when someone reads ``findings`` or ``trace``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+
+from .patient import Patient, PatientParser
+from .rules.compile import Program, compile_kb
+from .rules.explain import Explainer
+
+if TYPE_CHECKING:
+    from .model import KnowledgeBase, ScopeLimit
+
+UNKNOWN = "unknown"
+FEVER_FACTS = ("has_fever", "fever")
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    kind: str  # band, fact, scope, urgency_rule, test, treatment, precaution
+    title: str
+    because: str  # the condition and the input values that made it true, in words
+    sources: tuple[tuple[str, str | None], ...]  # (source id, section id)
+    certain: bool = True  # False when the condition is unknown and counted to be cautious
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "title": self.title, "because": self.because,
+                "certain": self.certain,
+                "sources": [{"source": s, "section": sec} for s, sec in self.sources]}
+
+
+@dataclass(frozen=True)
+class Result:
+    severity: str  # band id or "unknown"
+    urgency: str  # level id
+    urgency_certain: bool
+    settle_with: tuple[str, ...]  # inputs that would settle an undecided, more urgent rule
+    anc_cells_per_ul: Fraction | None
+    fever: bool | None
+    scope_warnings: tuple["ScopeLimit", ...]
+    advice_ids: frozenset[str]
+    patient: Patient = field(repr=False, compare=False)
+    _answer: tuple[Any, ...] = field(repr=False, compare=False)
+    _evaluator: "Evaluator" = field(repr=False, compare=False)
+
+    @property
+    def row_id(self) -> str | None:
+        return self.patient.row_id
+
+    @cached_property
+    def inputs(self) -> dict[str, Any]:
+        """The inputs as understood, in words with units ('0.8 ×10⁹/L = 800 cells/µL')."""
+        return self._explainer.inputs()
+
+    @cached_property
+    def findings(self) -> tuple[Finding, ...]:
+        return self._explainer.findings(self)
+
+    @cached_property
+    def trace(self) -> tuple[str, ...]:
+        """How each decision was reached, one line per step, for test failures and audits."""
+        return self._explainer.trace(self)
+
+    @cached_property
+    def _explainer(self) -> Explainer:
+        return Explainer(self._evaluator.kb, self._evaluator.program, self.patient, self._answer)
+
+    def to_json(self, findings: bool = True) -> dict[str, Any]:
+        anc = self.anc_cells_per_ul
+        out: dict[str, Any] = {
+            "severity": self.severity,
+            "urgency": self.urgency,
+            "urgency_certain": self.urgency_certain,
+            "settle_with": list(self.settle_with),
+            "anc_cells_per_ul": None if anc is None else (
+                anc.numerator if anc.denominator == 1 else float(anc)),
+            "fever": self.fever,
+            "scope_warnings": [s.id for s in self.scope_warnings],
+            "advice_ids": sorted(self.advice_ids),
+            "inputs": self.inputs,
+        }
+        if findings:
+            out["findings"] = [f.to_json() for f in self.findings]
+        return out
+
+
+class Evaluator:
+    """The compiled knowledge base; build once (``kb.evaluator``), evaluate many times."""
+
+    def __init__(self, kb: "KnowledgeBase") -> None:
+        self.kb = kb
+        self.program: Program = compile_kb(kb)
+        self.parser = PatientParser(kb)
+        self._fever_index = next((self.program.facts.index(f) for f in FEVER_FACTS
+                                  if f in self.program.facts), None)
+        self._scope = tuple(kb.severity.out_of_scope)
+        self._levels = self.program.levels or ("routine",)
+
+    def evaluate(self, patient: Mapping[str, Any]) -> Result:
+        """Raises problems.InputError naming the field, the value and what is allowed."""
+        parsed = self.parser.parse(patient)
+        return self.decide(parsed)
+
+    def decide(self, parsed: Patient) -> Result:
+        answer = self.program.decide(parsed.values)
+        sev, facts, scope, _rules, level, certain, advice, _ = answer
+        anc = parsed.values.get(self.kb.severity.input)
+        fever_i = self._fever_index
+        warnings = tuple(s for s, v in zip(self._scope, scope) if v is not False) if scope else ()
+        return Result(
+            sev or UNKNOWN,
+            self._levels[level] if level < len(self._levels) else self._levels[-1],
+            certain,
+            () if certain else self._settle_with(parsed, answer),
+            None if anc is None else Fraction(anc),  # type: ignore[arg-type]
+            None if fever_i is None else facts[fever_i],
+            warnings,
+            advice,
+            parsed,
+            answer,
+            self,
+        )
+
+    def _settle_with(self, parsed: Patient, answer: tuple[Any, ...]) -> tuple[str, ...]:
+        """Missing inputs read by the unknown rules that are more urgent than the decided level."""
+        rules, decided = answer[3], answer[7]
+        program = self.program
+        names: dict[str, None] = {}
+        for rid, value, rank in zip(program.rule_ids, rules, program.rule_levels):
+            if value is None and rank < decided:
+                for name in sorted(program.deps.get(rid, ())):
+                    if name not in parsed.values:
+                        names[name] = None
+        return tuple(names)
+
+    def evaluate_many(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[Result]:
+        """Lazily, one result per row; a bad row raises InputError (batch.py keeps going)."""
+        for row in rows:
+            yield self.evaluate(row)

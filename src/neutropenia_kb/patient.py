@@ -1,0 +1,200 @@
+"""Patient input: from YAML, JSON, CSV cells or a form to exact values in base units.
+
+The forms people write are many ("0.8 x10^9/L", {value: 0.8, unit: G/L}, 800, "100.4 F"); the
+mistakes are few and must be named precisely: the field, the value given and what is allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from .problems import InputError, did_you_mean
+from .rules.compile import simplest
+from .units import UNITS, Unit, UnitError, exact, find_unit, format_number, split_quantity
+
+if TYPE_CHECKING:
+    from .model import Input, KnowledgeBase
+
+# Row fields that are not clinical inputs and pass through batch files untouched.
+PASSTHROUGH = frozenset({"id"})
+Number = int | Fraction
+Value = Number | bool | frozenset[str]
+_TRUE = {"true", "yes", "y", "1"}
+_FALSE = {"false", "no", "n", "0"}
+_NOUN = {"cell_count": "count", "temperature": "temperature", "percent": "percent",
+         "number": "number"}
+
+
+@dataclass(frozen=True)
+class Patient:
+    values: Mapping[str, Value]  # base units (cells/µL, °C, %); missing inputs are absent
+    given: Mapping[str, tuple[Fraction, Unit | None]]  # quantities as written, for explanations
+    anc_derived: bool  # ANC worked out from wbc and the percentages
+    row_id: str | None = None
+
+
+class _Spec:
+    """How one declared input is read; built once per knowledge base."""
+
+    def __init__(self, inp: "Input") -> None:
+        self.id = inp.id
+        self.type = inp.type
+        self.unit = find_unit(inp.unit) if inp.unit else None
+        self.dimension = inp.dimension or {"percent": "percent"}.get(inp.type, "number")
+        names = inp.accepted_units or ()
+        wanted = {find_unit(n) for n in names} - {None} if names else None
+        self.accepted = [spelling for spelling, u in UNITS.items()
+                         if u.dimension == self.dimension and (wanted is None or u in wanted)]
+        self.accepted_units = {id(UNITS[s]) for s in self.accepted}
+        to_base = self.unit.to_base if self.unit else (lambda v: v)
+        self.min = simplest(to_base(inp.min)) if inp.min is not None else None
+        self.max = simplest(to_base(inp.max)) if inp.max is not None else None
+        self.fast_ints = self.unit is None or self.unit.to_base(Fraction(7)) == 7
+
+    def allowed(self) -> str:
+        noun = _NOUN.get(self.dimension, "value")
+        unit = self.unit
+        rng = ""
+        if self.min is not None and self.max is not None:
+            low, high = Fraction(self.min), Fraction(self.max)
+            if unit is not None:
+                low, high = unit.from_base(low), unit.from_base(high)
+            sym = f" {unit.symbol}" if unit else ("%" if self.dimension == "percent" else "")
+            sep = "" if sym == "%" else ""
+            rng = f" from {format_number(low)}{sep}{sym} to {format_number(high)}{sym}"
+        units = ""
+        if self.type == "quantity":
+            shown = [u for u in dict.fromkeys(self.accepted_spellings())]
+            units = f", as a number in {unit.name if unit else ''} or with one of the units " \
+                    f"{', '.join(shown)}"
+        return f"a {noun}{rng}{units}"
+
+    def accepted_spellings(self) -> list[str]:
+        from .units import ACCEPTED
+
+        return [s for s in ACCEPTED.get(self.dimension, []) if s in self.accepted
+                or any(find_unit(s) is UNITS[a] for a in self.accepted)]
+
+    def read(self, raw: Any) -> tuple[Value, tuple[Fraction, Unit | None] | None]:
+        kind = self.type
+        if kind == "quantity" or kind == "percent" or kind == "number":
+            return self._number(raw)
+        if kind == "boolean":
+            return self._bool(raw), None
+        if kind == "symptoms":
+            raise AssertionError("symptoms are read by the parser")
+        raise InputError(self.id, raw, f"an input of type {kind} (not supported)")
+
+    def _bool(self, raw: Any) -> bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise InputError(self.id, raw, "true or false (yes/no)")
+
+    def _number(self, raw: Any) -> tuple[Value, tuple[Fraction, Unit | None] | None]:
+        unit = self.unit
+        if type(raw) is int and self.fast_ints:
+            value: Number = raw
+            given: Fraction | None = None
+        else:
+            try:
+                given, unit = self._split(raw)
+            except UnitError as exc:
+                raise InputError(self.id, raw, f"{self.allowed()} ({exc})") from None
+            value = simplest(unit.to_base(given) if unit else given)
+        if (self.min is not None and value < self.min) or \
+                (self.max is not None and value > self.max):
+            raise InputError(self.id, raw, self.allowed())
+        return value, (Fraction(raw) if given is None else given, unit)
+
+    def _split(self, raw: Any) -> tuple[Fraction, Unit | None]:
+        unit_text = ""
+        if isinstance(raw, Mapping):
+            extra = set(raw) - {"value", "unit"}
+            if extra or "value" not in raw:
+                raise UnitError("write {value: 0.8, unit: '10^9/L'}")
+            number, unit_text = exact(raw["value"]), str(raw.get("unit") or "")
+        elif isinstance(raw, str):
+            number, unit_text = split_quantity(raw)
+        else:
+            number = exact(raw)
+        if not unit_text:
+            return number, self.unit
+        unit = find_unit(unit_text)
+        if unit is None or id(unit) not in self.accepted_units:
+            if self.dimension == "percent" and unit_text.strip() == "%":
+                return number, None
+            raise UnitError(f"unknown unit '{unit_text}'" if unit is None else
+                            f"'{unit_text}' is a unit for {_NOUN.get(unit.dimension, 'another')} "
+                            "values")
+        return number, unit
+
+
+class PatientParser:
+    """Reads patient mappings for one knowledge base."""
+
+    def __init__(self, kb: "KnowledgeBase") -> None:
+        self.specs = {inp.id: _Spec(inp) for inp in kb.inputs}
+        self.symptoms = frozenset(s.id for s in kb.symptoms)
+        self.anc = kb.severity.input
+        self.readers: dict[str, Callable[[Any], tuple[Value, Any]]] = {
+            name: (self._symptoms if spec.type == "symptoms" else spec.read)
+            for name, spec in self.specs.items()}
+
+    def parse(self, raw: Mapping[str, Any]) -> Patient:
+        if not isinstance(raw, Mapping):
+            raise InputError("patient", raw, "a mapping of input names to values, e.g. "
+                             "{anc: 800, temperature: 38.2}")
+        values: dict[str, Value] = {}
+        given: dict[str, tuple[Fraction, Unit | None]] = {}
+        readers = self.readers
+        for key, item in raw.items():
+            reader = readers.get(key)
+            if reader is None:
+                if key in PASSTHROUGH:
+                    continue
+                raise InputError(str(key), item, "not an input" + (
+                    did_you_mean(str(key), self.specs) or "") + "; the inputs are "
+                    + ", ".join(self.specs))
+            if item is None or item == "":
+                if self.specs[key].type == "symptoms" and item == "":
+                    values[key] = frozenset()  # an empty CSV cell: no symptom was ticked
+                continue
+            value, as_given = reader(item)
+            values[key] = value
+            if as_given is not None:
+                given[key] = as_given
+        derived = False
+        if "neutrophils_percent" in values or "bands_percent" in values:
+            total = values.get("neutrophils_percent", 0) + values.get("bands_percent", 0)  # type: ignore[operator]
+            if total > 100:
+                raise InputError("neutrophils_percent + bands_percent",
+                                 f"{raw.get('neutrophils_percent')} + {raw.get('bands_percent')}",
+                                 "percentages that add up to 100 or less")
+        if self.anc not in values and "wbc" in values and "neutrophils_percent" in values:
+            percent = values["neutrophils_percent"] + values.get("bands_percent", 0)  # type: ignore[operator]
+            values[self.anc] = simplest(Fraction(values["wbc"]) * percent / 100)  # type: ignore[arg-type]
+            derived = True
+        row_id = raw.get("id")
+        return Patient(values, given, derived, None if row_id is None else str(row_id))
+
+    def _symptoms(self, raw: Any) -> tuple[frozenset[str], None]:
+        if isinstance(raw, str):
+            items = [s for s in raw.replace(";", ",").replace("|", ",").split(",")]
+            items = [s.strip() for s in items if s.strip()]
+        elif isinstance(raw, (list, tuple, set, frozenset)):
+            items = list(raw)
+        else:
+            raise InputError("symptoms", raw, "a list of symptom ids, e.g. [fever, cough]")
+        for item in items:
+            if item not in self.symptoms:
+                hint = did_you_mean(str(item), self.symptoms)
+                raise InputError("symptoms", item, "a symptom id" + (hint or "") +
+                                 "; the symptoms are " + ", ".join(sorted(self.symptoms)))
+        return frozenset(items), None

@@ -1,0 +1,293 @@
+"""Explanations: why each finding holds, in words a nurse can read, and the step-by-step trace.
+
+Built only on demand (Result.findings / Result.trace), by interpreting the same AST the compiler
+generated code from, with the values the compiled function computed. Tests check that this
+interpreter and the compiled code agree.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from ..units import BASE_UNIT, find_unit, format_number, format_quantity
+from .compile import Program, literal_value
+from .check import Scope
+from .parse import And, Bool, Call, Compare, In, Name, Node, Not, Number, Or, unparse
+
+if TYPE_CHECKING:
+    from ..evaluate import Finding, Result
+    from ..model import Item, KnowledgeBase
+    from ..patient import Patient
+
+Tri = bool | None
+_OPS = {"<": "below", "<=": "at or below", ">": "above", ">=": "at or above", "==": "equal to",
+        "!=": "not equal to"}
+_WORD = {True: "true", False: "false", None: "unknown"}
+
+
+class Explainer:
+    def __init__(self, kb: "KnowledgeBase", program: Program, patient: "Patient",
+                 answer: tuple[Any, ...]) -> None:
+        self.kb = kb
+        self.program = program
+        self.patient = patient
+        self.answer = answer
+        self.scope = Scope.from_kb(kb)
+        self.env: dict[str, Any] = dict(patient.values)
+        self.env["severity"] = answer[0]
+        self.facts = dict(zip(program.facts, answer[1]))
+
+    # ---- interpretation ----------------------------------------------------------------------
+
+    def value(self, node: Node, other: Node | None = None) -> Any:
+        if isinstance(node, Number):
+            return literal_value(node, other, self.scope)
+        if isinstance(node, Name):
+            if node.name in self.scope.thresholds:
+                return self.scope.thresholds[node.name][1]
+            if node.name in self.facts:
+                return self.facts[node.name]
+            if node.name in self.scope.bands:
+                return node.name
+            return self.env.get(node.name)
+        return self.truth(node)
+
+    def truth(self, node: Node) -> Tri:
+        """Kleene three-valued logic, independent of the generated code."""
+        if isinstance(node, Bool):
+            return node.value
+        if isinstance(node, Name):
+            value = self.value(node)
+            return None if value is None else bool(value)
+        if isinstance(node, Call):
+            symptoms = self.env.get("symptoms")
+            if node.func == "known":
+                return node.args[0].name in self.env
+            if symptoms is None:
+                return None
+            if node.func == "any_symptom":
+                return bool(symptoms)
+            return any(a.name in symptoms for a in node.args)
+        if isinstance(node, Not):
+            inner = self.truth(node.operand)
+            return None if inner is None else not inner
+        if isinstance(node, (And, Or)):
+            stop = isinstance(node, Or)
+            values = [self.truth(i) for i in node.items]
+            if stop in values:
+                return stop
+            return None if None in values else not stop
+        if isinstance(node, In):
+            left = self.value(node.left)
+            return None if left is None else left in {n.name for n in node.names}
+        left, right = self.value(node.left, node.right), self.value(node.right, node.left)
+        if left is None or right is None:
+            return None
+        return {"<": left < right, "<=": left <= right, ">": left > right,
+                ">=": left >= right, "==": left == right, "!=": left != right}[node.op]
+
+    # ---- words -------------------------------------------------------------------------------
+
+    def words(self, node: Node) -> str:
+        """Why ``node`` has the value it has, naming the inputs that decided it."""
+        value = self.truth(node)
+        if isinstance(node, Bool):
+            return "always" if node.value else "never"
+        if isinstance(node, Name) and node.name in self.facts:
+            fact = self.program.nodes.get(node.name)
+            inner = f" ({self.words(fact)})" if fact is not None else ""
+            return f"{node.name} is {_WORD[value]}{inner}"
+        if isinstance(node, Name):
+            return f"{node.name} is {self.show(node.name)}"
+        if isinstance(node, Call):
+            symptoms = self.env.get("symptoms")
+            if node.func == "known":
+                name = node.args[0].name
+                return f"{name} was {'given' if name in self.env else 'not given'}"
+            if symptoms is None:
+                return "symptoms were not given"
+            asked = [a.name for a in node.args] if node.func == "symptom" else sorted(symptoms)
+            hits = [self.title(s) for s in asked if s in symptoms]
+            if hits:
+                return f"symptom reported: {', '.join(hits)}"
+            return f"no symptom reported of: {', '.join(self.title(s) for s in asked)}" \
+                if asked else "no symptom reported"
+        if isinstance(node, Not):
+            return f"not: {self.words(node.operand)}"
+        if isinstance(node, (And, Or)):
+            parts = [i for i in node.items if self.truth(i) == value] or list(node.items)
+            if isinstance(node, And) and value is not False:
+                parts = list(node.items)
+            if isinstance(node, Or) and value is not True:
+                parts = list(node.items)
+            joiner = " and " if isinstance(node, And) else " or "
+            return joiner.join(self.words(p) for p in parts)
+        if isinstance(node, In):
+            sev = self.env.get("severity")
+            if sev is None:
+                return f"severity is unknown ({self.missing(self.kb.severity.input)})"
+            return f"severity is {sev} ({self.kb.severity.input} {self.show(self.kb.severity.input)})"
+        return self._compare_words(node)
+
+    def _compare_words(self, node: Compare) -> str:
+        sides = []
+        for side, other in ((node.left, node.right), (node.right, node.left)):
+            if isinstance(side, Name) and side.name in self.scope.inputs:
+                if side.name not in self.env:
+                    return self.missing(side.name)
+                sides.append(f"{side.name} {self.show(side.name)}")
+            elif isinstance(side, Name) and side.name in self.scope.thresholds:
+                kind, base = self.scope.thresholds[side.name]
+                sides.append(f"{side.name} {self.quantity(kind, base)}")
+            elif isinstance(side, Number):
+                kind = self.scope.inputs.get(other.name, "number") if isinstance(other, Name) \
+                    else "number"
+                sides.append(self.quantity(kind, Fraction(literal_value(side, other, self.scope))))
+            else:
+                sides.append(unparse(side))
+        verb = "is" if self.truth(node) else "is not"
+        return f"{sides[0]} {verb} {_OPS[node.op]} {sides[1]}"
+
+    def missing(self, name: str) -> str:
+        if name == self.kb.severity.input:
+            return f"{name} was not given (nor wbc with neutrophils_percent)"
+        return f"{name} was not given"
+
+    def quantity(self, kind: str, value: Fraction | int) -> str:
+        unit = BASE_UNIT.get(kind)
+        if unit is None:
+            return format_number(Fraction(value))
+        display = [u for u in (find_unit(n) for inp in self.kb.inputs
+                               if inp.dimension == kind for n in inp.display_units) if u]
+        return format_quantity(Fraction(value), unit, display or None)
+
+    def show(self, name: str) -> str:
+        """An input's value in words, as understood and as given ('800 cells/µL (0.8 ×10⁹/L)')."""
+        value = self.env.get(name)
+        if value is None:
+            return "not given"
+        kind = self.scope.inputs.get(name)
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, frozenset):
+            return ", ".join(sorted(value)) or "none"
+        if not isinstance(value, (int, Fraction)):
+            return str(value)
+        text = self.quantity(kind or "number", value) if kind in BASE_UNIT else \
+            format_number(Fraction(value))
+        given = self.patient.given.get(name)
+        if given and given[1] is not None and given[1] is not BASE_UNIT.get(kind or ""):
+            text += f", given as {format_number(given[0])} {given[1].symbol}"
+        if name == self.kb.severity.input and self.patient.anc_derived:
+            text += f", worked out as {self.derivation()}"
+        return text
+
+    def derivation(self) -> str:
+        def part(name: str) -> str:
+            given = self.patient.given.get(name)
+            if given is None:
+                return "0%"
+            number, unit = given
+            if name == "wbc":
+                return f"{format_number(number)} {unit.symbol if unit else ''}".strip()
+            return f"{format_number(number)}%"
+        return (f"wbc × (neutrophils_percent + bands_percent) / 100 = {part('wbc')} × "
+                f"({part('neutrophils_percent')} + {part('bands_percent')}) / 100")
+
+    def title(self, item_id: str) -> str:
+        item = self.kb.by_id.get(item_id)
+        return item.title.lower() if item is not None and item.kind == "symptom" else item_id
+
+    # ---- findings and trace ------------------------------------------------------------------
+
+    def because(self, owner: str) -> str:
+        node = self.program.nodes[owner]
+        return f"when {unparse(node)}: {self.words(node)}"
+
+    def finding(self, item: "Item", because: str, certain: bool = True) -> "Finding":
+        from ..evaluate import Finding
+
+        return Finding(item.id, item.kind, item.title, because,
+                       tuple((s.source, s.section) for s in item.sources), certain)
+
+    def findings(self, result: "Result") -> tuple["Finding", ...]:
+        out = []
+        kb = self.kb
+        anc_name = kb.severity.input
+        for limit in result.scope_warnings:
+            certain = self.truth(self.program.nodes[limit.id]) is True
+            out.append(self.finding(limit, self.because(limit.id) + "; the severity bands may "
+                                    "not apply", certain))
+        if result.severity != "unknown":
+            band = kb.band(result.severity)
+            out.append(self.finding(band, f"{anc_name} {self.show(anc_name)} is in "
+                                    f"{_band_words(band, kb)}"))
+        for fid, value in self.facts.items():
+            if value:
+                out.append(self.finding(kb.by_id[fid], self.because(fid)))
+        for rule, value in zip(kb.urgency_rules, self.answer[3]):
+            if value is not False:
+                text = self.because(rule.id)
+                if value is None:
+                    text += "; not decided, so counted to be safe"
+                out.append(self.finding(rule, text, value is True))
+        level = kb.level(result.urgency) if result.urgency in {lv.id for lv in kb.levels} else None
+        if level is not None:
+            why = "a rule of this level holds" if result.urgency_certain else (
+                "a rule of this level may hold; to settle it give: " +
+                ", ".join(result.settle_with))
+            if not any(v is not False for v, r in zip(self.answer[3], self.program.rule_levels)
+                       if r == level.rank):
+                why = "no rule for a more urgent level holds"
+            out.append(self.finding(level, why, result.urgency_certain))
+        for item in (*kb.tests, *kb.treatments, *kb.precautions):
+            if item.applies_when and item.id in result.advice_ids:
+                value = self.truth(self.program.nodes[item.id])
+                out.append(self.finding(item, self.because(item.id), value is True))
+        return tuple(out)
+
+    def trace(self, result: "Result") -> tuple[str, ...]:
+        lines = [f"input {name} = {self.show(name)}" for name in self.patient.values]
+        anc_name = self.kb.severity.input
+        if result.severity == "unknown":
+            lines.append(f"severity = unknown: {self.missing(anc_name)}")
+        else:
+            band = self.kb.band(result.severity)
+            lines.append(f"severity = {band.id}: {anc_name} {self.show(anc_name)} is in "
+                         f"{_band_words(band, self.kb)}")
+        for fid, value in self.facts.items():
+            lines.append(f"fact {fid} = {_WORD[value]}: {self.because(fid)}")
+        for sid, value in zip(self.program.scope_ids, self.answer[2]):
+            lines.append(f"out_of_scope {sid} = {_WORD[value]}: {self.because(sid)}")
+        for rule, value in zip(self.kb.urgency_rules, self.answer[3]):
+            lines.append(f"rule {rule.id} ({rule.level}) = {_WORD[value]}: "
+                         f"{self.because(rule.id)}")
+        settle = "" if result.urgency_certain else \
+            f" (not certain; would be settled by: {', '.join(result.settle_with) or '-'})"
+        lines.append(f"urgency = {result.urgency}{settle}")
+        return tuple(lines)
+
+    def inputs(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, value in self.patient.values.items():
+            kind = self.scope.inputs.get(name)
+            if isinstance(value, frozenset):
+                out[name] = sorted(value)
+            elif isinstance(value, bool):
+                out[name] = value
+            else:
+                unit = BASE_UNIT.get(kind or "")
+                number = Fraction(value)
+                out[name] = {"value": number.numerator if number.denominator == 1
+                             else float(number), "unit": unit.name if unit else None,
+                             "text": self.show(name)}
+        return out
+
+
+def _band_words(band: Any, kb: "KnowledgeBase") -> str:
+    from ..text import band_range
+
+    return f"the {band.id} band ({band_range(kb, band)})"
+
+
