@@ -80,22 +80,35 @@ def _resolve(schema: dict[str, Any], node: Any) -> Any:
     return node
 
 
-def schema_descriptions(schema_dir: Path, kind: Kind) -> dict[str, str]:
-    """Field descriptions of the item schema (schema/<stem>.schema.json), if it exists."""
+def read_schema(schema_dir: Path, kind: Kind) -> tuple[dict[str, str], list[str]]:
+    """First sentence of each field's description, and the required fields, from the item
+    schema (schema/<stem>.schema.json) when it exists; ({}, []) otherwise."""
     path = schema_dir / f"{kind.stem}.schema.json"
     try:
         schema = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
+        return {}, []
     listing = _resolve(schema, schema.get("properties", {}).get(kind.key, {}))
     item = _resolve(schema, listing.get("items", {}) if isinstance(listing, dict) else {})
-    props = item.get("properties", {}) if isinstance(item, dict) else {}
+    if not isinstance(item, dict):
+        return {}, []
     out = {}
-    for name, prop in props.items():
-        prop = _resolve(schema, prop)
+    for name, prop in (item.get("properties") or {}).items():
         if isinstance(prop, dict) and isinstance(prop.get("description"), str):
-            out[name] = " ".join(prop["description"].split())
-    return out
+            text = " ".join(prop["description"].split())
+            # Two comment lines at most: a longer description is cut to its first sentence.
+            out[name] = text if len(text) <= 180 else re.split(r"(?<=[.!?])\s", text, 1)[0]
+    required = [r for r in item.get("required") or () if isinstance(r, str)]
+    return out, required
+
+
+def fields_for(kind: Kind, required: list[str]) -> list[tuple[str, str, str]]:
+    """Our field order and TODO values, plus any field the schema requires that we lack."""
+    fields = list(kind.fields)
+    known = {name for name, _, _ in fields}
+    fields += [(name, "TODO", "required (see the schema)") for name in required
+               if name not in known]
+    return fields
 
 
 def existing_ids(docs: dict[str, Doc]) -> set[str]:
@@ -123,12 +136,12 @@ def _comment(text: str, indent: str) -> list[str]:
                          subsequent_indent=f"{indent}# ")
 
 
-def block(kind: Kind, item_id: str, dash: int, descriptions: dict[str, str],
-          title: str | None = None) -> list[str]:
+def block(fields: list[tuple[str, str, str]], item_id: str, dash: int,
+          descriptions: dict[str, str], title: str | None = None) -> list[str]:
     """The lines of the new item, its list dash at column ``dash`` (0-based)."""
     lines = []
     inner = " " * (dash + 2)
-    for name, value, builtin in kind.fields:
+    for name, value, builtin in fields:
         note = descriptions.get(name) or builtin
         if name == "id":
             lines += _comment(note, " " * dash)
@@ -194,8 +207,14 @@ def new_item(rules: Path, kind_name: str, item_id: str, title: str | None = None
     path = rules / f"{kind.stem}.yaml"
     doc = docs.get(kind.stem)
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    descriptions = schema_descriptions(schema_dir or rules.parent / "schema", kind)
-    new_text = insert(text, doc, kind, lambda dash: block(kind, item_id, dash, descriptions, title))
+    here = Path(__file__).resolve().parent
+    candidates = [schema_dir] if schema_dir else [rules.parent / "schema", here / "schema",
+                                                  here.parents[1] / "schema"]
+    descriptions, required = next((found for found in (read_schema(c, kind) for c in candidates)
+                                   if found[0]), ({}, []))
+    fields = fields_for(kind, required)
+    new_text = insert(text, doc, kind,
+                      lambda dash: block(fields, item_id, dash, descriptions, title))
     checked, found = load_text(path, new_text.encode("utf-8"))
     entries = checked.data.get(kind.key) if checked else None
     if checked is None or not entries or entries[-1].get("id") != item_id:
