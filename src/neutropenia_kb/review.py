@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from .diff import fingerprint
 from .loader import Doc, load_dir
 from .problems import Problem
+from .scaffold import check_todos
 
 if TYPE_CHECKING:
     from .model import KnowledgeBase
@@ -106,9 +107,10 @@ def check_version(kb: "KnowledgeBase", docs: Mapping[str, Doc]) -> list[Problem]
 
 
 def check(kb: "KnowledgeBase", docs: Mapping[str, Doc], today: dt.date | None = None) -> list[Problem]:
-    """Warnings for past review dates and for decisions changed without a version bump."""
+    """Warnings for past review dates and for decisions changed without a version bump; errors
+    for TODO values left by `nkb new`."""
     today = today or dt.date.today()
-    problems = []
+    problems = check_todos(docs)
     for due in review_dates(kb, docs):
         if due.overdue(today):
             what = "the knowledge base" if due.id == "kb" else f"'{due.id}'"
