@@ -35,7 +35,12 @@ _STANDARD_TAGS = {
 }
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser is ~14x faster than the pure-Python one (it decides whether `nkb validate`
+# stays well under a second); both give the same nodes and marks.
+_Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[misc,valid-type]
     """Our own loader class: the global SafeLoader is never patched."""
 
 
