@@ -54,6 +54,7 @@ class _Spec:
         self.fast_ints = self.unit is None or self.unit.to_base(Fraction(7)) == 7
 
     def allowed(self) -> str:
+        """'a count from 0 to 100,000 cells/µL (a bare number is in cells/µL; units: ...)'."""
         noun = _NOUN.get(self.dimension, "value")
         unit = self.unit
         rng = ""
@@ -61,15 +62,12 @@ class _Spec:
             low, high = Fraction(self.min), Fraction(self.max)
             if unit is not None:
                 low, high = unit.from_base(low), unit.from_base(high)
-            sym = f" {unit.symbol}" if unit else ("%" if self.dimension == "percent" else "")
-            sep = "" if sym == "%" else ""
-            rng = f" from {format_number(low)}{sep}{sym} to {format_number(high)}{sym}"
-        units = ""
-        if self.type == "quantity":
-            shown = [u for u in dict.fromkeys(self.accepted_spellings())]
-            units = f", as a number in {unit.name if unit else ''} or with one of the units " \
-                    f"{', '.join(shown)}"
-        return f"a {noun}{rng}{units}"
+            sym = (" " + unit.symbol) if unit else ("%" if self.dimension == "percent" else "")
+            rng = f" from {format_number(low)} to {format_number(high)}{sym}"
+        if self.type == "quantity" and unit is not None:
+            rng += f" (a bare number is in {unit.symbol}; units: " \
+                   f"{', '.join(self.accepted_spellings())})"
+        return f"a {noun}{rng}"
 
     def accepted_spellings(self) -> list[str]:
         from .units import ACCEPTED
@@ -106,7 +104,7 @@ class _Spec:
             try:
                 given, unit = self._split(raw)
             except UnitError as exc:
-                raise InputError(self.id, raw, f"{self.allowed()} ({exc})") from None
+                raise InputError(self.id, raw, f"{exc}; give {self.allowed()}") from None
             value = simplest(unit.to_base(given) if unit else given)
         if (self.min is not None and value < self.min) or \
                 (self.max is not None and value > self.max):
@@ -159,8 +157,8 @@ class PatientParser:
             if reader is None:
                 if key in PASSTHROUGH:
                     continue
-                raise InputError(str(key), item, "not an input" + (
-                    did_you_mean(str(key), self.specs) or "") + "; the inputs are "
+                hint = did_you_mean(str(key), self.specs)
+                raise InputError(str(key), item, "it is not an input" + (hint or ".") + " The inputs are "
                     + ", ".join(self.specs))
             if item is None or item == "":
                 if self.specs[key].type == "symptoms" and item == "":
@@ -195,6 +193,6 @@ class PatientParser:
         for item in items:
             if item not in self.symptoms:
                 hint = did_you_mean(str(item), self.symptoms)
-                raise InputError("symptoms", item, "a symptom id" + (hint or "") +
-                                 "; the symptoms are " + ", ".join(sorted(self.symptoms)))
+                raise InputError("symptoms", item, "it is not a symptom id" + (hint or ".") + " The symptoms are "
+                    + ", ".join(sorted(self.symptoms)))
         return frozenset(items), None

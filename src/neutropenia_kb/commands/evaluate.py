@@ -1,0 +1,160 @@
+"""`nkb evaluate PATIENT`: one patient (YAML/JSON file or - for stdin) or a batch (CSV/JSONL)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from .. import load
+from ..batch import format_of, read_rows, run as run_batch
+from ..evaluate import Result
+from ..loader import load_text
+from ..model import KnowledgeBase
+from ..problems import UsageError, render_all
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "evaluate", help="say how severe and how urgent, what to do, and why, for a patient",
+        description="Evaluate one patient (a .yaml/.yml/.json file, or - to read YAML or JSON "
+        "from stdin) or a batch (.csv or .jsonl, streamed row by row). A bad patient input "
+        "exits with status 2 and names the field, the value and what is allowed; in a batch "
+        "each bad row is reported by line and written out with an 'error' column.")
+    parser.add_argument("patient", help="patient file (.yaml, .yml, .json), batch file (.csv, "
+                        ".jsonl) or - for stdin")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="output for one patient: a summary to read (text) or one JSON object")
+    parser.add_argument("-o", "--output", metavar="OUT",
+                        help="write to OUT instead of stdout (a batch's format follows OUT's "
+                        "extension: .csv or .jsonl)")
+    parser.add_argument("--rules", default="rules", help="knowledge base folder (default: rules)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    kb = load(args.rules)
+    batch_format = None if args.patient == "-" else format_of(args.patient)
+    if batch_format is not None:
+        return _batch(kb, Path(args.patient), batch_format, args.output)
+    patient = read_patient(args.patient)
+    result = kb.evaluate(patient)
+    text = json.dumps(result.to_json(), indent=2, ensure_ascii=False) if args.format == "json" \
+        else summary(kb, result)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+    return 0
+
+
+def read_patient(name: str) -> Any:
+    """A patient mapping from a file or stdin; YAML goes through our safe loader."""
+    if name == "-":
+        raw = sys.stdin.buffer.read()
+        path = Path("<stdin>")
+    else:
+        path = Path(name)
+        if path.suffix.lower() not in (".yaml", ".yml", ".json"):
+            raise UsageError(f"'{name}': give a .yaml, .yml or .json patient, a .csv or .jsonl "
+                             "batch, or - for stdin")
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read '{name}': {exc.strerror}") from None
+    if path.suffix.lower() == ".json" or raw.lstrip().startswith(b"{"):
+        try:
+            return json.loads(raw.decode("utf-8-sig"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"'{name}' is not valid JSON: {exc}") from None
+    doc, problems = load_text(path, raw)
+    if doc is None or problems:
+        raise UsageError("the patient file cannot be read:\n" + render_all(problems))
+    return doc.data
+
+
+def _batch(kb: KnowledgeBase, path: Path, fmt: str, output: str | None) -> int:
+    out_format = format_of(output) if output else fmt
+    if out_format is None:
+        raise UsageError(f"-o {output}: a batch is written as .csv or .jsonl")
+    try:
+        source = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise UsageError(f"cannot read '{path}': {exc.strerror}") from None
+    with source:
+        if output:
+            with open(output, "w", encoding="utf-8", newline="") as out:
+                summary_ = _stream(kb, source, fmt, out, out_format, progress=sys.stderr.isatty())
+        else:
+            summary_ = _stream(kb, source, fmt, sys.stdout, out_format, progress=False)
+    for message in summary_.first_errors:
+        print(f"nkb: {path}: {message}", file=sys.stderr)
+    if summary_.errors:
+        more = summary_.errors - len(summary_.first_errors)
+        tail = f" ({more} more not shown)" if more > 0 else ""
+        print(f"nkb: {summary_.errors} of {summary_.rows} rows had bad input{tail}; they are in "
+              "the output with the 'error' column filled in", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _stream(kb: KnowledgeBase, source: TextIO, fmt: str, out: TextIO, out_format: str,
+            progress: bool) -> Any:
+    rows = read_rows(source, fmt)
+    if not progress:
+        return run_batch(kb.evaluator, rows, out, out_format)
+    from tqdm import tqdm
+
+    with tqdm(unit=" rows", file=sys.stderr, mininterval=0.5) as bar:
+        return run_batch(kb.evaluator, rows, out, out_format, on_row=lambda: bar.update())
+
+
+def summary(kb: KnowledgeBase, result: Result) -> str:
+    """What a nurse reads on the phone: the decision first, then why, then what to do."""
+    lines = []
+    level = kb.level(result.urgency)
+    lines.append(f"URGENCY: {level.title.upper()} ({result.urgency})")
+    if not result.urgency_certain:
+        lines.append(f"  Not certain: a more urgent rule may apply. Ask for: "
+                     f"{', '.join(result.settle_with)}.")
+    anc = result.inputs.get(kb.severity.input)
+    if result.severity == "unknown":
+        lines.append("Severity: unknown (no neutrophil count)")
+    else:
+        band = kb.band(result.severity)
+        lines.append(f"Severity: {band.title} ({anc['text'] if anc else ''})")
+    fever = {True: "yes", False: "no", None: "unknown"}[result.fever]
+    lines.append(f"Fever: {fever}")
+    for limit in result.scope_warnings:
+        holds = next((f.certain for f in result.findings if f.id == limit.id), False)
+        lines.append(f"WARNING: {limit.title}: the severity bands may not apply"
+                     + ("" if holds else " (not known; give the input to check)"))
+    lines.append("")
+    lines.append("Why:")
+    for finding in result.findings:
+        if finding.kind in ("urgency_rule", "scope", "band", "level"):
+            mark = "" if finding.certain else " [not certain]"
+            lines.append(f"  - {finding.title}{mark}")
+            lines.append(f"      {finding.because}")
+            lines.append(f"      sources: {_sources(kb, finding.sources)}")
+    lines.append("")
+    for kind, items in (("Tests", kb.tests), ("Treatments", kb.treatments),
+                        ("Precautions", kb.precautions)):
+        titles = [i.title for i in items if i.id in result.advice_ids]
+        if titles:
+            lines.append(f"{kind}: " + "; ".join(titles))
+    return "\n".join(lines)
+
+
+def _sources(kb: KnowledgeBase, refs: tuple[tuple[str, str | None], ...]) -> str:
+    out = []
+    for source_id, section_id in refs:
+        source = kb.source_by_id.get(source_id)
+        if source is None:
+            out.append(source_id)
+            continue
+        section = source.section(section_id)
+        out.append(source.title + (f", “{section.title}”" if section else ""))
+    return "; ".join(out)
