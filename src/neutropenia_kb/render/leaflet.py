@@ -1,0 +1,231 @@
+"""Printable PDF leaflets, rendered from Jinja HTML templates with WeasyPrint.
+
+``LEAFLETS`` is the one table of leaflets (slug, title, parts, page budget); file names, the
+build and the website's download links all derive from it. Output is reproducible: the PDF dates
+come from SOURCE_DATE_EPOCH, or else from the knowledge base's review date, never from the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Sequence
+
+from markupsafe import Markup
+
+from .env import long_date, make_env
+from .leaflet_content import ALL_PARTS, LeafletView, build_view
+from .leaflet_personal import PersonalView, ResultLike, personal_view
+
+if TYPE_CHECKING:
+    from weasyprint import CSS, Document
+    from weasyprint.text.fonts import FontConfiguration
+
+    from ..model import KnowledgeBase
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "leaflet"
+FONT_DIR = TEMPLATES / "fonts"
+# Condensed: 10 % narrower than DejaVu Sans at the same size, so 12 pt text fits the page budgets;
+# it covers µ ° × ⁹ ≥ (Liberation Sans, narrower still, lacks ⁹).
+FONT_FILES = ("DejaVuSansCondensed.ttf", "DejaVuSansCondensed-Bold.ttf")
+FONT_FAMILY = "NKB DejaVu Sans Condensed"
+
+Size = Literal["a4", "letter"]
+SIZES: tuple[Size, ...] = ("a4", "letter")
+BODY_PT = 12  # the issue's page budgets are stated at 12 pt body text
+LARGE_PRINT_PT = 16  # large print: body text at least 16 pt
+
+
+@dataclass(frozen=True)
+class Leaflet:
+    """One leaflet of the table: what it shows and how many pages it may take (A4, 12 pt)."""
+
+    slug: str
+    title: str
+    parts: tuple[str, ...]
+    max_pages: int | None
+    layout: Literal["booklet", "fridge"] = "booklet"
+    # the knowledge-base sections (overview.yaml `section`) whose web pages link this leaflet
+    sections: tuple[str, ...] = ()
+
+
+LEAFLETS: tuple[Leaflet, ...] = (
+    # The glossary is left out of the general leaflet: the issue makes it optional, and with it
+    # the clinical content would not fit four pages at 12 pt. The website carries it.
+    Leaflet("neutropenia-what-you-need-to-know", "Neutropenia: what you need to know",
+            tuple(p for p in ALL_PARTS if p != "glossary"), 4, sections=ALL_PARTS[:-2]),
+    Leaflet("preventing-infection-at-home", "Preventing infection at home",
+            ("living", "help", "sources"), 2, sections=("living",)),
+    Leaflet("when-to-get-help", "When to get help", ("help",), 1, layout="fridge",
+            sections=("help", "symptoms")),
+)
+
+
+@dataclass(frozen=True)
+class Variant:
+    size: Size = "a4"
+    large_print: bool = False
+
+    @property
+    def suffix(self) -> str:
+        return f"large-print-{self.size}" if self.large_print else self.size
+
+    @property
+    def body_pt(self) -> int:
+        return LARGE_PRINT_PT if self.large_print else BODY_PT
+
+
+VARIANTS: tuple[Variant, ...] = tuple(Variant(s, lp) for lp in (False, True) for s in SIZES)
+
+
+def leaflet_by_slug(slug: str) -> Leaflet:
+    return next(lf for lf in LEAFLETS if lf.slug == slug)
+
+
+def file_name(leaflet: Leaflet, variant: Variant = Variant()) -> str:
+    """'when-to-get-help-large-print-letter.pdf' — stable: the website links these names."""
+    return f"{leaflet.slug}-{variant.suffix}.pdf"
+
+
+def leaflets_for(section: str) -> list[tuple[Leaflet, str]]:
+    """(leaflet, A4 file name) of the leaflets a website page about ``section`` should offer."""
+    return [(lf, file_name(lf)) for lf in LEAFLETS if section in lf.sections]
+
+
+def build_time(kb: "KnowledgeBase") -> dt.datetime:
+    """The timestamp written into the PDF: SOURCE_DATE_EPOCH if set (reproducible builds), else
+    the knowledge base's last review date, so the same rules always give the same bytes."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
+    day = dt.date.fromisoformat(kb.meta.last_reviewed)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+
+
+# ---- rendering -----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _font_config() -> "FontConfiguration":
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+@lru_cache(maxsize=8)
+def _stylesheet(size: Size, body_pt: int) -> "CSS":
+    """The stylesheet of one variant, parsed once and reused (it is the same for every patient)."""
+    from weasyprint import CSS
+
+    env = _css_env()
+    css = env.get_template("leaflet.css.j2").render(
+        page_size="A4" if size == "a4" else "letter", body_pt=body_pt,
+        font_family=FONT_FAMILY, fonts=FONT_FILES)
+    return CSS(string=css, base_url=TEMPLATES.as_uri() + "/", font_config=_font_config())
+
+
+def _css_env() -> Any:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    # CSS is not HTML: no autoescape; values are numbers and names chosen in this module.
+    return Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
+                       autoescape=False)
+
+
+def _html(kb: "KnowledgeBase", template: str, **context: Any) -> str:
+    env = make_env(kb, templates="leaflet", filters={"nbsp": _nbsp, "long_date": _date_words})
+    return env.get_template(template).render(**context)
+
+
+def _date_words(value: object) -> str:
+    """'2026-11-21' → '21 November 2026'; a date the author wrote another way is printed as is."""
+    try:
+        return long_date(str(value))
+    except ValueError:
+        return str(value)
+
+
+def _nbsp(text: str) -> Markup:
+    """Keep a number and its unit together on one line ('38.0 °C')."""
+    from markupsafe import escape
+
+    return Markup(str(escape(text)).replace(" ", "&#160;"))
+
+
+def layout(html: str, variant: Variant) -> "Document":
+    """WeasyPrint layout (the slow part): HTML → positioned pages."""
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=TEMPLATES.as_uri() + "/").render(
+        stylesheets=[_stylesheet(variant.size, variant.body_pt)], font_config=_font_config())
+
+
+def write(document: "Document") -> bytes:
+    # No PDF identifier: WeasyPrint then writes none, and the bytes depend only on the input.
+    pdf = document.write_pdf(pdf_identifier=None, srgb=False)
+    assert pdf is not None
+    return bytes(pdf)
+
+
+def _context(kb: "KnowledgeBase", title: str, variant: Variant, layout_name: str,
+             view: LeafletView, when: dt.datetime) -> dict[str, Any]:
+    return dict(
+        title=title, view=view, variant=variant, layout=layout_name, meta=kb.meta,
+        author=", ".join(kb.meta.written_by) or kb.meta.title,
+        created=when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+
+
+def leaflet_html(kb: "KnowledgeBase", leaflet: Leaflet, variant: Variant = Variant()) -> str:
+    view = build_view(kb, leaflet.parts)
+    return _html(kb, "leaflet.html.j2",
+                 **_context(kb, leaflet.title, variant, leaflet.layout, view, build_time(kb)))
+
+
+def render_leaflet(kb: "KnowledgeBase", leaflet: Leaflet, variant: Variant = Variant()) -> bytes:
+    return write(layout(leaflet_html(kb, leaflet, variant), variant))
+
+
+def build_leaflets(kb: "KnowledgeBase", out_dir: Path,
+                   leaflets: Sequence[Leaflet] = LEAFLETS,
+                   variants: Sequence[Variant] = VARIANTS) -> list[Path]:
+    """Write every leaflet in every variant into ``out_dir``; returns the paths written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for leaflet in leaflets:
+        for variant in variants:
+            path = out_dir / file_name(leaflet, variant)
+            path.write_bytes(render_leaflet(kb, leaflet, variant))
+            written.append(path)
+    return written
+
+
+PERSONAL_TITLE = "Your neutropenia result and what to do"
+PERSONAL_PARTS = LEAFLETS[0].parts
+
+
+def personal_html(kb: "KnowledgeBase", result: ResultLike, variant: Variant = Variant(),
+                  today: dt.date | None = None) -> str:
+    day = today or today_date()
+    when = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+    person: PersonalView = personal_view(kb, result, day)
+    view = build_view(kb, PERSONAL_PARTS, advice_ids=frozenset(result.advice_ids))
+    return _html(kb, "personal.html.j2", person=person,
+                 **_context(kb, PERSONAL_TITLE, variant, "booklet", view, when))
+
+
+def render_personal(kb: "KnowledgeBase", result: ResultLike, variant: Variant = Variant(),
+                    today: dt.date | None = None) -> bytes:
+    """A leaflet for one patient: their result first, then only the advice that applies, then
+    the general sections. ``today`` is the date printed (default: SOURCE_DATE_EPOCH or today)."""
+    return write(layout(personal_html(kb, result, variant, today), variant))
+
+
+def today_date() -> dt.date:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date()
+    return dt.date.today()

@@ -1,0 +1,83 @@
+"""The patient's own result, as a personal leaflet shows it on its first page.
+
+Reads the evaluator's Result through a small protocol (only the fields the leaflet prints), so
+the leaflet depends on what a result says, not on how the evaluator computes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
+
+from .leaflet_content import format_count
+
+if TYPE_CHECKING:
+    from ..model import Band, KnowledgeBase, Level, ScopeLimit
+
+
+class ResultLike(Protocol):
+    """The part of ``evaluate.Result`` a leaflet reads."""
+
+    @property
+    def severity(self) -> str: ...
+    @property
+    def urgency(self) -> str: ...
+    @property
+    def urgency_certain(self) -> bool: ...
+    @property
+    def settle_with(self) -> Iterable[str]: ...
+    @property
+    def anc_cells_per_ul(self) -> Fraction | None: ...
+    @property
+    def scope_warnings(self) -> Iterable["ScopeLimit"]: ...
+    @property
+    def advice_ids(self) -> Iterable[str]: ...
+    @property
+    def findings(self) -> Iterable[Any]: ...
+    @property
+    def inputs(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Reason:
+    title: str
+    because: str
+
+
+@dataclass(frozen=True)
+class PersonalView:
+    date: dt.date
+    count: str | None  # '800 cells/µL (0.8 ×10⁹/L)'; None when no count was given
+    band: "Band | None"  # None: severity unknown
+    level: "Level"
+    reasons: tuple[Reason, ...]
+    certain: bool
+    settle_with: tuple[str, ...]  # the questions whose answers would settle the urgency
+    scope_warnings: tuple["ScopeLimit", ...]
+
+
+# Finding kinds that explain the urgency; other findings (facts, severity) are shown elsewhere.
+_URGENCY_KINDS = {"urgency", "urgency_rule", "rule"}
+
+
+def personal_view(kb: "KnowledgeBase", result: ResultLike, day: dt.date) -> PersonalView:
+    bands = {b.id: b for b in kb.severity.bands}
+    reasons = tuple(
+        Reason(str(getattr(f, "title", "")), str(getattr(f, "because", "") or ""))
+        for f in result.findings if getattr(f, "kind", "") in _URGENCY_KINDS)
+    questions = []
+    for name in result.settle_with:
+        inp = kb.input_by_id.get(name)
+        questions.append(inp.question or inp.title if inp else name.replace("_", " "))
+    return PersonalView(
+        date=day,
+        count=format_count(kb, result.anc_cells_per_ul),
+        band=bands.get(result.severity),
+        level=kb.level(result.urgency),
+        reasons=reasons,
+        certain=bool(result.urgency_certain),
+        settle_with=tuple(questions),
+        scope_warnings=tuple(result.scope_warnings),
+    )
