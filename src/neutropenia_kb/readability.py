@@ -94,7 +94,7 @@ def limit_for(limits: Mapping[str, Any], kind: str, stem: str) -> tuple[float, s
     return DEFAULT_LIMIT, "default"
 
 
-def _index(docs: Mapping[str, Doc]) -> dict[str, tuple[str, PathKey]]:
+def item_paths(docs: Mapping[str, Doc]) -> dict[str, tuple[str, PathKey]]:
     """id → (file stem, path of the item) for every mapping with an id, in every file."""
     found: dict[str, tuple[str, PathKey]] = {}
 
@@ -126,7 +126,7 @@ def texts(kb: "KnowledgeBase", docs: Mapping[str, Doc]) -> Iterator[tuple[str, s
 
     Items with only a title (thresholds, facts without text) are skipped: a heading of three
     words has no meaningful grade."""
-    index = _index(docs)
+    index = item_paths(docs)
     for item in kb.items():
         if not item.text:
             continue

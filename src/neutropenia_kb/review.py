@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from .diff import fingerprint
 from .loader import Doc, load_dir
 from .problems import Problem
+from .readability import item_paths
 from .scaffold import check_todos
 
 if TYPE_CHECKING:
@@ -126,6 +127,9 @@ def check(kb: "KnowledgeBase", docs: Mapping[str, Doc], today: dt.date | None = 
 def _dated_problem(kb: "KnowledgeBase", docs: Mapping[str, Doc], due: Due, message: str) -> Problem:
     if due.id == "kb":
         return docs["kb"].problem(("kb", "next_review"), message, severity="warning")
+    stem, where = item_paths(docs).get(due.id, ("", ()))
+    if stem in docs:
+        return docs[stem].problem(where + ("review", "next_review"), message, severity="warning")
     item = kb.by_id[due.id]
     return Problem(item.file, due.line, None, due.id, message, "warning")
 
