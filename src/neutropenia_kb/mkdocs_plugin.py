@@ -96,6 +96,13 @@ class KbPlugin(BasePlugin[KbPluginConfig]):
             log.info("neutropenia-kb: render.leaflet has no build_leaflets(); no leaflet links")
             return {}
         digest = _digest(self.rules_path(config))
+        if self._leaflet_cache is not None and getattr(self, "command", "") == "serve":
+            # PDFs take seconds and the author is waiting for the page: while serving, they are
+            # built once at startup. `mkdocs build` always builds them from the current rules.
+            if self._leaflet_cache[0] != digest:
+                log.info("neutropenia-kb: leaflets are from rules/ as it was when serve started; "
+                         "`mkdocs build` or a restart refreshes them")
+            digest = self._leaflet_cache[0]
         if self._leaflet_cache is None or self._leaflet_cache[0] != digest:
             out = Path(tempfile.mkdtemp(prefix="nkb-leaflets-"))
             build(self.kb, out)

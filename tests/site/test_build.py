@@ -1,0 +1,102 @@
+"""The real site builds strictly, and every generated page carries what a hospital needs."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+from neutropenia_kb.model import KnowledgeBase
+from neutropenia_kb.render.site import LEAFLETS, PAGES
+
+from nkb_site_build import Built
+
+
+def test_real_site_builds_strictly_with_no_warnings(real_site: Built) -> None:
+    assert "WARNING" not in real_site.log
+    assert "ERROR" not in real_site.log
+    for spec in PAGES:
+        assert (real_site.site / spec.file.replace(".md", ".html")).is_file()
+
+
+def test_generated_pages_are_not_written_into_the_source_tree(real_site: Built, repo: Path) -> None:
+    for spec in PAGES:
+        assert not (repo / "site" / spec.file).exists()
+
+
+def test_every_generated_page_shows_sources_and_review_dates(real_site: Built,
+                                                              kb: KnowledgeBase) -> None:
+    for spec in PAGES:
+        html = (real_site.site / spec.file.replace(".md", ".html")).read_text(encoding="utf-8")
+        if spec.file != "sources.md":
+            assert 'id="page-sources"' in html, spec.file
+            assert 'href="sources.html#src-' in html, spec.file
+        assert re.search(r"Last reviewed: \d{1,2} \w+ \d{4}", html), spec.file
+
+
+def test_every_item_has_an_anchor_on_its_page(real_site: Built, kb: KnowledgeBase) -> None:
+    from neutropenia_kb.render.site import item_pages
+
+    for item_id, page in item_pages(kb).items():
+        html = (real_site.site / page.replace(".md", ".html")).read_text(encoding="utf-8")
+        assert f'id="{item_id}"' in html, (item_id, page)
+
+
+def test_reviewer_notes_never_reach_the_site(real_site: Built, kb: KnowledgeBase) -> None:
+    everything = "".join(p.read_text(encoding="utf-8") for p in real_site.site.glob("*.html"))
+    notes = [i.note for i in kb.items() if i.note]
+    assert notes
+    for note in notes:
+        # A distinctive stretch of each note (its first 40 characters) is absent.
+        assert note[:40] not in everything
+
+
+class _Headings(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, str]] = []
+        self._tag: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in {"h1", "h2", "h3"} or (tag == "p" and ("class", "admonition-title") in attrs):
+            self._tag, self._text = tag, ""
+
+    def handle_data(self, data: str) -> None:
+        if self._tag:
+            self._text += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._tag == tag:
+            self.found.append((tag, self._text.replace("¶", "").strip()))
+            self._tag = None
+
+
+def test_help_page_puts_the_emergency_first_in_words_and_structure(real_site: Built,
+                                                                   kb: KnowledgeBase) -> None:
+    parser = _Headings()
+    parser.feed((real_site.site / "help.html").read_text(encoding="utf-8"))
+    h2 = [text for tag, text in parser.found if tag == "h2"]
+    levels = [lv.title for lv in kb.levels]
+    assert h2[: len(levels)] == levels  # most urgent first, each a section heading
+    assert kb.level("emergency").title == h2[0]
+    titles = [text for tag, text in parser.found if tag == "p"]
+    assert titles[0] == "Emergency"  # the word, not only the red
+    for rule in kb.urgency_rules:
+        assert ("h3", rule.title) in parser.found
+
+
+def test_leaflets_are_in_the_site_and_linked_from_their_pages(real_site: Built) -> None:
+    assert LEAFLETS
+    for leaflet in LEAFLETS:
+        pdf = real_site.site / "leaflets" / leaflet.file
+        assert pdf.read_bytes().startswith(b"%PDF"), leaflet.file
+        html = (real_site.site / leaflet.page.replace(".md", ".html")).read_text(encoding="utf-8")
+        assert f'href="leaflets/{leaflet.file}"' in html
+
+
+def test_severity_table_numbers_are_the_band_values(real_site: Built, kb: KnowledgeBase) -> None:
+    from neutropenia_kb.text import band_range
+
+    html = (real_site.site / "overview.html").read_text(encoding="utf-8")
+    for band in kb.severity.bands:
+        assert f"<td>{band_range(kb, band)}</td>" in html
