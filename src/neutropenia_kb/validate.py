@@ -43,17 +43,25 @@ def validate_dir(path: Path, *, hooks: bool = True) -> tuple[KnowledgeBase | Non
     docs, problems = loader.load_dir(path)
     if not path.is_dir():
         return None, problems
-    problems += check_files(path)
+    problems += check_files(path, docs)
+    loaded_at = {(p.file, p.line, p.column) for p in problems}
     for kind, doc in docs.items():
         if kind in KINDS:
-            problems += check_doc(kind, doc)
+            # A value the loader refused (e.g. a forbidden tag) is None: its schema error
+            # would only repeat the loader's point.
+            problems += [p for p in check_doc(kind, doc) if (p.file, p.line, p.column) not in loaded_at]
     known = {kind: doc for kind, doc in docs.items() if kind in KINDS}
+    # With a file unreadable or missing, links into it would all look dangling and its users
+    # unused: those checks wait until every file loads.
+    complete = all(p.stem in known for p in loader.rule_files(path) if p.stem in KINDS) and all(
+        kind in known for kind in REQUIRED)
     index, found = build_index(known)
     problems += found
-    problems += check_refs(known, index)
+    problems += check_refs(known, index, links=complete)
     problems += check_units(known, index)
     problems += check_text(known, _bands(known), set(index.idset("inputs.thresholds")))
-    problems += check_unused(known, index)
+    if complete:
+        problems += check_unused(known, index)
     if any(p.severity == "error" for p in problems):
         return None, sort_problems(problems)
     kb = model.build(path, known)
@@ -64,7 +72,7 @@ def validate_dir(path: Path, *, hooks: bool = True) -> tuple[KnowledgeBase | Non
     return (None if any(p.severity == "error" for p in problems) else kb), problems
 
 
-def check_files(path: Path) -> list[Problem]:
+def check_files(path: Path, docs: Mapping[str, Doc]) -> list[Problem]:
     """Required files present, no unknown file names, and each names its schema for editors."""
     problems: list[Problem] = []
     present = {p.stem: p for p in loader.rule_files(path)}
@@ -74,7 +82,8 @@ def check_files(path: Path) -> list[Problem]:
                                     f"missing file: {kind}.yaml holds {holds}; create it"))
     for stem, file in present.items():
         if stem in KINDS:
-            problems += check_schema_comment(file, stem)
+            if stem in docs:  # an unreadable file has a bigger problem to report
+                problems += check_schema_comment(file, stem)
             continue
         names = [f"{k}.yaml" for k in KINDS]
         problems.append(Problem(file, None, None, "", f"unknown file name '{file.name}'"

@@ -15,7 +15,7 @@ from typing import Any, Iterator, Mapping
 from .loader import Doc, PathKey, format_path
 from .problems import Problem, Severity, did_you_mean
 from .text import PLACEHOLDER
-from .units import ACCEPTED, find_unit
+from .units import ACCEPTED, UNITS, find_unit
 
 # Where each file keeps its id-bearing entries (cause groups are nested and handled apart).
 ITEM_LISTS: dict[str, tuple[PathKey, ...]] = {
@@ -42,7 +42,7 @@ NOT_PATIENT_TEXT = {"note", "when", "applies_when", "url", "id", "source", "sect
                     "last_reviewed", "next_review", "updated", "kind"}
 PLAIN_KEYS = {"title", "term", "question"}
 PLACEHOLDER_KEYS = {"text", "definition", "help"}
-UNIT_NAMES = sorted({name for names in ACCEPTED.values() for name in names})
+UNIT_NAMES = sorted({unit.name for unit in UNITS.values()})  # the canonical spellings
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,8 @@ def statements(docs: Mapping[str, Doc]) -> Iterator[tuple[str, Entry]]:
 # ---- references ------------------------------------------------------------------------------
 
 
-def check_refs(docs: Mapping[str, Doc], index: Index) -> list[Problem]:
+def check_refs(docs: Mapping[str, Doc], index: Index, links: bool = True) -> list[Problem]:
+    """Citations, see_also links (when ``links``: every file loaded), groups, levels, input."""
     problems: list[Problem] = []
     linkable = [i for i, e in index.ids.items() if not e.where[:1] == ("sources",)]
     for _, entry in statements(docs):
@@ -154,13 +155,13 @@ def check_refs(docs: Mapping[str, Doc], index: Index) -> list[Problem]:
             if isinstance(ref, dict):
                 problems.extend(_check_citation(entry, i, ref, index))
         see_also = entry.data.get("see_also")
-        for i, target in enumerate(see_also if isinstance(see_also, list) else ()):
+        for i, target in enumerate(see_also if isinstance(see_also, list) and links else ()):
             if isinstance(target, str) and target not in index.ids:
                 link = Entry(entry.doc, entry.where + ("see_also", i), {})
                 problems.append(link.at(None, f"see_also names '{target}', which is not an id in "
                                         f"the knowledge base{did_you_mean(target, linkable)}"))
     problems += _check_id_refs(index.of("causes.causes"), "groups", index.idset("causes.groups"),
-                               "cause group (see 'groupings:')")
+                               "cause group")
     problems += _check_id_refs(index.of("treatments.treatments"), "group",
                                index.idset("treatments.groups"), "treatment group")
     problems += _check_id_refs(index.of("precautions.precautions"), "group",
@@ -227,7 +228,7 @@ def check_units(docs: Mapping[str, Doc], index: Index) -> list[Problem]:
             unit = find_unit(name)
             line, column = entry.doc.mark(entry.where + sub)
             if unit is None:
-                message = (f"unknown unit '{name}'{did_you_mean(name, UNIT_NAMES)} (known: "
+                message = (f"unknown unit '{name}'{did_you_mean(name, list(UNITS))} (known: "
                            f"{', '.join(UNIT_NAMES)})")
             elif dim and unit.dimension != dim:
                 message = (f"'{name}' measures {unit.dimension.replace('_', ' ')}, not "

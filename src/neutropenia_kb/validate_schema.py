@@ -59,8 +59,14 @@ def validator(kind: str) -> Draft202012Validator:
 
 def check_doc(kind: str, doc: Doc) -> list[Problem]:
     """Every schema violation of one file, each placed and worded for an author."""
+    errors = list(validator(kind).iter_errors(doc.data))
+    # A value outside an enum also breaks the id pattern; the enum message (with its "did you
+    # mean") is the one that helps, so the pattern one is dropped for that value.
+    enums = {tuple(e.absolute_path) for e in errors if e.validator == "enum"}
     problems: list[Problem] = []
-    for error in validator(kind).iter_errors(doc.data):
+    for error in errors:
+        if error.validator == "pattern" and tuple(error.absolute_path) in enums:
+            continue
         problems.extend(_explain(doc, error))
     return problems
 
@@ -88,9 +94,11 @@ def _explain(doc: Doc, error: ValidationError) -> Iterator[Problem]:
                           f"(allowed: {', '.join(allowed)})")
         return
     if check == "required" and isinstance(value, dict):
+        allowed = list(schema.get("properties", {}))
+        strays = [k for k in value if k not in allowed]
         for name in error.validator_value:
-            if name in value:
-                continue
+            if name in value or any(did_you_mean(k, [name]) for k in strays):
+                continue  # a misspelt key already says "did you mean '<name>'?"
             about = _first_sentence(schema.get("properties", {}).get(name, {}).get("description", ""))
             yield doc.problem(where, f"missing required key '{name}'" + (f" ({about})" if about else ""))
         return

@@ -105,7 +105,7 @@ def _safety(doc: Doc, path: PathKey, key: str, text: str) -> Iterator[Problem]:
 
 def _placeholders(doc: Doc, path: PathKey, text: str, bands: Mapping[str, Mapping[str, Any]],
                   thresholds: set[str]) -> Iterator[Problem]:
-    known = sorted(set(bands) | thresholds)
+    known = sorted(i for i in set(bands) | thresholds if PLACEHOLDER.fullmatch(f"{{{i}}}"))
     for braces in _BRACES.finditer(text):
         written = braces.group(0)
         match = PLACEHOLDER.fullmatch(written)
@@ -125,9 +125,9 @@ def _placeholders(doc: Doc, path: PathKey, text: str, bands: Mapping[str, Mappin
                 yield _at(doc, path, written, text, f"'{written}': only bands have .{part}; "
                           f"write '{{{ident}}}'")
         else:
-            yield _at(doc, path, written, text, f"unknown placeholder '{written}'"
-                      f"{did_you_mean(ident, known)}; a placeholder names a threshold "
-                      f"(inputs.yaml) or a severity band with .{', .'.join(BAND_PARTS)}")
+            yield _at(doc, path, written, text, f"unknown placeholder '{written}': a placeholder "
+                      "names a threshold (inputs.yaml) or a severity band, with "
+                      f".{', .'.join(BAND_PARTS)}{did_you_mean(ident, known)}")
 
 
 def check_schema_comment(path: Path, kind: str) -> list[Problem]:
