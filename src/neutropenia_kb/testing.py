@@ -1,0 +1,279 @@
+"""Rule cases written as an author would (tests/cases/*.yaml), how to run them, and coverage.
+
+Used by `nkb test` and by the pytest plugin. Cases are read through our safe loader and checked
+against schema/case.schema.json, so a mistake in a case file is reported with its line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import jsonschema
+
+from .evaluate import Evaluator, Result
+from .loader import load_file
+from .problems import InputError, Problem
+from .rules.check import Scope
+from .rules.compile import literal_value
+from .rules.explain import Explainer
+from .rules.parse import And, Compare, Name, Node, Not, Number, Or
+from .units import find_unit, format_number
+from .units import exact
+
+SCHEMA_PATHS = (Path(__file__).resolve().parents[2] / "schema" / "case.schema.json",
+                Path(__file__).resolve().parent / "schema" / "case.schema.json")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    file: Path
+    line: int | None
+    inputs: Mapping[str, Any]
+    expect: Mapping[str, Any]
+
+
+@dataclass
+class Outcome:
+    case: Case
+    mismatches: list[str] = field(default_factory=list)
+    result: Result | None = None
+    error: InputError | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.mismatches
+
+    def report(self) -> str:
+        """File, case, expected, actual and the trace: all an author needs to fix it."""
+        lines = [f"{self.case.file}:{self.case.line}: case {self.case.id} failed"]
+        lines += [f"  {m}" for m in self.mismatches]
+        if self.result is not None:
+            lines.append("  trace:")
+            lines += [f"    {t}" for t in self.result.trace]
+        elif self.error is not None:
+            lines.append(f"  input refused: {self.error}")
+        return "\n".join(lines)
+
+
+@lru_cache(maxsize=1)
+def case_schema() -> Mapping[str, Any]:
+    for path in SCHEMA_PATHS:
+        if path.is_file():
+            return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    raise FileNotFoundError("schema/case.schema.json not found")
+
+
+def load_cases(path: Path) -> tuple[list[Case], list[Problem]]:
+    doc, problems = load_file(path)
+    if doc is None:
+        return [], problems
+    validator = jsonschema.Draft202012Validator(case_schema())
+    for error in sorted(validator.iter_errors(doc.data), key=lambda e: list(e.absolute_path)):
+        where = tuple(error.absolute_path)
+        problems.append(doc.problem(where, _schema_message(error)))  # type: ignore[arg-type]
+    if problems:
+        return [], problems
+    cases = []
+    seen: set[str] = set()
+    for i, raw in enumerate(doc.data["cases"]):
+        if raw["id"] in seen:
+            problems.append(doc.problem(("cases", i, "id"), f"duplicate case id '{raw['id']}'"))
+        seen.add(raw["id"])
+        cases.append(Case(raw["id"], path, doc.mark(("cases", i))[0], raw["inputs"],
+                          raw["expect"]))
+    return cases, problems
+
+
+def _schema_message(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        allowed = ", ".join(error.schema.get("properties", {}))  # type: ignore[union-attr]
+        return f"{error.message}; allowed keys: {allowed}"
+    return error.message
+
+
+def case_files(paths: Iterable[Path]) -> list[Path]:
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out += sorted(p for p in path.glob("*.yaml"))
+        else:
+            out.append(path)
+    return out
+
+
+def _ids(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def run_case(evaluator: Evaluator, case: Case) -> Outcome:
+    outcome = Outcome(case)
+    expect = case.expect
+    try:
+        result = evaluator.evaluate(case.inputs)
+    except InputError as exc:
+        outcome.error = exc
+        if "error" not in expect:
+            outcome.mismatches.append(f"expected a result, but the input was refused: {exc}")
+            return outcome
+        want = expect["error"]
+        if exc.field != want["field"]:
+            outcome.mismatches.append(f"error field: expected {want['field']!r}, "
+                                      f"actual {exc.field!r} ({exc})")
+        if want.get("contains") and want["contains"] not in str(exc):
+            outcome.mismatches.append(f"error message: expected to contain "
+                                      f"{want['contains']!r}, actual {str(exc)!r}")
+        return outcome
+    outcome.result = result
+    miss = outcome.mismatches
+    if "error" in expect:
+        miss.append(f"expected the input to be refused naming {expect['error']['field']!r}, "
+                    f"but it was evaluated (severity {result.severity}, urgency {result.urgency})")
+    for key in ("severity", "urgency", "urgency_certain", "fever"):
+        if key in expect and expect[key] != getattr(result, key):
+            miss.append(f"{key}: expected {expect[key]!r}, actual {getattr(result, key)!r}")
+    if "settle_with" in expect and sorted(expect["settle_with"]) != sorted(result.settle_with):
+        miss.append(f"settle_with: expected {sorted(expect['settle_with'])}, "
+                    f"actual {sorted(result.settle_with)}")
+    if "anc_cells_per_ul" in expect:
+        want = expect["anc_cells_per_ul"]
+        want_f = None if want is None else exact(want)
+        if want_f != result.anc_cells_per_ul:
+            miss.append(f"anc_cells_per_ul: expected {want}, actual {_num(result.anc_cells_per_ul)}")
+    found = {f.id for f in result.findings} if any(
+        k in expect for k in ("findings_include", "findings_exclude")) else set()
+    for key, pool, must in (("findings_include", found, True), ("findings_exclude", found, False),
+                            ("advice_include", result.advice_ids, True),
+                            ("advice_exclude", result.advice_ids, False)):
+        wrong = [i for i in expect.get(key, ()) if (i in pool) != must]
+        if wrong:
+            miss.append(f"{key}: {'missing' if must else 'present'}: {', '.join(wrong)}")
+    if "scope_warning" in expect:
+        want_ids = sorted(_ids(expect["scope_warning"]))
+        actual = sorted(s.id for s in result.scope_warnings)
+        if want_ids != actual:
+            miss.append(f"scope_warning: expected {want_ids}, actual {actual}")
+    return outcome
+
+
+def _num(value: Fraction | None) -> str:
+    if value is None:
+        return "null"
+    return str(value.numerator) if value.denominator == 1 else f"{float(value)} ({value})"
+
+
+# ---- coverage --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Seen:
+    true: set[str] = field(default_factory=set)
+    bands: set[str] = field(default_factory=set)
+    edges: set[tuple[str, str, str, str]] = field(default_factory=set)  # input, edge, side, unit
+
+
+def boundaries(evaluator: Evaluator) -> list[tuple[str, Fraction, tuple[str, ...]]]:
+    """(input, edge in base units, accepted unit names): band edges and every constant an input
+    is compared with in a condition."""
+    kb = evaluator.kb
+    program = evaluator.program
+    scope = Scope.from_kb(kb)
+    out: dict[tuple[str, Fraction], tuple[str, ...]] = {}
+    units = {i.id: tuple(i.accepted_units) or ((i.unit,) if i.unit else ("",)) for i in kb.inputs}
+    sev_unit = kb.severity.unit
+    unit = find_unit(sev_unit)
+    for band in kb.severity.bands:
+        for edge in (band.lower, band.below):
+            if edge is not None and unit is not None:
+                out[(kb.severity.input, unit.to_base(edge))] = units.get(kb.severity.input, ("",))
+    for node in program.nodes.values():
+        for cmp in _compares(node):
+            left, right = cmp.left, cmp.right
+            if isinstance(right, Name) and right.name in units:
+                left, right = right, left
+            if isinstance(left, Name) and left.name in units and not (
+                    isinstance(right, Name) and right.name in units):
+                if isinstance(right, Number):
+                    edge = Fraction(literal_value(right, left, scope))
+                elif isinstance(right, Name) and right.name in scope.thresholds:
+                    edge = scope.thresholds[right.name][1]
+                else:
+                    continue
+                out[(left.name, edge)] = units[left.name]
+    return [(name, edge, us) for (name, edge), us in out.items()]
+
+
+def _compares(node: Node) -> list[Compare]:
+    if isinstance(node, Compare):
+        return [node]
+    if isinstance(node, (And, Or)):
+        return [c for item in node.items for c in _compares(item)]
+    if isinstance(node, Not):
+        return _compares(node.operand)
+    return []
+
+
+def coverage(evaluator: Evaluator, outcomes: Iterable[Outcome]) -> list[str]:
+    """What no case exercised: rules, facts, scope limits, bands and advice conditions never
+    made true, and boundaries not tested at the edge and just below it (within 1 %) in every
+    accepted unit."""
+    edges = boundaries(evaluator)
+    kb, program = evaluator.kb, evaluator.program
+    seen = _Seen()
+    for outcome in outcomes:
+        result = outcome.result
+        if result is None:
+            continue
+        answer = result._answer
+        seen.bands.add(result.severity)
+        for ids, values in ((program.facts, answer[1]), (program.scope_ids, answer[2]),
+                            (program.rule_ids, answer[3])):
+            seen.true.update(i for i, v in zip(ids, values) if v is True)
+        explainer = Explainer(kb, program, result.patient, answer)
+        for item in (*kb.tests, *kb.treatments, *kb.precautions):
+            if item.applies_when and explainer.truth(program.nodes[item.id]) is True:
+                seen.true.add(item.id)
+        values, given = result.patient.values, result.patient.given
+        for name, edge, _units in edges:
+            value = values.get(name)
+            if value is None:
+                continue
+            unit = given[name][1].name if name in given and given[name][1] else ""
+            if value == edge:
+                seen.edges.add((name, str(edge), "at", unit))
+            elif edge - abs(edge) / 100 <= value < edge:
+                seen.edges.add((name, str(edge), "below", unit))
+    missing = []
+    for fact in kb.facts:
+        if fact.id not in seen.true:
+            missing.append(f"fact {fact.id}: no case made it true")
+    for band in kb.severity.bands:
+        if band.id not in seen.bands:
+            missing.append(f"band {band.id}: no case fell in it")
+    for limit in kb.severity.out_of_scope:
+        if limit.id not in seen.true:
+            missing.append(f"out_of_scope {limit.id}: no case made it true")
+    for rule in kb.urgency_rules:
+        if rule.id not in seen.true:
+            missing.append(f"rule {rule.id}: no case made it true")
+    for item in (*kb.tests, *kb.treatments, *kb.precautions):
+        if item.applies_when and item.id not in seen.true:
+            missing.append(f"{item.kind} {item.id} (applies_when {item.applies_when}): no case "
+                           "made it true")
+    for name, edge, units in edges:
+        for unit_name in units:
+            unit = find_unit(unit_name) if unit_name else None
+            key = unit.name if unit else ""
+            for side in ("at", "below"):
+                if (name, str(edge), side, key) not in seen.edges:
+                    shown = format_number(unit.from_base(edge)) + f" {unit.symbol}" if unit \
+                        else format_number(edge)
+                    where = "exactly at" if side == "at" else "just below (within 1 %)"
+                    missing.append(f"boundary {name} = {shown}: no case {where} the edge"
+                                   + (f" in {unit.symbol}" if unit else ""))
+    return missing
