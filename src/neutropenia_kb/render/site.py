@@ -81,8 +81,11 @@ LEVEL_ADMONITION: Mapping[str, str] = {
 # ---- escaping -------------------------------------------------------------------------------
 
 # Characters that would start Markdown (or attr_list / table) syntax inside plain text.
-_MD_SPECIAL = {c: f"&#{ord(c)};" for c in "\\`*_[]{}|#"}
-_MD_SPECIAL_IN_TEXT = {c: f"&#{ord(c)};" for c in "\\`[]{}|"}
+# One pass that escapes HTML and Markdown together: escaping one after the other would escape
+# the '#' of the entities made by the first.
+_HTML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
+_MD_SPECIAL = {**_HTML_SPECIAL, **{c: f"&#{ord(c)};" for c in "\\`*_[]{}|#"}}
+_MD_SPECIAL_IN_TEXT = {**_HTML_SPECIAL, **{c: f"&#{ord(c)};" for c in "\\`[]{}|"}}
 _LINE_START = re.compile(r"^(\s*)(#|[-=*_]{3,}\s*$)", re.MULTILINE)
 
 
@@ -95,13 +98,13 @@ def md_plain(value: object) -> Markup:
     HTML or Markdown."""
     if isinstance(value, Markup):
         return value
-    return Markup(_replace(str(escape(str(value))), _MD_SPECIAL))
+    return Markup(_replace(str(value), _MD_SPECIAL))
 
 
 def md_text(kb: KnowledgeBase, value: str) -> Markup:
     """Authored ``text``: placeholders expanded; emphasis and lists kept; HTML, links, images,
     headings, tables and attribute lists shown as plain characters."""
-    escaped = _replace(str(escape(expand(kb, value).strip())), _MD_SPECIAL_IN_TEXT)
+    escaped = _replace(expand(kb, value).strip(), _MD_SPECIAL_IN_TEXT)
     escaped = _LINE_START.sub(lambda m: m.group(1) + f"&#{ord(m.group(2)[0])};" + m.group(2)[1:],
                               escaped)
     return Markup(escaped)
