@@ -42,14 +42,37 @@ class Result:
     severity: str  # band id or "unknown"
     urgency: str  # level id
     urgency_certain: bool
-    settle_with: tuple[str, ...]  # inputs that would settle an undecided, more urgent rule
-    anc_cells_per_ul: Fraction | None
     fever: bool | None
-    scope_warnings: tuple["ScopeLimit", ...]
     advice_ids: frozenset[str]
     patient: Patient = field(repr=False, compare=False)
     _answer: tuple[Any, ...] = field(repr=False, compare=False)
     _evaluator: "Evaluator" = field(repr=False, compare=False)
+
+    @classmethod
+    def _make(cls, fields: dict[str, Any]) -> "Result":
+        """Build without the frozen __init__'s per-field object.__setattr__: a third of the
+        cost of a whole evaluation otherwise. Still immutable to callers."""
+        self = object.__new__(cls)
+        self.__dict__.update(fields)
+        return self
+
+    @cached_property
+    def anc_cells_per_ul(self) -> Fraction | None:
+        anc = self.patient.values.get(self._evaluator.kb.severity.input)
+        return None if anc is None else Fraction(anc)  # type: ignore[arg-type]
+
+    @cached_property
+    def scope_warnings(self) -> tuple["ScopeLimit", ...]:
+        """Out-of-scope limits that hold or may hold (unknown counts: cautious)."""
+        return tuple(s for s, v in zip(self._evaluator.kb.severity.out_of_scope, self._answer[2])
+                     if v is not False)
+
+    @cached_property
+    def settle_with(self) -> tuple[str, ...]:
+        """Inputs that would settle an undecided rule more urgent than the decided level."""
+        if self.urgency_certain:
+            return ()
+        return self._evaluator.settle_with(self.patient, self._answer)
 
     @property
     def row_id(self) -> str | None:
@@ -102,7 +125,8 @@ class Evaluator:
         self._fever_index = next((self.program.facts.index(f) for f in FEVER_FACTS
                                   if f in self.program.facts), None)
         self._scope = tuple(kb.severity.out_of_scope)
-        self._levels = self.program.levels or ("routine",)
+        levels = self.program.levels or ("routine",)
+        self._levels = levels + (levels[-1],)  # index len(levels) = no level at all
 
     def evaluate(self, patient: Mapping[str, Any]) -> Result:
         """Raises problems.InputError naming the field, the value and what is allowed."""
@@ -111,25 +135,19 @@ class Evaluator:
 
     def decide(self, parsed: Patient) -> Result:
         answer = self.program.decide(parsed.values)
-        sev, facts, scope, _rules, level, certain, advice, _ = answer
-        anc = parsed.values.get(self.kb.severity.input)
         fever_i = self._fever_index
-        warnings = tuple(s for s, v in zip(self._scope, scope) if v is not False) if scope else ()
-        return Result(
-            sev or UNKNOWN,
-            self._levels[level] if level < len(self._levels) else self._levels[-1],
-            certain,
-            () if certain else self._settle_with(parsed, answer),
-            None if anc is None else Fraction(anc),  # type: ignore[arg-type]
-            None if fever_i is None else facts[fever_i],
-            warnings,
-            advice,
-            parsed,
-            answer,
-            self,
-        )
+        return Result._make({
+            "severity": answer[0] or UNKNOWN,
+            "urgency": self._levels[answer[4]],
+            "urgency_certain": answer[5],
+            "fever": None if fever_i is None else answer[1][fever_i],
+            "advice_ids": answer[6],
+            "patient": parsed,
+            "_answer": answer,
+            "_evaluator": self,
+        })
 
-    def _settle_with(self, parsed: Patient, answer: tuple[Any, ...]) -> tuple[str, ...]:
+    def settle_with(self, parsed: Patient, answer: tuple[Any, ...]) -> tuple[str, ...]:
         """Missing inputs read by the unknown rules that are more urgent than the decided level."""
         rules, decided = answer[3], answer[7]
         program = self.program

@@ -6,9 +6,8 @@ mistakes are few and must be named precisely: the field, the value given and wha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple
 
 from .problems import InputError, did_you_mean
 from .rules.compile import simplest
@@ -27,10 +26,12 @@ _NOUN = {"cell_count": "count", "temperature": "temperature", "percent": "percen
          "number": "number"}
 
 
-@dataclass(frozen=True)
-class Patient:
+class Patient(NamedTuple):
+    """Immutable; a NamedTuple rather than a frozen dataclass because one is made per row and
+    that is measurably cheaper (benchmarks/evaluate.py)."""
+
     values: Mapping[str, Value]  # base units (cells/µL, °C, %); missing inputs are absent
-    given: Mapping[str, tuple[Fraction, Unit | None]]  # quantities as written, for explanations
+    given: Mapping[str, tuple[Number, Unit | None]]  # quantities as written, for explanations
     anc_derived: bool  # ANC worked out from wbc and the percentages
     row_id: str | None = None
 
@@ -75,7 +76,7 @@ class _Spec:
         return [s for s in ACCEPTED.get(self.dimension, []) if s in self.accepted
                 or any(find_unit(s) is UNITS[a] for a in self.accepted)]
 
-    def read(self, raw: Any) -> tuple[Value, tuple[Fraction, Unit | None] | None]:
+    def read(self, raw: Any) -> tuple[Value, tuple[Number, Unit | None] | None]:
         kind = self.type
         if kind == "quantity" or kind == "percent" or kind == "number":
             return self._number(raw)
@@ -95,11 +96,12 @@ class _Spec:
             return False
         raise InputError(self.id, raw, "true or false (yes/no)")
 
-    def _number(self, raw: Any) -> tuple[Value, tuple[Fraction, Unit | None] | None]:
+    def _number(self, raw: Any) -> tuple[Value, tuple[Number, Unit | None] | None]:
         unit = self.unit
+        given: Number
         if type(raw) is int and self.fast_ints:
             value: Number = raw
-            given: Fraction | None = None
+            given = raw
         else:
             try:
                 given, unit = self._split(raw)
@@ -109,7 +111,7 @@ class _Spec:
         if (self.min is not None and value < self.min) or \
                 (self.max is not None and value > self.max):
             raise InputError(self.id, raw, self.allowed())
-        return value, (Fraction(raw) if given is None else given, unit)
+        return value, (given, unit)
 
     def _split(self, raw: Any) -> tuple[Fraction, Unit | None]:
         unit_text = ""
@@ -150,7 +152,7 @@ class PatientParser:
             raise InputError("patient", raw, "a mapping of input names to values, e.g. "
                              "{anc: 800, temperature: 38.2}")
         values: dict[str, Value] = {}
-        given: dict[str, tuple[Fraction, Unit | None]] = {}
+        given: dict[str, tuple[Number, Unit | None]] = {}
         readers = self.readers
         for key, item in raw.items():
             reader = readers.get(key)

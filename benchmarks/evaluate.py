@@ -1,0 +1,231 @@
+"""How fast is the evaluator, next to the same rules written by hand in plain Python?
+
+    python benchmarks/evaluate.py                       # 100,000 patients, 1,000,000 CSV rows
+    python benchmarks/evaluate.py --rows 200000         # a quicker batch run
+
+Part 1 runs the compiled knowledge base (kb.evaluate: input checking, exact units, decisions and
+advice ids; explanations are lazy and not built) and a hand-written function implementing the
+same rules of rules/ on the same synthetic patients, checks that both agree on every patient,
+and prints patients per second for both and their ratio. It also times the decision step alone
+(already-parsed inputs). Part 2 streams a CSV batch through `nkb evaluate` code (batch.run) in
+a child process, at a tenth of the rows and at the full count, and prints time and peak memory
+(ru_maxrss) of each, to show memory is flat in the number of rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SYMPTOMS = ["fever", "chills", "sore_throat", "mouth_sores", "difficulty_swallowing", "cough",
+            "rash", "skin_infection", "fatigue", "nausea_vomiting"]
+
+
+def synthetic(n: int, seed: int = 4) -> list[dict[str, Any]]:
+    """Patients as a form or JSON feed sends them: some values missing, some in other units."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        p: dict[str, Any] = {}
+        r = rng.random()
+        if r < 0.7:
+            p["anc"] = rng.randrange(0, 4000)
+        elif r < 0.8:
+            p["anc"] = f"{rng.randrange(0, 4000) / 1000} x10^9/L"
+        elif r < 0.9:
+            p["wbc"], p["neutrophils_percent"] = rng.randrange(500, 9000), rng.randrange(0, 90)
+        if rng.random() < 0.9:
+            p["temperature"] = round(rng.uniform(36.0, 39.5), 1)
+        if rng.random() < 0.95:
+            p["symptoms"] = rng.sample(SYMPTOMS, rng.choice((0, 0, 0, 1, 2)))
+        if rng.random() < 0.9:
+            p["on_chemotherapy"] = rng.random() < 0.3
+        if rng.random() < 0.8:
+            p["age_years"] = rng.randrange(0, 90)
+        out.append(p)
+    return out
+
+
+# ---- the same rules, written by hand ---------------------------------------------------------
+
+def _num(v: Any) -> Any:
+    if type(v) is int:
+        return v
+    if type(v) is float:
+        return Fraction(Decimal(repr(v)))
+    return v
+
+
+def _and(a: Any, b: Any) -> Any:
+    if a is False or b is False:
+        return False
+    return None if a is None or b is None else True
+
+
+def _or(a: Any, b: Any) -> Any:
+    if a is True or b is True:
+        return True
+    return None if a is None or b is None else False
+
+
+NEUTROPENIA_ADVICE = frozenset()  # filled from the knowledge base below (the ids, not the logic)
+MILD_ADVICE = frozenset()
+ALWAYS = frozenset()
+
+
+def hand(p: dict[str, Any]) -> tuple[Any, ...]:
+    anc = p.get("anc")
+    if isinstance(anc, str):
+        number, unit = anc.split(" ")
+        anc = Fraction(number) * 1000 if unit == "x10^9/L" else Fraction(number)
+    if anc is None and "wbc" in p and "neutrophils_percent" in p:
+        anc = Fraction(p["wbc"]) * (p["neutrophils_percent"] + p.get("bands_percent", 0)) / 100
+    t = _num(p.get("temperature"))
+    sy = p.get("symptoms")
+    sy = None if sy is None else frozenset(sy)
+    chemo = p.get("on_chemotherapy")
+    age = p.get("age_years")
+    if anc is None:
+        sev = None
+    elif anc >= 1500:
+        sev = "normal"
+    elif anc >= 1000:
+        sev = "mild"
+    elif anc >= 500:
+        sev = "moderate"
+    else:
+        sev = "severe"
+    neut = None if sev is None else sev != "normal"
+    fever = _or(None if t is None else t >= 38, None if sy is None else "fever" in sy)
+    infection = None if sy is None else bool(sy)
+    has = (lambda *ids: None if sy is None else any(i in sy for i in ids))
+    emergency = [_and(fever, neut), _and(fever, chemo),
+                 _and(neut, has("mouth_sores", "difficulty_swallowing")),
+                 _and(neut, has("fatigue")), _and(neut, has("skin_infection"))]
+    contact = [_and(infection, neut), _or(infection, fever)]
+    routine = [_or(neut, chemo)]
+    lt = 0 if True in emergency else 1 if True in contact else 2
+    lu = 0 if None in emergency else 1 if None in contact else 2 if None in routine else 3
+    level = min(lt, lu)
+    advice = set(ALWAYS)
+    if neut is not False:
+        advice |= NEUTROPENIA_ADVICE
+    if sev is None or sev == "mild":
+        advice |= MILD_ADVICE
+    infant = None if age is None else age < 1
+    return (sev, ("emergency", "contact_provider", "routine")[level], lt <= lu, fever,
+            frozenset(advice), infant)
+
+
+def per_second(fn: Any, items: list[Any]) -> float:
+    start = time.perf_counter()
+    for item in items:
+        fn(item)
+    return len(items) / (time.perf_counter() - start)
+
+
+def part1(n: int) -> None:
+    global NEUTROPENIA_ADVICE, MILD_ADVICE, ALWAYS
+    import neutropenia_kb
+
+    kb = neutropenia_kb.load(ROOT / "rules")
+    advice = [*kb.tests, *kb.treatments, *kb.precautions]
+    ALWAYS = frozenset(a.id for a in advice if not a.applies_when)
+    NEUTROPENIA_ADVICE = frozenset(a.id for a in advice if a.applies_when == "neutropenia")
+    MILD_ADVICE = frozenset(a.id for a in advice if a.applies_when == "severity in [mild]")
+    patients = synthetic(n)
+    evaluator = kb.evaluator
+
+    def ours(p: dict[str, Any]) -> tuple[Any, ...]:
+        r = evaluator.evaluate(p)
+        return (None if r.severity == "unknown" else r.severity, r.urgency, r.urgency_certain,
+                r.fever, r.advice_ids, bool(r.scope_warnings) or None)
+
+    disagree = sum(1 for p in patients if ours(p)[:5] != hand(p)[:5])
+    print(f"agreement: {n - disagree:,} of {n:,} patients decided the same by both")
+    for _ in range(2):  # second round is the one reported (warm caches)
+        hand_rate = per_second(hand, patients)
+        ours_rate = per_second(evaluator.evaluate, patients)
+    print(f"end to end (raw input → decisions + advice ids), {n:,} patients:")
+    print(f"  hand-written Python : {hand_rate:12,.0f} patients/s")
+    print(f"  nkb evaluator       : {ours_rate:12,.0f} patients/s")
+    print(f"  ratio               : {hand_rate / ours_rate:.2f}× slower than hand-written")
+    parsed = [evaluator.parser.parse(p) for p in patients]
+    values = [p.values for p in parsed]
+    decide = evaluator.program.decide
+    for _ in range(2):
+        decide_rate = per_second(decide, values)
+        result_rate = per_second(evaluator.decide, parsed)
+    print("decision step only (inputs already parsed):")
+    print(f"  generated function  : {decide_rate:12,.0f} patients/s")
+    print(f"  + Result object     : {result_rate:12,.0f} patients/s")
+
+
+def part2(rows: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "patients.csv"
+        _write_csv(src, rows)
+        for count in (max(rows // 10, 1), rows):
+            out = subprocess.run([sys.executable, __file__, "--batch-child", str(src),
+                                  str(count)], capture_output=True, text=True, check=True)
+            print(out.stdout.strip())
+
+
+def _write_csv(path: Path, rows: int) -> None:
+    columns = ["id", "anc", "temperature", "symptoms", "on_chemotherapy", "age_years"]
+    rng = random.Random(7)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(columns)
+        for i in range(rows):
+            w.writerow([i, rng.randrange(0, 4000), f"{rng.uniform(36, 39.5):.1f}",
+                        ";".join(rng.sample(SYMPTOMS, rng.choice((0, 0, 1)))),
+                        rng.choice(("true", "false", "")), rng.randrange(0, 90)])
+
+
+def batch_child(src: str, count: int) -> None:
+    import itertools
+
+    import neutropenia_kb
+    from neutropenia_kb.batch import read_rows, run
+
+    kb = neutropenia_kb.load(ROOT / "rules")
+    kb.evaluator  # compile before timing
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    with open(src, newline="", encoding="utf-8") as f, open(os.devnull, "w") as out:
+        summary = run(kb.evaluator, itertools.islice(read_rows(f, "csv"), count), out, "csv")
+    took = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"batch CSV {summary.rows:>10,} rows: {took:7.1f} s, {summary.rows / took:8,.0f} "
+          f"rows/s, peak RSS {peak / 1024:6.1f} MiB (after loading the KB: "
+          f"{base / 1024:.1f} MiB), {summary.errors} bad rows")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--batch-child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.batch_child:
+        batch_child(args.batch_child[0], int(args.batch_child[1]))
+        return
+    part1(args.patients)
+    part2(args.rows)
+
+
+if __name__ == "__main__":
+    main()
