@@ -96,7 +96,8 @@ def _explain(doc: Doc, error: ValidationError) -> Iterator[Problem]:
     if check == "required" and isinstance(value, dict):
         allowed = list(schema.get("properties", {}))
         strays = [k for k in value if k not in allowed]
-        for name in error.validator_value:
+        required: list[str] = list(schema.get("required", []))
+        for name in required:
             if name in value or any(did_you_mean(k, [name]) for k in strays):
                 continue  # a misspelt key already says "did you mean '<name>'?"
             about = _first_sentence(schema.get("properties", {}).get(name, {}).get("description", ""))
@@ -167,7 +168,7 @@ def _kind_of(value: Any) -> str:
 
 def _type_sentence(expected: Any, value: Any) -> str:
     wanted = expected if isinstance(expected, list) else [expected]
-    text = f"expected {' or '.join(_EXPECTED.get(w, w) for w in wanted)}, got {_kind_of(value)}"
+    text = f"expected {' or '.join(_EXPECTED.get(str(w), str(w)) for w in wanted)}, got {_kind_of(value)}"
     if "string" in wanted and isinstance(value, bool):
         return text + " (YAML reads yes/no/on/off as true/false); put the value in quotes"
     if "string" in wanted and isinstance(value, (int, Decimal)):

@@ -45,9 +45,12 @@ def summary(path: Path, problems: Sequence[Problem], files: int, strict: bool = 
     """'rules: 2 errors, 1 warning in 11 files' or 'rules: OK, 11 files, 0 warnings'."""
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
-    count = lambda n, word: f"{n} {word}{'' if n == 1 else 's'}"  # noqa: E731
     if errors or (strict and warnings):
         tail = " (--strict: warnings fail)" if strict and warnings and not errors else ""
         return (f"{path}: {count(errors, 'error')}, {count(warnings, 'warning')} in "
                 f"{count(files, 'file')}{tail}")
     return f"{path}: OK, {count(files, 'file')}, {count(warnings, 'warning')}"
+
+
+def count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
