@@ -165,7 +165,7 @@ def layout(html: str, variant: Variant) -> "Document":
 
 def write(document: "Document") -> bytes:
     # No PDF identifier: WeasyPrint then writes none, and the bytes depend only on the input.
-    pdf = document.write_pdf(pdf_identifier=None, srgb=False)
+    pdf = document.write_pdf(pdf_identifier=None)
     assert pdf is not None
     return bytes(pdf)
 

@@ -64,9 +64,12 @@ _URGENCY_KINDS = {"urgency", "urgency_rule", "rule"}
 
 def personal_view(kb: "KnowledgeBase", result: ResultLike, day: dt.date) -> PersonalView:
     bands = {b.id: b for b in kb.severity.bands}
+    # Only the rules that surely hold: the nurse-facing 'because' stays in `nkb evaluate`, and
+    # rules counted only to be safe are covered by the list of missing answers.
     reasons = tuple(
-        Reason(str(getattr(f, "title", "")), str(getattr(f, "because", "") or ""))
-        for f in result.findings if getattr(f, "kind", "") in _URGENCY_KINDS)
+        Reason(str(getattr(f, "title", "")), "")
+        for f in result.findings
+        if getattr(f, "kind", "") in _URGENCY_KINDS and getattr(f, "certain", True))
     questions = []
     for name in result.settle_with:
         inp = kb.input_by_id.get(name)
