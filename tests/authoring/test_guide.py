@@ -23,8 +23,10 @@ from neutropenia_kb.validate import validate_dir
 from .conftest import REPO, build
 
 GUIDE = REPO / "site" / "authoring.md"
-FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>\w+)(?P<info>[^\n]*)\n(?P<body>.*?)^(?P=indent)```"
-                   r" *$", re.MULTILINE | re.DOTALL)
+# ```yaml title="rules/causes.yaml"  or, with a check flag the site renders as an attribute,
+# ```{.yaml title="rules/kb.yaml" data-check="readability"}
+FENCE = re.compile(r"^(?P<indent> *)```(?:\{\.(?P<lang2>\w+)(?P<info2>[^}\n]*)\}|(?P<lang>\w+)"
+                   r"(?P<info>[^\n]*))\n(?P<body>.*?)^(?P=indent)``` *$", re.MULTILINE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -44,12 +46,14 @@ def blocks() -> list[Block]:
     text = GUIDE.read_text(encoding="utf-8")
     out = []
     for m in FENCE.finditer(text):
-        info = m.group("info")
+        lang = m.group("lang") or m.group("lang2")
+        info = m.group("info") if m.group("lang") else m.group("info2")
         title = re.search(r'title="([^"]*)"', info)
-        flags = tuple(re.sub(r'title="[^"]*"', "", info).split())
+        flags = tuple(re.findall(r'data-check="([^"]*)"', info))
+        assert not re.sub(r'(title|data-check)="[^"]*"', "", info).strip(), info
         body = textwrap.dedent("\n".join(ln[len(m.group("indent")):] if ln.strip() else ""
                                          for ln in m.group("body").splitlines()) + "\n")
-        out.append(Block(m.group("lang"), title.group(1) if title else "", flags,
+        out.append(Block(lang, title.group(1) if title else "", flags,
                          body, text.count("\n", 0, m.start()) + 1))
     return out
 
@@ -193,3 +197,19 @@ def test_commands_are_real() -> None:
         else:
             assert words[:2] in (["mkdocs", "serve"], ["pre-commit", "install"]), command
             assert shutil.which(words[0]) or words[0] == "pre-commit", command
+
+
+def test_every_block_renders_as_code() -> None:
+    """With the fences extensions the site needs (pymdownx.superfences; ask for them in
+    mkdocs.yml), every example is a code block, including those inside list items."""
+    import warnings
+
+    import markdown
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # pygments/pymdownx internals
+        html = markdown.markdown(GUIDE.read_text(encoding="utf-8"), extensions=[
+            "toc", "attr_list", "admonition", "tables", "pymdownx.highlight",
+            "pymdownx.superfences"])
+    assert html.count('class="highlight"') == len(BLOCKS)
+    assert "```" not in html
