@@ -1,0 +1,168 @@
+"""Evaluating patients: exact arithmetic, explanations, JSON, batches, and the CLI's exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from neutropenia_kb.batch import read_rows, run
+from neutropenia_kb.cli import main
+from neutropenia_kb.problems import InputError
+
+
+def test_threshold_arithmetic_is_exact(kb) -> None:  # type: ignore[no-untyped-def]
+    derived = kb.evaluate({"wbc": "2.5 ×10⁹/L", "neutrophils_percent": 35, "bands_percent": 5})
+    assert derived.anc_cells_per_ul == Fraction(1000) and derived.severity == "mild"
+    # float arithmetic would give 38.00000000000001 or 37.99999999999999
+    with pytest.raises(InputError):  # a bare number is °C, and 100.4 °C is not plausible
+        kb.evaluate({"temperature": 100.4})
+    assert kb.evaluate({"temperature": "100.4 °F", "symptoms": []}).fever is True
+    assert kb.evaluate({"temperature": {"value": 100.4, "unit": "F"}}).fever is True
+    assert kb.evaluate({"temperature": "100.39 F", "symptoms": []}).fever is False
+
+
+def test_because_names_the_condition_and_the_values(kb) -> None:  # type: ignore[no-untyped-def]
+    result = kb.evaluate({"anc": "0.8 x10^9/L", "temperature": "100.4 F", "symptoms": [],
+                          "on_chemotherapy": False, "age_years": 30})
+    finding = next(f for f in result.findings if f.id == "fever_with_neutropenia")
+    assert finding.kind == "urgency_rule" and finding.certain
+    assert finding.because.startswith("when has_fever and neutropenia: has_fever is true "
+                                      "(temperature 38.0 °C (100.4 °F), given as 100.4 °F is at "
+                                      "or above fever_temperature 38.0 °C (100.4 °F))")
+    assert "anc 800 cells/µL, given as 0.8 ×10⁹/L" in finding.because
+    assert finding.sources and all(isinstance(s, str) for s, _ in finding.sources)
+    assert "urgency = emergency" in result.trace
+
+
+def test_missing_temperature_gives_the_cautious_level_and_what_settles_it(kb) -> None:  # type: ignore[no-untyped-def]
+    result = kb.evaluate({"anc": 400, "symptoms": [], "on_chemotherapy": False, "age_years": 40})
+    assert (result.urgency, result.urgency_certain, result.settle_with) == \
+        ("emergency", False, ("temperature",))
+    data = result.to_json()
+    assert data["fever"] is None and data["anc_cells_per_ul"] == 400
+    assert {"id", "kind", "title", "because", "sources"} <= set(data["findings"][0])
+    json.dumps(data)  # serialisable as it stands
+
+
+def test_bad_input_names_field_value_and_allowed(kb) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError) as info:
+        kb.evaluate({"anc": "800 cells/mL"})
+    assert str(info.value) == (
+        "anc: '800 cells/mL' is not allowed: unknown unit 'cells/mL'; give a count from 0 to "
+        "100,000 cells/µL (a bare number is in cells/µL; units: cells/uL, cells/µL, /uL, "
+        "cells/mm3, /mm3, 10^9/L, x10^9/L, ×10⁹/L, G/L)")
+    with pytest.raises(InputError) as info:
+        kb.evaluate({"symptom": ["cough"]})
+    assert info.value.field == "symptom" and "did you mean 'symptoms'?" in str(info.value)
+
+
+def test_batch_reports_bad_row_and_evaluates_the_others(kb) -> None:  # type: ignore[no-untyped-def]
+    source = io.StringIO("id,anc,temperature,symptoms\n"
+                         "a,400,38.5,\n"
+                         "b,-3,37,\n"
+                         "c,0.5 G/L,37,cough;rash\n")
+    out = io.StringIO()
+    summary = run(kb.evaluator, read_rows(source, "csv"), out, "csv")
+    assert (summary.rows, summary.errors) == (3, 1)
+    assert summary.first_errors[0].startswith("line 3: anc: '-3' is not allowed")
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert [r["id"] for r in rows] == ["a", "b", "c"]
+    assert [r["severity"] for r in rows] == ["severe", "", "moderate"]
+    assert rows[1]["anc"] == "-3" and rows[1]["error"].startswith("anc: '-3'")
+    assert rows[0]["urgency"] == "emergency" and rows[0]["error"] == ""
+    assert rows[2]["anc_cells_per_ul"] == "500"
+
+
+def test_jsonl_round_trip(kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": 1, "anc": 1499, "temperature": "100.3 F", "symptoms": []}\n'
+                   'not json\n'
+                   '{"id": 2, "wbc": "2.5 x10^9/L", "neutrophils_percent": 35, '
+                   '"bands_percent": 5}\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["evaluate", str(src), "-o", str(out)]) == 2  # one bad line
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(x["line"], x.get("id"), x["severity"]) for x in lines] == \
+        [(1, 1, "mild"), (2, None, None), (3, 2, "mild")]
+    assert lines[0]["fever"] is False and lines[2]["anc_cells_per_ul"] == 1000
+    assert lines[1]["error"].startswith("not valid JSON")
+
+
+def test_csv_batch_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "patients.csv"
+    src.write_text("anc,temperature,on_chemotherapy\n1000,37,false\n", encoding="utf-8")
+    out = tmp_path / "results.csv"
+    assert main(["evaluate", str(src), "-o", str(out)]) == 0
+    row = next(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert (row["line"], row["severity"], row["fever"]) == ("2", "mild", "")
+
+
+def test_cli_single_patient_text_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    patient = tmp_path / "p.yaml"
+    patient.write_text("anc: 0.8 x10^9/L\ntemperature: 100.4 F\nsymptoms: []\n", encoding="utf-8")
+    assert main(["evaluate", str(patient)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("URGENCY: GET MEDICAL HELP RIGHT AWAY (emergency)")
+    assert "Fever with a low neutrophil count" in text
+    assert main(["evaluate", str(patient), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["severity"], data["urgency"], data["anc_cells_per_ul"], data["fever"]) == \
+        ("moderate", "emergency", 800, True)
+
+
+def test_cli_bad_patient_exits_2_naming_field_value_allowed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    patient = tmp_path / "p.json"
+    patient.write_text('{"temperature": "50 C"}', encoding="utf-8")
+    assert main(["evaluate", str(patient)]) == 2
+    assert capsys.readouterr().err == (
+        "nkb: error: temperature: '50 C' is not allowed: a temperature from 25 to 45 °C "
+        "(a bare number is in °C; units: C, °C, F, °F)\n")
+
+
+def test_stdin_form(repo: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "neutropenia_kb", "evaluate", "-", "--format",
+                           "json"], input="anc: 450\ntemperature: 38.1\n", text=True,
+                          capture_output=True, cwd=repo, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["urgency"] == "emergency"
+    bad = subprocess.run([sys.executable, "-m", "neutropenia_kb", "evaluate", "-"],
+                         input='{"anc": 5, "colour": "red"}', text=True, capture_output=True,
+                         cwd=repo, check=False)
+    assert bad.returncode == 2 and "colour: 'red' is not allowed: it is not an input" in bad.stderr
+
+
+def test_nkb_test_coverage_finds_gaps(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cases = tmp_path / "few.yaml"
+    cases.write_text("cases:\n  - id: one\n    inputs: {anc: 500}\n    expect: {severity: moderate}\n"
+                     "  - id: wrong\n    inputs: {anc: 499}\n    expect: {severity: moderate}\n",
+                     encoding="utf-8")
+    assert main(["test", str(cases), "--rules", str(repo / "rules"), "--coverage"]) == 1
+    out = capsys.readouterr().out
+    assert "case wrong failed\n  severity: expected 'moderate', actual 'severe'\n  trace:" in out
+    assert "rule fever_with_neutropenia: no case made it true" in out
+    assert "boundary anc = 1,500 cells/µL: no case exactly at the edge in cells/µL" in out
+    assert "boundary anc = 0.5 ×10⁹/L: no case exactly at the edge in ×10⁹/L" in out
+    assert "boundary anc = 500 cells/µL: no case" not in out.replace("just below", "")
+
+
+def test_pytest_plugin_reports_a_failing_case(tmp_path: Path, repo: Path) -> None:
+    (tmp_path / "tests" / "cases").mkdir(parents=True)
+    (tmp_path / "tests" / "cases" / "c.yaml").write_text(
+        "cases:\n  - id: off_by_one\n    inputs: {anc: 1499}\n    expect: {severity: normal}\n"
+        "  - id: fine\n    inputs: {anc: 1500}\n    expect: {severity: normal}\n")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                           f"--nkb-rules={repo / 'rules'}", "--rootdir", str(tmp_path),
+                           "tests/cases"], cwd=tmp_path, capture_output=True, text=True,
+                          check=False)
+    assert "1 failed, 1 passed" in done.stdout, done.stdout
+    assert "c.yaml::off_by_one" in done.stdout
+    assert "case off_by_one failed\n  severity: expected 'normal', actual 'mild'\n  trace:" \
+        in done.stdout
+    assert "severity = mild: anc 1,499 cells/µL is in the mild band" in done.stdout
