@@ -33,12 +33,12 @@ _BEFORE = (("Home", "index.md"),)
 _AFTER = (("About", "about.md"), ("For authors", "authoring.md"))
 
 
-class KbPluginConfig(Config):
+class KbPluginConfig(Config):  # type: ignore[no-untyped-call]
     rules = config_options.Type(str, default="rules")
     leaflets = config_options.Type(bool, default=True)
 
 
-class KbPlugin(BasePlugin[KbPluginConfig]):
+class KbPlugin(BasePlugin[KbPluginConfig]):  # type: ignore[no-untyped-call]
     def __init__(self) -> None:
         self.kb: KnowledgeBase | None = None
         self._leaflet_cache: tuple[str, Path] | None = None  # (rules digest, folder of PDFs)
@@ -68,7 +68,9 @@ class KbPlugin(BasePlugin[KbPluginConfig]):
         return config
 
     def _nav(self, docs_dir: Path) -> list[Any]:
-        hand = lambda pairs: [{t: f} for t, f in pairs if (docs_dir / f).is_file()]  # noqa: E731
+        def hand(pairs: tuple[tuple[str, str], ...]) -> list[Any]:
+            return [{t: f} for t, f in pairs if (docs_dir / f).is_file()]
+
         return hand(_BEFORE) + [{p.title: p.file} for p in PAGES] + hand(_AFTER)
 
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files | None:

@@ -15,7 +15,7 @@ from typing import Iterable, Mapping, Sequence
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
-from ..model import Item, KnowledgeBase, Source
+from ..model import Item, KnowledgeBase, Section, Source
 from ..problems import KbError, Problem
 from ..text import band_range, expand, value_of
 from .env import make_env
@@ -170,9 +170,7 @@ def cited_sources(kb: KnowledgeBase, items: Iterable[Item]) -> list[CitedSource]
     return out
 
 
-def _unknown(section_id: str) -> "Section":
-    from ..model import Section
-
+def _unknown(section_id: str) -> Section:
     return Section(section_id, section_id)
 
 
