@@ -65,7 +65,8 @@ class Outcome:
 def case_schema() -> Mapping[str, Any]:
     for path in SCHEMA_PATHS:
         if path.is_file():
-            return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+            schema: Mapping[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            return schema
     raise FileNotFoundError("schema/case.schema.json not found")
 
 
@@ -74,9 +75,9 @@ def load_cases(path: Path) -> tuple[list[Case], list[Problem]]:
     if doc is None:
         return [], problems
     validator = jsonschema.Draft202012Validator(case_schema())
-    for error in sorted(validator.iter_errors(doc.data), key=lambda e: list(e.absolute_path)):
+    for error in sorted(validator.iter_errors(doc.data), key=lambda e: [str(x) for x in e.absolute_path]):
         where = tuple(error.absolute_path)
-        problems.append(doc.problem(where, _schema_message(error)))  # type: ignore[arg-type]
+        problems.append(doc.problem(where, _schema_message(error)))
     if problems:
         return [], problems
     cases = []
@@ -241,9 +242,10 @@ def coverage(evaluator: Evaluator, outcomes: Iterable[Outcome]) -> list[str]:
         values, given = result.patient.values, result.patient.given
         for name, edge, _units in edges:
             value = values.get(name)
-            if value is None:
+            if not isinstance(value, (int, Fraction)) or isinstance(value, bool):
                 continue
-            unit = given[name][1].name if name in given and given[name][1] else ""
+            as_given = given.get(name)
+            unit = as_given[1].name if as_given is not None and as_given[1] is not None else ""
             if value == edge:
                 seen.edges.add((name, str(edge), "at", unit))
             elif edge - abs(edge) / 100 <= value < edge:
@@ -267,13 +269,13 @@ def coverage(evaluator: Evaluator, outcomes: Iterable[Outcome]) -> list[str]:
                            "made it true")
     for name, edge, units in edges:
         for unit_name in units:
-            unit = find_unit(unit_name) if unit_name else None
-            key = unit.name if unit else ""
+            want = find_unit(unit_name) if unit_name else None
+            key = want.name if want else ""
             for side in ("at", "below"):
                 if (name, str(edge), side, key) not in seen.edges:
-                    shown = format_number(unit.from_base(edge)) + f" {unit.symbol}" if unit \
+                    shown = format_number(want.from_base(edge)) + f" {want.symbol}" if want \
                         else format_number(edge)
                     where = "exactly at" if side == "at" else "just below (within 1 %)"
                     missing.append(f"boundary {name} = {shown}: no case {where} the edge"
-                                   + (f" in {unit.symbol}" if unit else ""))
+                                   + (f" in {want.symbol}" if want else ""))
     return missing

@@ -105,7 +105,7 @@ def _stream(kb: KnowledgeBase, source: TextIO, fmt: str, out: TextIO, out_format
     rows = read_rows(source, fmt)
     if not progress:
         return run_batch(kb.evaluator, rows, out, out_format)
-    from tqdm import tqdm
+    from tqdm import tqdm  # type: ignore[import-untyped]
 
     with tqdm(unit=" rows", file=sys.stderr, mininterval=0.5) as bar:
         return run_batch(kb.evaluator, rows, out, out_format, on_row=lambda: bar.update())

@@ -45,6 +45,7 @@ class Program:
     levels: tuple[str, ...]
     nodes: Mapping[str, Node]  # owner id -> parsed condition (facts, scope, rules, advice)
     deps: Mapping[str, frozenset[str]]  # owner id -> inputs it reads, through facts
+    scope: Scope
 
 
 class _Gen:
@@ -111,6 +112,8 @@ class _Gen:
             left, _ = self.value(node.left, None)
             ids = self.const(frozenset(n.name for n in node.names))
             return f"(None if {left} is None else {left} in {ids})"
+        if isinstance(node, Number):
+            raise CompileError("a number is not a yes/no condition")  # the checker refuses it
         left, left_none = self.value(node.left, node.right)
         right, right_none = self.value(node.right, node.left)
         guards = [c for c, n in ((left, left_none), (right, right_none)) if n]
@@ -236,7 +239,7 @@ def compile_kb(kb: "KnowledgeBase") -> Program:
     memo: dict[str, frozenset[str]] = {}
     deps = {owner: _deps(owner, nodes, scope, sev_input, memo) for owner in nodes}
     return Program(namespace["decide"], source, tuple(facts), scope_ids, rule_ids, rule_levels,
-                   levels, nodes, deps)
+                   levels, nodes, deps, scope)
 
 
 def _severity_lines(kb: "KnowledgeBase", gen: _Gen, var: str) -> list[str]:

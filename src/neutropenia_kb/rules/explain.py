@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..units import BASE_UNIT, find_unit, format_number, format_quantity
 from .compile import Program, literal_value
-from .check import Scope
 from .parse import And, Bool, Call, Compare, In, Name, Node, Not, Number, Or, unparse
 
 if TYPE_CHECKING:
@@ -33,7 +32,7 @@ class Explainer:
         self.program = program
         self.patient = patient
         self.answer = answer
-        self.scope = Scope.from_kb(kb)
+        self.scope = program.scope
         self.env: dict[str, Any] = dict(patient.values)
         self.env["severity"] = answer[0]
         self.facts = dict(zip(program.facts, answer[1]))
@@ -81,11 +80,13 @@ class Explainer:
         if isinstance(node, In):
             left = self.value(node.left)
             return None if left is None else left in {n.name for n in node.names}
+        if isinstance(node, Number):
+            return None  # not a condition; the checker refuses it
         left, right = self.value(node.left, node.right), self.value(node.right, node.left)
         if left is None or right is None:
             return None
-        return {"<": left < right, "<=": left <= right, ">": left > right,
-                ">=": left >= right, "==": left == right, "!=": left != right}[node.op]
+        return bool({"<": left < right, "<=": left <= right, ">": left > right,
+                     ">=": left >= right, "==": left == right, "!=": left != right}[node.op])
 
     # ---- words -------------------------------------------------------------------------------
 
@@ -128,6 +129,8 @@ class Explainer:
             if sev is None:
                 return f"severity is unknown ({self.missing(self.kb.severity.input)})"
             return f"severity is {sev} ({self.kb.severity.input} {self.show(self.kb.severity.input)})"
+        if isinstance(node, Number):
+            return unparse(node)
         return self._compare_words(node)
 
     def _compare_words(self, node: Compare) -> str:
@@ -178,7 +181,7 @@ class Explainer:
             format_number(Fraction(value))
         given = self.patient.given.get(name)
         if given and given[1] is not None and given[1] is not BASE_UNIT.get(kind or ""):
-            text += f", given as {format_number(given[0])} {given[1].symbol}"
+            text += f", given as {format_number(Fraction(given[0]))} {given[1].symbol}"
         if name == self.kb.severity.input and self.patient.anc_derived:
             text += f", worked out as {self.derivation()}"
         return text
@@ -190,8 +193,8 @@ class Explainer:
                 return "0%"
             number, unit = given
             if name == "wbc":
-                return f"{format_number(number)} {unit.symbol if unit else ''}".strip()
-            return f"{format_number(number)}%"
+                return f"{format_number(Fraction(number))} {unit.symbol if unit else ''}".strip()
+            return f"{format_number(Fraction(number))}%"
         return (f"wbc × (neutrophils_percent + bands_percent) / 100 = {part('wbc')} × "
                 f"({part('neutrophils_percent')} + {part('bands_percent')}) / 100")
 
