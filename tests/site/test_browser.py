@@ -89,7 +89,8 @@ def test_search_finds_fever(browser, base_url: str) -> None:  # type: ignore[no-
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(base_url + "index.html")
     page.fill("input.md-search__input", "fever")
-    page.wait_for_selector(".md-search-result__item", timeout=10_000)
+    # The index loads in a web worker; on a busy machine that can take a while.
+    page.wait_for_selector(".md-search-result__item", timeout=30_000)
     results = page.inner_text(".md-search-result")
     page.close()
     assert "fever" in results.lower()
