@@ -66,10 +66,13 @@ def test_topic_leaflets_show_their_parts(kb: KnowledgeBase, built: dict[str, Pat
 
 @pytest.mark.parametrize("leaflet", L.LEAFLETS, ids=lambda lf: lf.slug)
 def test_page_budget_at_12_pt(built: dict[str, Path], leaflet: L.Leaflet) -> None:
+    """Budgets are A4 pages (the issue's terms); Letter is 3 % smaller, so a booklet may take
+    one page more there, but the fridge sheet stays one page on both."""
     assert leaflet.max_pages is not None
-    for size in L.SIZES:
-        pages = len(PdfReader(built[L.file_name(leaflet, L.Variant(size))]).pages)
-        assert pages <= leaflet.max_pages, (size, pages)
+    a4 = len(PdfReader(built[L.file_name(leaflet, L.Variant("a4"))]).pages)
+    assert a4 <= leaflet.max_pages
+    letter = len(PdfReader(built[L.file_name(leaflet, L.Variant("letter"))]).pages)
+    assert letter <= leaflet.max_pages + (leaflet.layout == "booklet")
 
 
 def test_fridge_sheet_is_exactly_one_page(built: dict[str, Path]) -> None:

@@ -39,6 +39,12 @@ BODY_PT = 12  # the issue's page budgets are stated at 12 pt body text
 LARGE_PRINT_PT = 16  # large print: body text at least 16 pt
 
 
+# The urgent advice comes straight after the short introduction, on page 1, where no one can miss
+# it (and where its full-width boxes fit best between the two-column runs).
+GENERAL_PARTS: tuple[str, ...] = ("about", "help", "severity", "symptoms", "causes", "diagnosis",
+                                  "treatment", "living", "sources")
+
+
 @dataclass(frozen=True)
 class Leaflet:
     """One leaflet of the table: what it shows and how many pages it may take (A4, 12 pt)."""
@@ -56,7 +62,7 @@ LEAFLETS: tuple[Leaflet, ...] = (
     # The glossary is left out of the general leaflet: the issue makes it optional, and with it
     # the clinical content would not fit four pages at 12 pt. The website carries it.
     Leaflet("neutropenia-what-you-need-to-know", "Neutropenia: what you need to know",
-            tuple(p for p in ALL_PARTS if p != "glossary"), 4, sections=ALL_PARTS[:-2]),
+            GENERAL_PARTS, 4, sections=ALL_PARTS[:-2]),
     Leaflet("preventing-infection-at-home", "Preventing infection at home",
             ("living", "help", "sources"), 2, sections=("living",)),
     Leaflet("when-to-get-help", "When to get help", ("help",), 1, layout="fridge",

@@ -34,7 +34,7 @@ PART_HEADINGS: dict[str, str] = {
     "sources": "Where this information comes from",
 }
 ALL_PARTS: tuple[str, ...] = tuple(PART_HEADINGS)
-FULL_WIDTH_PARTS = frozenset({"severity", "help", "sources"})
+FULL_WIDTH_PARTS = frozenset({"severity", "help"})
 
 T = TypeVar("T")
 
