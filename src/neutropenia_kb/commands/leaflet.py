@@ -90,7 +90,7 @@ def _batch(kb: KnowledgeBase, csv_path: Path, out_dir: Path, variant: Any) -> in
     out_dir.mkdir(parents=True, exist_ok=True)
     bar: Any = None
     if sys.stderr.isatty():
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore[import-untyped]
 
         bar = tqdm(total=len(rows), unit="leaflet", file=sys.stderr)
     failed = 0

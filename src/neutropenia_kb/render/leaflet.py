@@ -21,8 +21,8 @@ from .leaflet_content import ALL_PARTS, LeafletView, build_view
 from .leaflet_personal import PersonalView, ResultLike, personal_view
 
 if TYPE_CHECKING:
-    from weasyprint import CSS, Document
-    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint import CSS, Document  # type: ignore[import-untyped]
+    from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
 
     from ..model import KnowledgeBase
 
