@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from typing import Sequence
 
 from . import __version__
-from .problems import InputError, KbError, UsageError, render_all
+from .problems import InputError, KbError, UsageError, did_you_mean, render_all
 
 # One module per verb under commands/, each with register(subparsers) setting func=run(args).
 COMMANDS = ("build", "validate", "evaluate", "test", "leaflet", "readability", "status", "diff",
@@ -22,6 +23,9 @@ COMMANDS = ("build", "validate", "evaluate", "test", "leaflet", "readability", "
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
+        wrong = re.search(r"invalid choice: '([^']*)'", message)
+        if wrong:
+            message += did_you_mean(wrong.group(1), COMMANDS)
         raise UsageError(message)
 
 
@@ -67,6 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`nkb evaluate big.csv | head`): not an error of ours or theirs.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception:
         if getattr(args, "debug", False):
             raise
