@@ -31,6 +31,10 @@ def test_result_comes_first(kb: KnowledgeBase) -> None:
     assert kb.band("moderate").title in first
     assert f"What to do now: {kb.level('emergency').title}" in first
     assert "1 December 2026" in first
+    box = first[first.index("What to do now"):first.index("For you")]
+    assert kb.by_id["fever_with_neutropenia"].title in box  # the reason, in its box
+    routine = [r.title for r in kb.urgency_rules if r.level == "routine"]
+    assert routine and not any(t in box for t in routine)  # a lower level's rule is no reason
     # the result box comes before the general sections
     assert first.index("Your result") < first.index("What to do now")
     text = " ".join(pages)

@@ -66,10 +66,16 @@ def personal_view(kb: "KnowledgeBase", result: ResultLike, day: dt.date) -> Pers
     bands = {b.id: b for b in kb.severity.bands}
     # Only the rules that surely hold: the nurse-facing 'because' stays in `nkb evaluate`, and
     # rules counted only to be safe are covered by the list of missing answers.
+    # Rules of a lower level (e.g. routine check-ups) are not reasons for this level's box.
+    def at_this_level(finding: Any) -> bool:
+        rule = kb.by_id.get(str(getattr(finding, "id", "")))
+        return getattr(rule, "level", result.urgency) == result.urgency
+
     reasons = tuple(
         Reason(str(getattr(f, "title", "")), "")
         for f in result.findings
-        if getattr(f, "kind", "") in _URGENCY_KINDS and getattr(f, "certain", True))
+        if getattr(f, "kind", "") in _URGENCY_KINDS and getattr(f, "certain", True)
+        and at_this_level(f))
     questions = []
     for name in result.settle_with:
         inp = kb.input_by_id.get(name)
