@@ -24,7 +24,7 @@ from mkdocs.structure.files import File, Files
 
 from .model import KnowledgeBase
 from .problems import KbError, render_all, sort_problems
-from .render.site import LEAFLET_DIR, LEAFLETS, PAGES, load_kb, render_pages
+from .render.site import LEAFLET_DIR, PAGES, leaflet_links, load_kb, render_pages
 
 log = logging.getLogger("mkdocs.plugins.neutropenia_kb")
 
@@ -112,7 +112,7 @@ class KbPlugin(BasePlugin[KbPluginConfig]):  # type: ignore[no-untyped-call]
                 shutil.rmtree(self._leaflet_cache[1], ignore_errors=True)
             self._leaflet_cache = (digest, out)
         folder = self._leaflet_cache[1]
-        wanted = {lf.file for lf in LEAFLETS}
+        wanted = {lf.file for lf in leaflet_links()}
         return {p.name: p for p in sorted(folder.iterdir()) if p.name in wanted}
 
     def on_serve(self, server: LiveReloadServer, /, *, config: MkDocsConfig,

@@ -54,22 +54,29 @@ SECTION_PAGE: Mapping[str, str] = {
 class LeafletLink:
     page: str
     file: str  # name under <site>/leaflets/, as written by render.leaflet.build_leaflets
-    label: str
+    title: str  # "Neutropenia: what you need to know"
+    variant: str  # "large print, US Letter"
 
 
-# The one table of printable leaflets and the pages that offer them. A link is shown only when
-# the leaflet build produced that file, so a missing PDF never becomes a broken link.
-LEAFLETS: tuple[LeafletLink, ...] = (
-    LeafletLink("overview.md", "neutropenia-what-you-need-to-know-a4.pdf",
-                "Neutropenia: what you need to know (A4)"),
-    LeafletLink("overview.md", "neutropenia-what-you-need-to-know-letter.pdf",
-                "Neutropenia: what you need to know (US Letter)"),
-    LeafletLink("overview.md", "neutropenia-what-you-need-to-know-large-print-a4.pdf",
-                "Neutropenia: what you need to know (large print, A4)"),
-    LeafletLink("living.md", "preventing-infection-at-home-a4.pdf",
-                "Preventing infection at home (A4)"),
-    LeafletLink("help.md", "when-to-get-help-a4.pdf", "When to get help (A4)"),
-)
+_VARIANT_LABEL = {"a4": "A4", "letter": "US Letter"}
+
+
+def leaflet_links() -> tuple[LeafletLink, ...]:
+    """Every leaflet in every variant, on the pages of the sections it covers — derived from
+    render.leaflet's one table, so the file names the site links are the ones it builds."""
+    from .leaflet import LEAFLETS, VARIANTS, file_name
+
+    links = []
+    for leaflet in LEAFLETS:
+        pages = dict.fromkeys(SECTION_PAGE[s] for s in leaflet.sections if s in SECTION_PAGE)
+        for page in pages:
+            for variant in VARIANTS:
+                size = _VARIANT_LABEL[variant.size]
+                label = f"large print, {size}" if variant.large_print else size
+                links.append(LeafletLink(page, file_name(leaflet, variant), leaflet.title, label))
+    return tuple(links)
+
+
 LEAFLET_DIR = "leaflets"
 
 # Admonition type per urgency level: Material adds an icon and the label word, so the level is
@@ -231,6 +238,7 @@ def render_pages(kb: KnowledgeBase, leaflets: Iterable[str] = ()) -> dict[str, s
     env = make_site_env(kb)
     pages = item_pages(kb)
     built = set(leaflets)
+    links = leaflet_links()
     emergency = next((lv for lv in kb.levels if lv.id == "emergency"), None)
     out = {}
     for spec in PAGES:
@@ -248,13 +256,21 @@ def render_pages(kb: KnowledgeBase, leaflets: Iterable[str] = ()) -> dict[str, s
             next_review=nxt,
             topics=[t for t in kb.topics if pages[t.id] == spec.file],
             emergency=emergency if spec.banner else None,
-            leaflets=[lf for lf in LEAFLETS if lf.page == spec.file and lf.file in built],
+            leaflets=_by_title(lf for lf in links if lf.page == spec.file and lf.file in built),
             leaflet_dir=LEAFLET_DIR,
             level_admonition=LEVEL_ADMONITION,
             causes_in=lambda group_id: [c for c in kb.causes if group_id in c.groups],
             grouped=_grouped,
         )
     return out
+
+
+def _by_title(links: Iterable[LeafletLink]) -> list[tuple[str, list[LeafletLink]]]:
+    """[(leaflet title, its variant links)] in table order: one line per leaflet on the page."""
+    grouped: dict[str, list[LeafletLink]] = {}
+    for link in links:
+        grouped.setdefault(link.title, []).append(link)
+    return list(grouped.items())
 
 
 def _grouped(groups: Sequence[object], items: Sequence[Item]) -> list[tuple[object | None, list[Item]]]:
