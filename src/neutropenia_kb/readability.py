@@ -12,10 +12,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
-import textstat  # type: ignore[import-untyped]
-
 from .loader import Doc, PathKey, format_path
 from .problems import Problem
+from .reading_grade import fk_grade, sentence_count, smog, words
 from .text import PlaceholderError, expand
 
 if TYPE_CHECKING:
@@ -71,7 +70,7 @@ def plain(text: str) -> str:
         lines.append(stripped)
     out = _LINK.sub(r"\1", "\n".join(lines))
     out = _EMPHASIS.sub(r"\2", out)
-    # "38.0 °C" would otherwise end a sentence at the decimal point (textstat splits on '.').
+    # "38.0 °C" would otherwise end a sentence at the decimal point (sentences split on '.').
     return _DECIMAL.sub(r"\1\2", out).strip()
 
 
@@ -79,10 +78,9 @@ def plain(text: str) -> str:
 def score(text: str) -> Score:
     """Scores of plain text; cached because the same text is measured by validate, the site
     build and `nkb readability` in one process."""
-    sentences = int(textstat.sentence_count(text))
-    smog = float(textstat.smog_index(text)) if sentences >= SMOG_MIN_SENTENCES else None
-    return Score(float(textstat.flesch_kincaid_grade(text)), smog,
-                 int(textstat.lexicon_count(text)), sentences)
+    sentences = sentence_count(text)
+    smog_grade = smog(text) if sentences >= SMOG_MIN_SENTENCES else None
+    return Score(fk_grade(text), smog_grade, len(words(text)), sentences)
 
 
 def limit_for(limits: Mapping[str, Any], kind: str, stem: str) -> tuple[float, str]:
