@@ -35,6 +35,8 @@ def register(subparsers: Any) -> None:
                         "default both)")
     parser.add_argument("--large-print", action="store_true",
                         help="large print (body text 16 pt); general leaflets: only large print")
+    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="worker processes for the layouts (default: one per CPU)")
     parser.set_defaults(func=run)
 
 
@@ -43,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.patient and args.patients:
         raise UsageError("give either --patient FILE or --patients FILE.csv, not both")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs needs a number of processes, 1 or more")
     if args.output and not args.patient:
         raise UsageError("-o/--output goes with --patient; use --out-dir for the other forms")
     kb = load(args.rules)
@@ -51,11 +55,11 @@ def run(args: argparse.Namespace) -> int:
     if args.patient:
         return _one(kb, args.patient, args.output, variant)
     if args.patients:
-        return _batch(kb, args.patients, out_dir, variant)
+        return _batch(kb, args.patients, out_dir, variant, args.jobs)
     sizes = (args.size,) if args.size else SIZES
     prints = (True,) if args.large_print else (False, True)
     written = build_leaflets(kb, out_dir, LEAFLETS,
-                             [Variant(s, lp) for lp in prints for s in sizes])
+                             [Variant(s, lp) for lp in prints for s in sizes], workers=args.jobs)
     for path in written:
         print(path)
     return 0
@@ -79,8 +83,15 @@ def _safe_name(text: str) -> str:
     return name or "patient"
 
 
-def _batch(kb: KnowledgeBase, csv_path: Path, out_dir: Path, variant: Any) -> int:
-    from ..render.leaflet import render_personal
+# A worker first lays out the general sections (about 2 s) before its cache pays off, so each
+# one should get a good number of leaflets; a short batch is faster in this process alone.
+LEAFLETS_PER_WORKER = 10
+
+
+def _batch(kb: KnowledgeBase, csv_path: Path, out_dir: Path, variant: Any,
+           jobs: int | None) -> int:
+    from ..render.leaflet import PersonalHtml, personal_parts_html, render_personal_html
+    from ..render.leaflet_build import cpu_count, render_many
 
     try:
         with csv_path.open(encoding="utf-8-sig", newline="") as stream:
@@ -93,17 +104,27 @@ def _batch(kb: KnowledgeBase, csv_path: Path, out_dir: Path, variant: Any) -> in
         from tqdm import tqdm  # type: ignore[import-untyped]
 
         bar = tqdm(total=len(rows), unit="leaflet", file=sys.stderr)
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr) if bar is None else bar.write(message, file=sys.stderr)
+
     failed = 0
-    for line, row in rows:
+    todo: list[tuple[Path, tuple[PersonalHtml, Any]]] = []
+    for line, row in rows:  # evaluating and templating take milliseconds: done here, in order
         name = _safe_name(str(row.get("id") or f"row-{line}"))
         try:
             result = kb.evaluate(row)
         except (InputError, UnitError, ValueError) as exc:
             failed += 1
-            message = f"{csv_path}:{line}: error: row {line}: {exc}; no leaflet written"
-            print(message, file=sys.stderr) if bar is None else bar.write(message, file=sys.stderr)
+            say(f"{csv_path}:{line}: error: row {line}: {exc}; no leaflet written")
+            if bar is not None:
+                bar.update(1)
         else:
-            (out_dir / f"{name}.pdf").write_bytes(render_personal(kb, result, variant))
+            todo.append((out_dir / f"{name}.pdf",
+                         (personal_parts_html(kb, result, variant), variant)))
+    workers = jobs or min(cpu_count(), max(1, len(todo) // LEAFLETS_PER_WORKER))
+    for index, pdf in render_many(render_personal_html, [job for _, job in todo], workers):
+        todo[index][0].write_bytes(pdf)
         if bar is not None:
             bar.update(1)
     if bar is not None:

@@ -126,11 +126,14 @@ def _stylesheet(size: Size, body_pt: int) -> "CSS":
     """The stylesheet of one variant, parsed once and reused (it is the same for every patient)."""
     from weasyprint import CSS
 
-    env = _css_env()
-    css = env.get_template("leaflet.css.j2").render(
+    return CSS(string=css_text(size, body_pt), base_url=TEMPLATES.as_uri() + "/",
+               font_config=_font_config())
+
+
+def css_text(size: Size, body_pt: int) -> str:
+    return _css_env().get_template("leaflet.css.j2").render(
         page_size="A4" if size == "a4" else "letter", body_pt=body_pt,
         font_family=FONT_FAMILY, fonts=FONT_FILES)
-    return CSS(string=css, base_url=TEMPLATES.as_uri() + "/", font_config=_font_config())
 
 
 def _css_env() -> Any:
@@ -161,12 +164,24 @@ def _nbsp(text: str) -> Markup:
     return Markup(str(escape(text)).replace(" ", "&#160;"))
 
 
-def layout(html: str, variant: Variant) -> "Document":
-    """WeasyPrint layout (the slow part): HTML → positioned pages."""
+def layout(html: str, variant: Variant, numbering: tuple[int, int] | None = None) -> "Document":
+    """WeasyPrint layout (the slow part): HTML → positioned pages. ``numbering`` (first page
+    number, total) is for pages that continue another document: see render_personal_html."""
     from weasyprint import HTML
 
+    sheets = [_stylesheet(variant.size, variant.body_pt)]
+    if numbering is not None:
+        sheets.append(_continued(*numbering))
     return HTML(string=html, base_url=TEMPLATES.as_uri() + "/").render(
-        stylesheets=[_stylesheet(variant.size, variant.body_pt)], font_config=_font_config())
+        stylesheets=sheets, font_config=_font_config())
+
+
+@lru_cache(maxsize=32)
+def _continued(first_page: int, total: int) -> "CSS":
+    from weasyprint import CSS
+
+    css = _css_env().get_template("continued.css.j2").render(first_page=first_page, total=total)
+    return CSS(string=css, font_config=_font_config())
 
 
 def write(document: "Document") -> bytes:
@@ -192,42 +207,105 @@ def leaflet_html(kb: "KnowledgeBase", leaflet: Leaflet, variant: Variant = Varia
 
 
 def render_leaflet(kb: "KnowledgeBase", leaflet: Leaflet, variant: Variant = Variant()) -> bytes:
-    return write(layout(leaflet_html(kb, leaflet, variant), variant))
+    return render_html(leaflet_html(kb, leaflet, variant), variant)
+
+
+def render_html(html: str, variant: Variant) -> bytes:
+    return write(layout(html, variant))
 
 
 def build_leaflets(kb: "KnowledgeBase", out_dir: Path,
                    leaflets: Sequence[Leaflet] = LEAFLETS,
-                   variants: Sequence[Variant] = VARIANTS) -> list[Path]:
-    """Write every leaflet in every variant into ``out_dir``; returns the paths written."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for leaflet in leaflets:
-        for variant in variants:
-            path = out_dir / file_name(leaflet, variant)
-            path.write_bytes(render_leaflet(kb, leaflet, variant))
-            written.append(path)
-    return written
+                   variants: Sequence[Variant] = VARIANTS, *,
+                   workers: int | None = None, cache_dir: Path | None = None) -> list[Path]:
+    """Write every leaflet in every variant into ``out_dir``; returns the paths written, in
+    table order. The layouts run in parallel (``workers``: default one per CPU); with
+    ``cache_dir``, a PDF whose inputs are unchanged is copied from there, not laid out again."""
+    from .leaflet_build import build_all
+
+    jobs = [(out_dir / file_name(lf, v), leaflet_html(kb, lf, v), v)
+            for lf in leaflets for v in variants]
+    return build_all(jobs, workers=workers, cache_dir=cache_dir)
 
 
 PERSONAL_TITLE = "Your neutropenia result and what to do"
 PERSONAL_PARTS = LEAFLETS[0].parts
 
 
+@dataclass(frozen=True)
+class PersonalHtml:
+    """A personal leaflet as two HTML documents: the patient's own pages, and the general
+    sections, which are the same for every patient printed that day (so laid out once)."""
+
+    own: str
+    general: str
+
+
 def personal_html(kb: "KnowledgeBase", result: ResultLike, variant: Variant = Variant(),
                   today: dt.date | None = None) -> str:
+    """The whole personal leaflet as one HTML document (a preview; and the benchmark's
+    baseline, which lays out the general sections again for every patient)."""
+    return _personal(kb, result, variant, today, "personal.html.j2", whole=True)
+
+
+def personal_parts_html(kb: "KnowledgeBase", result: ResultLike, variant: Variant = Variant(),
+                        today: dt.date | None = None) -> PersonalHtml:
+    return PersonalHtml(_personal(kb, result, variant, today, "personal.html.j2", whole=False),
+                        _personal(kb, result, variant, today, "personal_general.html.j2"))
+
+
+def _personal(kb: "KnowledgeBase", result: ResultLike, variant: Variant, today: dt.date | None,
+              template: str, whole: bool = False) -> str:
     day = today or today_date()
     when = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
-    person: PersonalView = personal_view(kb, result, day)
-    view = build_view(kb, PERSONAL_PARTS, advice_ids=frozenset(result.advice_ids))
-    return _html(kb, "personal.html.j2", person=person,
-                 **_context(kb, PERSONAL_TITLE, variant, "booklet", view, when))
+    context = _context(kb, PERSONAL_TITLE, variant, "booklet", _general_view(kb), when)
+    context.update(printed=day, whole=whole, blank_pages=0)
+    if template == "personal.html.j2":
+        person: PersonalView = personal_view(kb, result, day)
+        view = build_view(kb, PERSONAL_PARTS, advice_ids=frozenset(result.advice_ids))
+        context.update(person=person, view=view)
+    return _html(kb, template, **context)
+
+
+def _general_view(kb: "KnowledgeBase") -> LeafletView:
+    return build_view(kb, PERSONAL_PARTS)
 
 
 def render_personal(kb: "KnowledgeBase", result: ResultLike, variant: Variant = Variant(),
                     today: dt.date | None = None) -> bytes:
     """A leaflet for one patient: their result first, then only the advice that applies, then
     the general sections. ``today`` is the date printed (default: SOURCE_DATE_EPOCH or today)."""
-    return write(layout(personal_html(kb, result, variant, today), variant))
+    return render_personal_html(personal_parts_html(kb, result, variant, today), variant)
+
+
+# Placeholder pages: the patient's pages must say "Page 1 of 7" before we know how many of the
+# 7 are theirs, and CSS has no arithmetic; so the general part's m pages are stood in for by m
+# blank pages, which make counter(pages) right and are dropped before writing.
+_BLANK = '<div class="blank-page"></div>'
+
+
+def render_personal_html(parts: PersonalHtml, variant: Variant) -> bytes:
+    """Lay out the patient's pages, then append the general sections' cached layout, numbered
+    on from them ("Page n+1 of N"); the PDF metadata are those of the patient's document."""
+    general_pages = _page_count(parts.general, variant)
+    own_html = parts.own.replace("</body>", _BLANK * general_pages + "</body>", 1)
+    own = layout(own_html, variant)
+    n = len(own.pages) - general_pages
+    general = _general_layout(parts.general, variant, n + 1, n + general_pages)
+    return write(own.copy(own.pages[:n] + general.pages))
+
+
+@lru_cache(maxsize=8)
+def _page_count(html: str, variant: Variant) -> int:
+    return len(layout(html, variant).pages)
+
+
+# A batch has one general part per variant and day and the patient's pages take one to three
+# pages, so a few entries serve a whole batch. Reusing laid-out pages is safe: writing a PDF
+# only reads them (the bytes are the same as from a fresh layout; tests/leaflet checks it).
+@lru_cache(maxsize=8)
+def _general_layout(html: str, variant: Variant, first_page: int, total: int) -> "Document":
+    return layout(html, variant, numbering=(first_page, total))
 
 
 def today_date() -> dt.date:

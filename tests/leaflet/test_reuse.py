@@ -1,0 +1,102 @@
+"""The speed-ups must not show: reused layouts, worker processes and the PDF cache give the
+pages, page numbers, metadata and bytes of a plain render."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from neutropenia_kb.cli import main
+from neutropenia_kb.model import KnowledgeBase
+from neutropenia_kb.render import leaflet as L
+
+from leaflet_pdf import words
+
+DAY = dt.date(2026, 12, 1)
+SMALL = [L.leaflet_by_slug("when-to-get-help"), L.leaflet_by_slug("preventing-infection-at-home")]
+
+
+def _footers(pdf: bytes) -> list[list[str]]:
+    return [re.findall(r"Page \d+ of \d+", p.extract_text() or "")
+            for p in PdfReader(io.BytesIO(pdf)).pages]
+
+
+@pytest.mark.parametrize("variant", [L.Variant("a4"), L.Variant("letter", True)],
+                         ids=lambda v: v.suffix)
+def test_personal_page_numbers_run_across_both_parts(kb: KnowledgeBase, variant: L.Variant) -> None:
+    result = kb.evaluate({"anc": 800, "temperature": "38.5 C", "on_chemotherapy": True})
+    pdf = L.render_personal(kb, result, variant, today=DAY)
+    reader = PdfReader(io.BytesIO(pdf))
+    total = len(reader.pages)
+    assert total > 2
+    assert _footers(pdf) == [[f"Page {n} of {total}"] for n in range(1, total + 1)]
+    # the general part continues the leaflet: running header on its first page, no masthead
+    texts = [words(p.extract_text() or "") for p in reader.pages]
+    start = next(i for i, t in enumerate(texts) if "About neutropenia" in t)
+    assert start > 0 and "For you" not in texts[start]
+    assert all(L.PERSONAL_TITLE in t for t in texts[1:])
+    assert sum(t.count("Written by") for t in texts) == 1
+    info = reader.metadata
+    assert info is not None and info.title == L.PERSONAL_TITLE
+    assert info.author == ", ".join(kb.meta.written_by)
+    assert reader.trailer["/Root"]["/Lang"] == kb.meta.language
+
+
+def test_cached_general_layout_gives_the_bytes_of_a_fresh_one(kb: KnowledgeBase) -> None:
+    short = kb.evaluate({"anc": 2000, "temperature": "36.8 C", "on_chemotherapy": False})
+    long = kb.evaluate({"anc": 300, "temperature": "38.9 C", "on_chemotherapy": True})
+    warm = [L.render_personal(kb, r, today=DAY) for r in (short, long, short)]
+    L._general_layout.cache_clear()
+    L._page_count.cache_clear()
+    assert warm[0] == warm[2] == L.render_personal(kb, short, today=DAY)
+    assert len(PdfReader(io.BytesIO(warm[0])).pages) != len(PdfReader(io.BytesIO(warm[1])).pages), \
+        "the two patients should need different page counts, so two offsets are exercised"
+    assert _footers(warm[1])[-1] == [f"Page {len(_footers(warm[1]))} of {len(_footers(warm[1]))}"]
+
+
+def test_parallel_build_writes_the_serial_bytes(kb: KnowledgeBase, tmp_path: Path) -> None:
+    variants = [L.Variant("a4")]
+    serial = L.build_leaflets(kb, tmp_path / "serial", SMALL, variants, workers=1)
+    parallel = L.build_leaflets(kb, tmp_path / "parallel", SMALL, variants, workers=2)
+    assert [p.name for p in serial] == [p.name for p in parallel] == [
+        "when-to-get-help-a4.pdf", "preventing-infection-at-home-a4.pdf"]
+    assert [p.read_bytes() for p in serial] == [p.read_bytes() for p in parallel]
+
+
+def test_cache_copies_unchanged_leaflets_and_renders_changed_ones(
+        kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    first, = L.build_leaflets(kb, tmp_path / "a", SMALL[:1], [L.Variant("a4")], cache_dir=cache)
+    entries = list(cache.glob("*.pdf"))
+    assert [e.read_bytes() for e in entries] == [first.read_bytes()]
+    entries[0].write_bytes(b"from the cache")  # proves the next build copies, not renders
+    again, = L.build_leaflets(kb, tmp_path / "b", SMALL[:1], [L.Variant("a4")], cache_dir=cache)
+    assert again.read_bytes() == b"from the cache"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # another date in the PDF: a new key
+    changed, = L.build_leaflets(kb, tmp_path / "c", SMALL[:1], [L.Variant("a4")], cache_dir=cache)
+    assert changed.read_bytes().startswith(b"%PDF") and len(list(cache.glob("*.pdf"))) == 2
+    assert not list(cache.glob(".*"))  # no partial files left behind
+
+
+def test_batch_in_worker_processes_matches_a_single_render(
+        kb: KnowledgeBase, tmp_path: Path, rules_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1796083200")  # 2026-12-01
+    rows = tmp_path / "patients.csv"
+    rows.write_text("id,anc,temperature\nann,800,38.5 C\nbob,lots,37\ncy,2000,36.8 C\n",
+                    encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["leaflet", "--rules", str(rules_dir), "--patients", str(rows),
+                 "--out-dir", str(out), "--jobs", "2"]) == 2
+    assert sorted(p.name for p in out.iterdir()) == ["ann.pdf", "cy.pdf"]
+    ann = kb.evaluate({"anc": "800", "temperature": "38.5 C"})
+    assert (out / "ann.pdf").read_bytes() == L.render_personal(kb, ann, today=DAY)
+
+
+def test_jobs_must_be_positive(rules_dir: Path) -> None:
+    assert main(["leaflet", "--rules", str(rules_dir), "--jobs", "0"]) == 2
