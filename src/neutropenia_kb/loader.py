@@ -40,7 +40,7 @@ _STANDARD_TAGS = {
 _Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_Base):  # type: ignore[misc,valid-type]
+class _Loader(_Base):  # type: ignore[misc]
     """Our own loader class: the global SafeLoader is never patched."""
 
 
@@ -110,6 +110,7 @@ class _Builder:
             return self._mapping(node, where)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, where + (i,)) for i, child in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
         return self._scalar(node, where)
 
     def _mapping(self, node: yaml.MappingNode, where: PathKey) -> dict[str, Any]:
@@ -193,9 +194,8 @@ def load_text(path: Path, raw: bytes) -> tuple[Doc | None, list[Problem]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = _yaml_message(exc)
-        line = mark.line + 1 if mark else None
-        col = mark.column + 1 if mark else None
-        return None, [Problem(path, line, col, "", message)]
+        return None, [Problem(path, mark.line + 1 if mark else None,
+                              mark.column + 1 if mark else None, "", message)]
     except yaml.YAMLError as exc:  # composer errors such as several documents in one file
         return None, [Problem(path, None, None, "", f"YAML error: {exc}")]
     finally:

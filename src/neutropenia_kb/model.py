@@ -350,10 +350,9 @@ def build(root: Path, docs: Mapping[str, Doc]) -> KnowledgeBase:
     groupings = tuple(
         Grouping(g["id"], g["title"], g.get("text", ""), _groups(g.get("groups")))
         for g in (causes_doc.data.get("groupings", ()) if causes_doc else ()))
-    urgency = docs.get("urgency")
-    levels = tuple(
-        Level(**_common(urgency, ("levels", i), lv, "level"), rank=i)
-        for i, lv in enumerate(urgency.data.get("levels", ()) if urgency else ()))
+    urgency = docs["urgency"]  # a required file: validation guarantees it
+    levels = tuple(Level(**_common(urgency, ("levels", i), lv, "level"), rank=i)
+                   for i, lv in enumerate(urgency.data.get("levels", ())))
     return KnowledgeBase(
         root=root,
         meta=meta,

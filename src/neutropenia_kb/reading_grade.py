@@ -12,7 +12,7 @@ import math
 import re
 from functools import lru_cache
 
-from pyphen import Pyphen
+from pyphen import Pyphen  # type: ignore[import-untyped]
 
 _PUNCTUATION = re.compile(r"[^\w\s]")
 _SENTENCE = re.compile(r"\b[^.!?]+[.!?]*")
@@ -22,7 +22,7 @@ _DICTIONARY = Pyphen(lang="en_US")
 def _round(number: float, places: int = 1) -> float:
     """Half away from zero, as textstat rounds (Python's round() rounds half to even)."""
     scale = 10**places
-    return math.floor(number * scale + math.copysign(0.5, number)) / scale
+    return float(math.floor(number * scale + math.copysign(0.5, number)) / scale)
 
 
 def words(text: str) -> list[str]:

@@ -7,6 +7,7 @@ An author writes "A temperature of {fever_temperature} or more is a fever." and 
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from typing import TYPE_CHECKING, Iterator
 
 from .units import Unit, find_unit, format_quantity
@@ -40,7 +41,11 @@ def band_range(kb: "KnowledgeBase", band: "Band") -> str:
     """'1,000 to under 1,500 cells/µL', 'under 500 cells/µL', '1,500 cells/µL or more'."""
     unit = find_unit(kb.severity.unit)
     assert unit is not None
-    fmt = lambda v: format_quantity(unit.to_base(v), unit)  # noqa: E731
+
+    def fmt(value: Fraction) -> str:
+        assert unit is not None
+        return format_quantity(unit.to_base(value), unit)
+
     if band.lower is not None and band.below is not None:
         return f"{fmt(band.lower).split(' ')[0]} to under {fmt(band.below)}"
     if band.below is not None:

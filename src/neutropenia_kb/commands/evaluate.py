@@ -105,10 +105,10 @@ def _stream(kb: KnowledgeBase, source: TextIO, fmt: str, out: TextIO, out_format
     rows = read_rows(source, fmt)
     if not progress:
         return run_batch(kb.evaluator, rows, out, out_format)
-    from tqdm import tqdm  # type: ignore[import-untyped]
+    from tqdm import tqdm
 
     with tqdm(unit=" rows", file=sys.stderr, mininterval=0.5) as bar:
-        return run_batch(kb.evaluator, rows, out, out_format, on_row=lambda: bar.update())
+        return run_batch(kb.evaluator, rows, out, out_format, on_row=lambda: _tick(bar))
 
 
 def summary(kb: KnowledgeBase, result: Result) -> str:
@@ -158,3 +158,7 @@ def _sources(kb: KnowledgeBase, refs: tuple[tuple[str, str | None], ...]) -> str
         section = source.section(section_id)
         out.append(source.title + (f", “{section.title}”" if section else ""))
     return "; ".join(out)
+
+
+def _tick(bar: Any) -> None:
+    bar.update()
