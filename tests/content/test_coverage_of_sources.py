@@ -206,7 +206,8 @@ def test_every_source_and_section_is_cited(kb: KnowledgeBase) -> None:
 def measured(kb: KnowledgeBase, rules_dir: Path) -> list[readability.Measurement]:
     docs, problems = loader.load_dir(rules_dir)
     assert not [p for p in problems if p.severity == "error"]
-    return readability.measure(kb, docs)
+    found: list[readability.Measurement] = readability.measure(kb, docs)
+    return found
 
 
 def test_every_patient_text_is_measured(kb: KnowledgeBase,
