@@ -101,7 +101,7 @@ def _batch(kb: KnowledgeBase, csv_path: Path, out_dir: Path, variant: Any,
     out_dir.mkdir(parents=True, exist_ok=True)
     bar: Any = None
     if sys.stderr.isatty():
-        from tqdm import tqdm  # type: ignore[import-untyped]
+        from tqdm import tqdm
 
         bar = tqdm(total=len(rows), unit="leaflet", file=sys.stderr)
 
