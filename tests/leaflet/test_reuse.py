@@ -52,7 +52,7 @@ def test_cached_general_layout_gives_the_bytes_of_a_fresh_one(kb: KnowledgeBase)
     long = kb.evaluate({"anc": 300, "temperature": "38.9 C", "on_chemotherapy": True})
     warm = [L.render_personal(kb, r, today=DAY) for r in (short, long, short)]
     L._general_layout.cache_clear()
-    L._page_count.cache_clear()
+    L._GENERAL_PAGES.clear()
     assert warm[0] == warm[2] == L.render_personal(kb, short, today=DAY)
     assert len(PdfReader(io.BytesIO(warm[0])).pages) != len(PdfReader(io.BytesIO(warm[1])).pages), \
         "the two patients should need different page counts, so two offsets are exercised"

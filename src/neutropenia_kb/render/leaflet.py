@@ -166,24 +166,12 @@ def _nbsp(text: str) -> Markup:
     return Markup(str(escape(text)).replace(" ", "&#160;"))
 
 
-def layout(html: str, variant: Variant, numbering: tuple[int, int] | None = None) -> "Document":
-    """WeasyPrint layout (the slow part): HTML → positioned pages. ``numbering`` (first page
-    number, total) is for pages that continue another document: see render_personal_html."""
+def layout(html: str, variant: Variant) -> "Document":
+    """WeasyPrint layout (the slow part): HTML → positioned pages."""
     from weasyprint import HTML
 
-    sheets = [_stylesheet(variant.size, variant.body_pt)]
-    if numbering is not None:
-        sheets.append(_continued(*numbering))
     return HTML(string=html, base_url=TEMPLATES.as_uri() + "/").render(
-        stylesheets=sheets, font_config=_font_config())
-
-
-@lru_cache(maxsize=32)
-def _continued(first_page: int, total: int) -> "CSS":
-    from weasyprint import CSS
-
-    css = _css_env().get_template("continued.css.j2").render(first_page=first_page, total=total)
-    return CSS(string=css, font_config=_font_config())
+        stylesheets=[_stylesheet(variant.size, variant.body_pt)], font_config=_font_config())
 
 
 def write(document: "Document") -> bytes:
@@ -280,34 +268,44 @@ def render_personal(kb: "KnowledgeBase", result: ResultLike, variant: Variant = 
     return render_personal_html(personal_parts_html(kb, result, variant, today), variant)
 
 
-# Placeholder pages: the patient's pages must say "Page 1 of 7" before we know how many of the
-# 7 are theirs, and CSS has no arithmetic; so the general part's m pages are stood in for by m
-# blank pages, which make counter(pages) right and are dropped before writing.
-_BLANK = '<div class="blank-page"></div>'
+# Stand-in pages make "Page X of Y" right with plain CSS counters in both documents: the
+# patient's document ends with m blank pages standing for the general part, and the general
+# part starts with n blank pages standing for the patient's; the stand-ins are dropped.
+def _with_blanks(html: str, before: int = 0, after: int = 0) -> str:
+    body = html.index(">", html.index("<body")) + 1
+    end = html.rindex("</body>")
+    return (html[:body] + '<div class="blank-before"></div>' * before + html[body:end]
+            + '<div class="blank-after"></div>' * after + html[end:])
 
 
 def render_personal_html(parts: PersonalHtml, variant: Variant) -> bytes:
     """Lay out the patient's pages, then append the general sections' cached layout, numbered
-    on from them ("Page n+1 of N"); the PDF metadata are those of the patient's document."""
-    general_pages = _page_count(parts.general, variant)
-    own_html = parts.own.replace("</body>", _BLANK * general_pages + "</body>", 1)
-    own = layout(own_html, variant)
+    on from them; the PDF metadata are those of the patient's document."""
+    key = (parts.general, variant)
+    general_pages = _GENERAL_PAGES.get(key)
+    if general_pages is None:  # the first leaflet of this day and variant
+        n = len(layout(parts.own, variant).pages)
+        general_pages = len(_general_layout(parts.general, variant, n).pages) - n
+        if len(_GENERAL_PAGES) >= 8:
+            _GENERAL_PAGES.clear()
+        _GENERAL_PAGES[key] = general_pages
+    own = layout(_with_blanks(parts.own, after=general_pages), variant)
     n = len(own.pages) - general_pages
-    general = _general_layout(parts.general, variant, n + 1, n + general_pages)
-    return write(own.copy(own.pages[:n] + general.pages))
+    general = _general_layout(parts.general, variant, n)
+    return write(own.copy(own.pages[:n] + general.pages[n:]))
 
 
-@lru_cache(maxsize=8)
-def _page_count(html: str, variant: Variant) -> int:
-    return len(layout(html, variant).pages)
+# How many pages the general part takes, by (html, variant): the same whatever page it starts on.
+_GENERAL_PAGES: dict[tuple[str, Variant], int] = {}
 
 
 # A batch has one general part per variant and day and the patient's pages take one to three
 # pages, so a few entries serve a whole batch. Reusing laid-out pages is safe: writing a PDF
 # only reads them (the bytes are the same as from a fresh layout; tests/leaflet checks it).
 @lru_cache(maxsize=8)
-def _general_layout(html: str, variant: Variant, first_page: int, total: int) -> "Document":
-    return layout(html, variant, numbering=(first_page, total))
+def _general_layout(html: str, variant: Variant, own_pages: int) -> "Document":
+    """The general part laid out after ``own_pages`` blank pages (drop them before use)."""
+    return layout(_with_blanks(html, before=own_pages), variant)
 
 
 def today_date() -> dt.date:
