@@ -248,17 +248,15 @@ def _personal(kb: "KnowledgeBase", result: ResultLike, variant: Variant, today: 
               template: str, whole: bool = False) -> str:
     day = today or today_date()
     when = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
-    context = _context(kb, PERSONAL_TITLE, variant, "booklet", _general_view(kb), when)
-    context.update(printed=day, whole=whole, blank_pages=0)
-    if template == "personal.html.j2":
-        person: PersonalView = personal_view(kb, result, day)
+    extra: dict[str, Any] = dict(printed=day, whole=whole)
+    if template == "personal.html.j2":  # the patient's pages: only the advice that applies
         view = build_view(kb, PERSONAL_PARTS, advice_ids=frozenset(result.advice_ids))
-        context.update(person=person, view=view)
-    return _html(kb, template, **context)
-
-
-def _general_view(kb: "KnowledgeBase") -> LeafletView:
-    return build_view(kb, PERSONAL_PARTS)
+        person: PersonalView = personal_view(kb, result, day)
+        extra.update(person=person)
+    else:  # the general sections alone do not depend on the patient
+        view = build_view(kb, PERSONAL_PARTS)
+    return _html(kb, template, **_context(kb, PERSONAL_TITLE, variant, "booklet", view, when),
+                 **extra)
 
 
 def render_personal(kb: "KnowledgeBase", result: ResultLike, variant: Variant = Variant(),
