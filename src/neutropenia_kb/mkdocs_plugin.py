@@ -107,7 +107,10 @@ class KbPlugin(BasePlugin[KbPluginConfig]):  # type: ignore[no-untyped-call]
             digest = self._leaflet_cache[0]
         if self._leaflet_cache is None or self._leaflet_cache[0] != digest:
             out = Path(tempfile.mkdtemp(prefix="nkb-leaflets-"))
-            build(self.kb, out)
+            # Beside the site (build/.nkb-cache when site_dir is build/site): PDFs whose HTML,
+            # CSS, fonts and renderer are unchanged are copied, not laid out again.
+            cache = Path(config.site_dir).resolve().parent / ".nkb-cache" / "leaflets"
+            build(self.kb, out, cache_dir=cache)
             if self._leaflet_cache is not None:
                 shutil.rmtree(self._leaflet_cache[1], ignore_errors=True)
             self._leaflet_cache = (digest, out)
