@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..units import find_unit
 from .check import Scope, conditions  # noqa: F401  (conditions re-exported for coverage)
-from .parse import And, Bool, Call, Compare, In, Name, Node, Not, Number, Or, parse, unparse
+from .parse import COMPARISONS, And, Bool, Call, Compare, In, Name, Node, Not, Number, Or, parse, unparse
 
 if TYPE_CHECKING:
     from ..model import KnowledgeBase
@@ -117,6 +117,8 @@ class _Gen:
         left, left_none = self.value(node.left, node.right)
         right, right_none = self.value(node.right, node.left)
         guards = [c for c, n in ((left, left_none), (right, right_none)) if n]
+        if node.op not in COMPARISONS:  # the parser only makes these; never emit anything else
+            raise CompileError(f"unknown comparison '{node.op}'")
         test = f"{left} {node.op} {right}"
         if not guards:
             return f"({test})"
