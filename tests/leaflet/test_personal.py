@@ -37,6 +37,9 @@ def test_result_comes_first(kb: KnowledgeBase) -> None:
     assert routine and not any(t in box for t in routine)  # a lower level's rule is no reason
     # the result box comes before the general sections
     assert first.index("Your result") < first.index("What to do now")
+    # no age given: the scope note is shown, but after what to do now, never between the two
+    infant = kb.severity.out_of_scope[0].title
+    assert first.index("What to do now") < first.index(infant)
     text = " ".join(pages)
     assert text.index("What to do now") < text.index("About neutropenia")
 
