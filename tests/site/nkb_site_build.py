@@ -20,8 +20,8 @@ class Built:
     log: str  # everything mkdocs printed (stdout + stderr)
 
 
-def build_site(tmp: Path, rules: Path, *, leaflets: bool = False) -> Built:
-    """`mkdocs build --strict` of the real mkdocs.yml, pointed at ``rules`` and into ``tmp``."""
+def write_config(tmp: Path, rules: Path, *, leaflets: bool = False) -> Path:
+    """The real mkdocs.yml, written into ``tmp`` and pointed at ``rules``."""
     config = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))
     config["docs_dir"] = str(REPO / "site")
     config["theme"]["custom_dir"] = str(REPO / "site" / "overrides")
@@ -31,6 +31,12 @@ def build_site(tmp: Path, rules: Path, *, leaflets: bool = False) -> Built:
     tmp.mkdir(parents=True, exist_ok=True)
     cfg = tmp / "mkdocs.yml"
     cfg.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return cfg
+
+
+def build_site(tmp: Path, rules: Path, *, leaflets: bool = False) -> Built:
+    """`mkdocs build --strict` of the real mkdocs.yml, pointed at ``rules`` and into ``tmp``."""
+    cfg = write_config(tmp, rules, leaflets=leaflets)
     out = tmp / "site"
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
     proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(cfg),

@@ -11,9 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-import yaml
-
-from nkb_site_build import REPO
+from nkb_site_build import REPO, write_config
 
 
 def _free_port() -> int:
@@ -44,14 +42,7 @@ def _wait_for(url: str, needle: str, seconds: float) -> float | None:
 def test_an_edit_to_rules_shows_on_the_served_page(tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     shutil.copytree(REPO / "rules", rules)
-    config = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))
-    config["docs_dir"] = str(REPO / "site")
-    config["theme"]["custom_dir"] = str(REPO / "site" / "overrides")
-    for plugin in config["plugins"]:
-        if isinstance(plugin, dict) and "neutropenia-kb" in plugin:
-            plugin["neutropenia-kb"] = {"rules": str(rules), "leaflets": False}
-    cfg = tmp_path / "mkdocs.yml"
-    cfg.write_text(yaml.safe_dump(config), encoding="utf-8")
+    cfg = write_config(tmp_path, rules)
     port = _free_port()
     log = (tmp_path / "serve.log").open("w", encoding="utf-8")
     server = subprocess.Popen(
