@@ -23,7 +23,8 @@ sys.path.insert(0, str(REPO / "tests" / "site"))
 
 from nkb_site_build import build_site  # noqa: E402
 
-from neutropenia_kb.render.site import load_kb, render_pages  # noqa: E402
+from neutropenia_kb import load  # noqa: E402
+from neutropenia_kb.render.site import render_pages  # noqa: E402
 
 # file → the list of items to replicate in it
 REPLICATE = {"symptoms.yaml": "symptoms", "causes.yaml": "causes", "tests.yaml": "tests",
@@ -69,7 +70,7 @@ def main() -> int:
                 print(built.log[-3000:], file=sys.stderr)
                 return 1
             start = time.perf_counter()
-            render_pages(load_kb(rules))  # what a rules/ edit costs before MkDocs renders HTML
+            render_pages(load(rules))  # what a rules/ edit costs before MkDocs renders HTML
             regen = time.perf_counter() - start
             rows.append((factor, items, seconds, regen))
     base = rows[0]

@@ -22,9 +22,10 @@ from mkdocs.livereload import LiveReloadServer
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
+from . import load
 from .model import KnowledgeBase
 from .problems import KbError, render_all, sort_problems
-from .render.site import LEAFLET_DIR, PAGES, leaflet_links, load_kb, render_pages
+from .render.site import LEAFLET_DIR, PAGES, leaflet_links, render_pages
 
 log = logging.getLogger("mkdocs.plugins.neutropenia_kb")
 
@@ -58,7 +59,7 @@ class KbPlugin(BasePlugin[KbPluginConfig]):  # type: ignore[no-untyped-call]
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
         root = self.rules_path(config)
         try:
-            self.kb = load_kb(root)
+            self.kb = load(root)
         except KbError as error:
             # One line per problem, exactly as `nkb validate` prints them, then fail once.
             raise PluginError("the knowledge base has errors:\n"

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from ..model import Item, KnowledgeBase, Section, Source
-from ..problems import KbError, Problem
 from ..text import band_range, expand, value_of
 from .env import make_env
 
@@ -283,31 +281,3 @@ def _grouped(groups: Sequence[object], items: Sequence[Item]) -> list[tuple[obje
         out.append((None, rest))
     return [(g, members) for g, members in out if members]
 
-
-# ---- loading --------------------------------------------------------------------------------
-
-
-def load_kb(root: Path) -> KnowledgeBase:
-    """Load, validate and build ``root``; raises KbError with every problem (as nkb validate)."""
-    try:
-        from .. import validate  # noqa: F401  (written alongside; full checks when present)
-    except ImportError:
-        return _load_unvalidated(root)
-    from .. import load
-
-    return load(root)
-
-
-def _load_unvalidated(root: Path) -> KnowledgeBase:
-    from ..loader import load_dir
-    from ..model import build
-
-    docs, problems = load_dir(root)
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise KbError(errors)
-    missing = [stem for stem in ("kb", "inputs", "severity") if stem not in docs]
-    if missing:
-        raise KbError([Problem(root / f"{stem}.yaml", None, None, "", "file is missing")
-                       for stem in missing])
-    return build(root, docs)
