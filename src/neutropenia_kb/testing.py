@@ -6,14 +6,10 @@ against schema/case.schema.json, so a mistake in a case file is reported with it
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
-
-import jsonschema
 
 from .evaluate import Evaluator, Result
 from .loader import load_file
@@ -24,9 +20,7 @@ from .rules.explain import Explainer
 from .rules.parse import And, Compare, Name, Node, Not, Number, Or
 from .units import find_unit, format_number
 from .units import exact
-
-SCHEMA_PATHS = (Path(__file__).resolve().parents[2] / "schema" / "case.schema.json",
-                Path(__file__).resolve().parent / "schema" / "case.schema.json")
+from .validate_schema import check_doc
 
 
 @dataclass(frozen=True)
@@ -61,23 +55,11 @@ class Outcome:
         return "\n".join(lines)
 
 
-@lru_cache(maxsize=1)
-def case_schema() -> Mapping[str, Any]:
-    for path in SCHEMA_PATHS:
-        if path.is_file():
-            schema: Mapping[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-            return schema
-    raise FileNotFoundError("schema/case.schema.json not found")
-
-
 def load_cases(path: Path) -> tuple[list[Case], list[Problem]]:
     doc, problems = load_file(path)
     if doc is None:
         return [], problems
-    validator = jsonschema.Draft202012Validator(case_schema())
-    for error in sorted(validator.iter_errors(doc.data), key=lambda e: [str(x) for x in e.absolute_path]):
-        where = tuple(error.absolute_path)
-        problems.append(doc.problem(where, _schema_message(error)))
+    problems += check_doc("case", doc)
     if problems:
         return [], problems
     cases = []
@@ -89,13 +71,6 @@ def load_cases(path: Path) -> tuple[list[Case], list[Problem]]:
         cases.append(Case(raw["id"], path, doc.mark(("cases", i))[0], raw["inputs"],
                           raw["expect"]))
     return cases, problems
-
-
-def _schema_message(error: jsonschema.ValidationError) -> str:
-    if error.validator == "additionalProperties":
-        allowed = ", ".join(error.schema.get("properties", {}))  # type: ignore[union-attr]
-        return f"{error.message}; allowed keys: {allowed}"
-    return error.message
 
 
 def case_files(paths: Iterable[Path]) -> list[Path]:

@@ -15,6 +15,7 @@ import pytest
 from neutropenia_kb.batch import read_rows, run
 from neutropenia_kb.cli import main
 from neutropenia_kb.problems import InputError
+from neutropenia_kb.testing import load_cases
 
 
 def test_threshold_arithmetic_is_exact(kb) -> None:  # type: ignore[no-untyped-def]
@@ -166,3 +167,14 @@ def test_pytest_plugin_reports_a_failing_case(tmp_path: Path, repo: Path) -> Non
     assert "case off_by_one failed\n  severity: expected 'normal', actual 'mild'\n  trace:" \
         in done.stdout
     assert "severity = mild: anc 1,499 cells/µL is in the mild band" in done.stdout
+
+
+def test_a_mistake_in_a_case_file_is_placed_and_worded(tmp_path: Path) -> None:
+    cases = tmp_path / "typo.yaml"
+    cases.write_text("cases:\n  - id: a\n    inputs: {anc: 5}\n    expect: {severty: mild}\n",
+                     encoding="utf-8")
+    found, problems = load_cases(cases)
+    assert found == []
+    (problem,) = problems
+    assert (problem.line, problem.column, problem.where) == (4, 14, "cases[0].expect")
+    assert problem.message.startswith("unknown key 'severty'; did you mean 'severity'? (allowed: ")
