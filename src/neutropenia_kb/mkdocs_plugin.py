@@ -42,6 +42,9 @@ class KbPluginConfig(Config):  # type: ignore[no-untyped-call]
 class KbPlugin(BasePlugin[KbPluginConfig]):  # type: ignore[no-untyped-call]
     def __init__(self) -> None:
         self.kb: KnowledgeBase | None = None
+        # Set by `nkb build`, which has validated rules/ already; used for one build only, so
+        # `mkdocs serve` still reloads the author's edits on every rebuild.
+        self.preloaded: KnowledgeBase | None = None
         self._leaflet_cache: tuple[str, Path] | None = None  # (rules digest, folder of PDFs)
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
@@ -57,13 +60,10 @@ class KbPlugin(BasePlugin[KbPluginConfig]):  # type: ignore[no-untyped-call]
         return path
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
-        root = self.rules_path(config)
-        try:
-            self.kb = load(root)
-        except KbError as error:
-            # One line per problem, exactly as `nkb validate` prints them, then fail once.
-            raise PluginError("the knowledge base has errors:\n"
-                              + render_all(sort_problems(error.problems))) from None
+        if self.preloaded is not None:
+            self.kb, self.preloaded = self.preloaded, None
+        else:
+            self.kb = _load(self.rules_path(config))
         if not config.nav:
             config.nav = self._nav(Path(config.docs_dir))
         return config
@@ -128,6 +128,15 @@ class KbPlugin(BasePlugin[KbPluginConfig]):  # type: ignore[no-untyped-call]
         if self._leaflet_cache is not None:
             shutil.rmtree(self._leaflet_cache[1], ignore_errors=True)
             self._leaflet_cache = None
+
+
+def _load(root: Path) -> KnowledgeBase:
+    try:
+        return load(root)
+    except KbError as error:
+        # One line per problem, exactly as `nkb validate` prints them, then fail once.
+        raise PluginError("the knowledge base has errors:\n"
+                          + render_all(sort_problems(error.problems))) from None
 
 
 def _digest(root: Path) -> str:

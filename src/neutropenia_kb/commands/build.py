@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..loader import rule_files
+from ..model import KnowledgeBase
 from ..problems import KbError, UsageError, render_all
 from ..validate import validate_dir
 from .validate import summary
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         written = build_leaflets(kb, leaflets_out)
     else:
         site_out = args.out / "site"
-        _build_site(args.config, args.rules, site_out)
+        _build_site(args.config, args.rules, site_out, kb)
         written = _copy_leaflets(site_out / "leaflets", leaflets_out)
         print(f"website: {site_out}/index.html", file=sys.stderr)
     print(f"leaflets: {len(written)} PDFs in {leaflets_out}/", file=sys.stderr)
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _build_site(config_file: Path, rules: Path, site_dir: Path) -> None:
+def _build_site(config_file: Path, rules: Path, site_dir: Path, kb: KnowledgeBase) -> None:
     if not config_file.is_file():
         raise UsageError(f"no {config_file} here: run nkb build in the project folder, or give "
                          "--config PATH, or --no-site for the leaflets only")
@@ -77,12 +78,15 @@ def _build_site(config_file: Path, rules: Path, site_dir: Path) -> None:
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
 
+    from ..mkdocs_plugin import KbPlugin
+
     try:
         config = load_config(config_file=str(config_file), site_dir=str(site_dir.resolve()))
         plugin = config.plugins.get(PLUGIN)
-        if plugin is None:
+        if not isinstance(plugin, KbPlugin):
             raise UsageError(f"{config_file} does not enable the '{PLUGIN}' plugin")
         plugin.config.rules = str(rules.resolve())  # the folder given here, not mkdocs.yml's
+        plugin.preloaded = kb  # validated above: the plugin need not load it a second time
         config.plugins.on_startup(command="build", dirty=False)
         try:
             build(config)
