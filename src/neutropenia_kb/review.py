@@ -24,12 +24,9 @@ if TYPE_CHECKING:
 DUE_WITHIN_DAYS = 90
 
 
-def _date(value: Any) -> dt.date | None:
-    """Dates are kept as written by the loader; the schema reports malformed ones."""
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        return None
+def _date(value: str) -> dt.date:
+    """Dates are kept as written by the loader; validation has made sure each is a real day."""
+    return dt.date.fromisoformat(value)
 
 
 @dataclass(frozen=True)
@@ -50,19 +47,15 @@ def review_dates(kb: "KnowledgeBase", docs: Mapping[str, Doc]) -> list[Due]:
     """Every review date: the knowledge base's own, then each item's `review:`."""
     out = []
     kb_doc = docs.get("kb")
-    date = _date(kb.meta.next_review)
-    if date is not None:
-        line = kb_doc.mark(("kb", "next_review"))[0] if kb_doc else None
-        out.append(Due("kb", kb.meta.title, date, kb.meta.last_reviewed,
-                       _names(kb_doc.data["kb"].get("reviewed_by")) if kb_doc else (),
-                       "kb.yaml", line))
+    line = kb_doc.mark(("kb", "next_review"))[0] if kb_doc else None
+    out.append(Due("kb", kb.meta.title, _date(kb.meta.next_review), kb.meta.last_reviewed,
+                   _names(kb_doc.data["kb"].get("reviewed_by")) if kb_doc else (),
+                   "kb.yaml", line))
     for item in kb.items():
         if item.review and item.review.next_review:
-            date = _date(item.review.next_review)
-            if date is not None:
-                out.append(Due(item.id, item.title, date, item.review.last_reviewed,
-                               item.review.reviewed_by,
-                               item.file.name if item.file else "", item.line))
+            out.append(Due(item.id, item.title, _date(item.review.next_review),
+                           item.review.last_reviewed, item.review.reviewed_by,
+                           item.file.name if item.file else "", item.line))
     return out
 
 

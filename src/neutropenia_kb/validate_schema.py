@@ -6,6 +6,7 @@ node (or key) with a sentence an author can act on, instead of a regex or a dict
 
 from __future__ import annotations
 
+import calendar
 import json
 from decimal import Decimal
 from functools import lru_cache
@@ -53,8 +54,10 @@ def _registry() -> referencing.Registry[Any]:
 
 @lru_cache(maxsize=None)
 def validator(kind: str) -> Draft202012Validator:
-    """The compiled validator of one file kind, built once per process."""
-    return Draft202012Validator(schemas()[kind], registry=_registry())
+    """The compiled validator of one file kind, built once per process. Formats are checked
+    (a "date" must be a real day), which JSON Schema leaves off by default."""
+    return Draft202012Validator(schemas()[kind], registry=_registry(),
+                                format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def check_doc(kind: str, doc: Doc) -> list[Problem]:
@@ -63,9 +66,13 @@ def check_doc(kind: str, doc: Doc) -> list[Problem]:
     # A value outside an enum also breaks the id pattern; the enum message (with its "did you
     # mean") is the one that helps, so the pattern one is dropped for that value.
     enums = {tuple(e.absolute_path) for e in errors if e.validator == "enum"}
+    # Likewise a date of the wrong shape is no real date either: the pattern says how to write it.
+    patterns = {tuple(e.absolute_path) for e in errors if e.validator == "pattern"}
     problems: list[Problem] = []
     for error in errors:
         if error.validator == "pattern" and tuple(error.absolute_path) in enums:
+            continue
+        if error.validator == "format" and tuple(error.absolute_path) in patterns:
             continue
         problems.extend(_explain(doc, error))
     return problems
@@ -142,6 +149,8 @@ def _sentence(check: object, expected: Any, value: Any, schema: Mapping[str, Any
         return f"{_show(value)} is too large: it must be less than {expected}"
     if check == "not":
         return f"{_show(value)} is not allowed here"
+    if check == "format" and expected == "date":
+        return f"{_show(value)} is not a real date; write it as YYYY-MM-DD, e.g. {_real_date(value)}"
     return f"this {noun.lower()} does not fit the rules of the schema ({check})"
 
 
@@ -178,6 +187,13 @@ def _type_sentence(expected: Any, value: Any) -> str:
     if "array" in wanted and isinstance(value, str):
         return text + f"; write it as a list: [{value}]"
     return text
+
+
+def _real_date(value: Any) -> str:
+    """The last day of the month written (the pattern has checked year and month), so
+    '2027-02-30' suggests 2027-02-28."""
+    year, month = (int(part) for part in str(value).split("-")[:2])
+    return f"{year:04d}-{month:02d}-{calendar.monthrange(year, month)[1]:02d}"
 
 
 def _show(value: Any) -> str:
