@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from .diff import fingerprint
-from .loader import Doc, load_dir
-from .problems import Problem
+from .loader import Doc
+from .problems import KbError, Problem
 from .readability import item_paths
 from .scaffold import check_todos
 
@@ -155,9 +155,11 @@ def status(kb: "KnowledgeBase", docs: Mapping[str, Doc], today: dt.date | None =
 
 
 def load_checked(rules: Path) -> "tuple[KnowledgeBase, dict[str, Doc]]":
-    """The validated knowledge base and its documents (for line marks); raises KbError."""
-    from . import load
+    """The validated knowledge base and its documents (for line marks), from one load;
+    raises KbError with the errors, as neutropenia_kb.load does."""
+    from .validate import validate_docs
 
-    kb = load(rules)
-    docs, _ = load_dir(rules)
+    kb, docs, problems = validate_docs(rules)
+    if kb is None:
+        raise KbError([p for p in problems if p.severity == "error"] or problems)
     return kb, docs

@@ -40,9 +40,17 @@ Hook = Callable[[KnowledgeBase, Mapping[str, Doc]], list[Problem]]
 
 def validate_dir(path: Path, *, hooks: bool = True) -> tuple[KnowledgeBase | None, list[Problem]]:
     """The knowledge base in ``path`` (None if it has errors) and every problem, sorted."""
+    kb, _, problems = validate_docs(path, hooks=hooks)
+    return kb, problems
+
+
+def validate_docs(path: Path, *, hooks: bool = True) -> tuple[KnowledgeBase | None, dict[str, Doc],
+                                                               list[Problem]]:
+    """As validate_dir, plus the documents it loaded (for line marks), so that a command
+    needing both parses each file once."""
     docs, problems = loader.load_dir(path)
     if not path.is_dir():
-        return None, problems
+        return None, docs, problems
     problems += check_files(path, docs)
     loaded_at = {(p.file, p.line, p.column) for p in problems}
     for kind, doc in docs.items():
@@ -63,13 +71,13 @@ def validate_dir(path: Path, *, hooks: bool = True) -> tuple[KnowledgeBase | Non
     if complete:
         problems += check_unused(known, index)
     if any(p.severity == "error" for p in problems):
-        return None, sort_problems(problems)
+        return None, known, sort_problems(problems)
     kb = model.build(path, known)
     if hooks:
         for hook in _hooks():
             problems += hook(kb, known)
     problems = sort_problems(problems)
-    return (None if any(p.severity == "error" for p in problems) else kb), problems
+    return (None if any(p.severity == "error" for p in problems) else kb), known, problems
 
 
 def check_files(path: Path, docs: Mapping[str, Doc]) -> list[Problem]:
