@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -52,6 +53,11 @@ class Doc:
     data: Any
     value_marks: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
     key_marks: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    text: str = field(default="", repr=False, compare=False)  # as decoded, for locate()
+
+    @cached_property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(self.text.splitlines())
 
     def mark(self, where: PathKey, key: bool = False) -> tuple[int | None, int | None]:
         """Line and column (1-based) of the value at ``where`` (or of its key), else the
@@ -65,6 +71,30 @@ class Doc:
                 return self.value_marks[probe]
             probe = probe[:-1]
         return self.value_marks.get((), (1, 1))
+
+    def locate(self, where: PathKey, needle: str, offset: int = 0) -> tuple[int | None, int | None]:
+        """Line and column of the words ``needle`` (plus ``offset`` characters into them) inside
+        the value at ``where``, so an editor jumps right to them; the value's start when they
+        cannot be found (e.g. a folded line break falls inside them)."""
+        line, column = self.mark(where)
+        if line is None:
+            return line, column
+        value: Any = self.data
+        for part in where:
+            if isinstance(value, dict):
+                value = value.get(part)
+            elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+                value = value[part]
+            else:
+                value = None
+        text = value if isinstance(value, str) else needle
+        span = text.count("\n") + len(text) // 20 + 3  # folded text wraps at ~20+ characters a line
+        for n in range(line - 1, min(len(self.lines), line - 1 + span)):
+            start = (column or 1) - 1 if n == line - 1 else 0
+            found = self.lines[n].find(needle, start)
+            if found >= 0:
+                return n + 1, found + 1 + offset
+        return line, column
 
     def problem(self, where: PathKey, message: str, *, key: bool = False,
                 severity: str = "error") -> Problem:
@@ -218,7 +248,7 @@ def load_text(path: Path, raw: bytes) -> tuple[Doc | None, list[Problem]]:
                                 f"the top level is {kind}; it must be a mapping of keys such as "
                                 f"'{path.stem}:'"))
         return None, problems
-    return Doc(path, data, builder.value_marks, builder.key_marks), problems
+    return Doc(path, data, builder.value_marks, builder.key_marks, text), problems
 
 
 def _yaml_message(exc: yaml.MarkedYAMLError) -> str:

@@ -1,14 +1,13 @@
 """Checks on the words patients read: placeholders name real values, no HTML or script links,
 titles stay plain, and each file tells editors which schema to check it against.
 
-Problems inside a long text are placed at the line and column of the offending words (found in
-the file's own lines), not just at the start of the text, so the editor jumps right to them.
+Problems inside a long text are placed at the line and column of the offending words
+(Doc.locate), not just at the start of the text, so the editor jumps right to them.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -21,31 +20,6 @@ _HTML = re.compile(r"<!--|</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
 _SCRIPT_LINK = re.compile(r"\b(?:javascript|vbscript)\s*:", re.IGNORECASE)
 _MARKDOWN = re.compile(r"\*\*|__|`|\]\(|^#")
 _BRACES = re.compile(r"\{[^{}\n]*\}")
-
-
-@lru_cache(maxsize=64)
-def _lines(path: Path, size: int) -> tuple[str, ...]:
-    # ``size`` keys the cache so an edited file is read again.
-    return tuple(path.read_text(encoding="utf-8-sig", errors="replace").splitlines())
-
-
-def locate(doc: Doc, where: PathKey, needle: str, text: str) -> tuple[int | None, int | None]:
-    """Line and column of ``needle`` inside the value at ``where``; the value's start if the
-    words cannot be found (e.g. a folded line break falls inside them)."""
-    line, column = doc.mark(where)
-    try:
-        lines = _lines(doc.path, doc.path.stat().st_size)
-    except OSError:
-        return line, column
-    if line is None:
-        return line, column
-    span = text.count("\n") + len(text) // 20 + 3  # folded text wraps at ~20+ characters a line
-    for n in range(line - 1, min(len(lines), line - 1 + span)):
-        start = (column or 1) - 1 if n == line - 1 else 0
-        found = lines[n].find(needle, start)
-        if found >= 0:
-            return n + 1, found + 1
-    return line, column
 
 
 def strings(data: Any, where: PathKey = ()) -> Iterator[tuple[PathKey, str, str]]:
@@ -80,26 +54,26 @@ def check_text(docs: Mapping[str, Doc], bands: Mapping[str, Mapping[str, Any]],
     return problems
 
 
-def _at(doc: Doc, path: PathKey, needle: str, text: str, message: str) -> Problem:
-    line, column = locate(doc, path, needle, text)
+def _at(doc: Doc, path: PathKey, needle: str, message: str) -> Problem:
+    line, column = doc.locate(path, needle)
     return Problem(doc.path, line, column, format_path(path), message)
 
 
 def _safety(doc: Doc, path: PathKey, key: str, text: str) -> Iterator[Problem]:
     script = _SCRIPT_LINK.search(text)
     if script:
-        yield _at(doc, path, script.group(0), text, "script links ('javascript:') are not allowed; "
+        yield _at(doc, path, script.group(0), "script links ('javascript:') are not allowed; "
                   "link only to https:// addresses")
     if key == "url":
         return
     tag = _HTML.search(text)
     if tag:
-        yield _at(doc, path, tag.group(0), text, f"HTML is not allowed in patient text ('{tag.group(0)}'); "
+        yield _at(doc, path, tag.group(0), f"HTML is not allowed in patient text ('{tag.group(0)}'); "
                   "write plain words or Markdown")
     if key in PLAIN_KEYS:
         mark = _MARKDOWN.search(text)
         if mark:
-            yield _at(doc, path, mark.group(0), text, f"a {key} is plain text: remove the Markdown "
+            yield _at(doc, path, mark.group(0), f"a {key} is plain text: remove the Markdown "
                       f"('{mark.group(0)}'); emphasis belongs in the text")
 
 
@@ -110,7 +84,7 @@ def _placeholders(doc: Doc, path: PathKey, text: str, bands: Mapping[str, Mappin
         written = braces.group(0)
         match = PLACEHOLDER.fullmatch(written)
         if match is None:
-            yield _at(doc, path, written, text, f"'{written}' is not a placeholder: write "
+            yield _at(doc, path, written, f"'{written}' is not a placeholder: write "
                       "{threshold_id}, or {band_id.from}, {band_id.below} or {band_id.range}, "
                       "in lower case without spaces")
             continue
@@ -118,14 +92,14 @@ def _placeholders(doc: Doc, path: PathKey, text: str, bands: Mapping[str, Mappin
         if ident in bands:
             edge = {"from": "from", "below": "below"}.get(part or "")
             if edge and bands[ident].get(edge) is None:
-                yield _at(doc, path, written, text, f"band '{ident}' has no '{edge}' edge, so "
+                yield _at(doc, path, written, f"band '{ident}' has no '{edge}' edge, so "
                           f"'{written}' has no value; use {{{ident}.range}}")
         elif ident in thresholds:
             if part:
-                yield _at(doc, path, written, text, f"'{written}': only bands have .{part}; "
+                yield _at(doc, path, written, f"'{written}': only bands have .{part}; "
                           f"write '{{{ident}}}'")
         else:
-            yield _at(doc, path, written, text, f"unknown placeholder '{written}': a placeholder "
+            yield _at(doc, path, written, f"unknown placeholder '{written}': a placeholder "
                       "names a threshold (inputs.yaml) or a severity band, with "
                       f".{', .'.join(BAND_PARTS)}{did_you_mean(ident, known)}")
 

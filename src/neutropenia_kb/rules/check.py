@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Mapping
 
 from ..loader import Doc, PathKey
@@ -229,36 +228,8 @@ def conditions(docs: Mapping[str, Doc]) -> Iterator[Condition]:
         yield from walk(stem, (stem,), "applies_when", kind)
 
 
-def _column(doc: Doc, where: PathKey, text: str, pos: int) -> tuple[int | None, int | None]:
-    """Line and column of offset ``pos`` inside the YAML value, when that can be known exactly:
-    a plain or quoted one-line scalar. Folded or multi-line values point at the value start."""
-    line, col = doc.mark(where)
-    if line is None or col is None:
-        return line, col
-    try:
-        source = _lines(doc.path)[line - 1]
-    except (IndexError, OSError):
-        return line, col
-    rest = source[col - 1:]
-    if rest.startswith(text):
-        return line, col + pos
-    if rest[:1] in "'\"" and rest[1:].startswith(text):
-        return line, col + 1 + pos
-    return line, col
-
-
-_LINES: dict[Path, list[str]] = {}
-
-
-def _lines(path: Path) -> list[str]:
-    if path not in _LINES:
-        _LINES[path] = path.read_text(encoding="utf-8-sig").splitlines()
-    return _LINES[path]
-
-
 def check_rules(kb: "KnowledgeBase", docs: Mapping[str, Doc]) -> list[Problem]:
     """Every problem in the conditions and the severity table of ``kb``."""
-    _LINES.clear()  # files may have changed since the last check (mkdocs serve)
     scope = Scope.from_kb(kb)
     problems: list[Problem] = []
     for cond in conditions(docs):
@@ -266,7 +237,7 @@ def check_rules(kb: "KnowledgeBase", docs: Mapping[str, Doc]) -> list[Problem]:
         try:
             node = parse(cond.text)
         except ParseError as exc:
-            line, col = _column(doc, cond.where, cond.text, exc.pos)
+            line, col = doc.locate(cond.where, cond.text, exc.pos)
             problems.append(Problem(doc.path, line, col, _fmt(cond.where),
                                     f"cannot read the condition '{cond.text}': {exc.message}"))
             continue
@@ -276,7 +247,7 @@ def check_rules(kb: "KnowledgeBase", docs: Mapping[str, Doc]) -> list[Problem]:
             issues.append((0, f"the condition is {WORDS[kind]}, not yes/no; compare it with "
                               "something"))
         for pos, message in issues:
-            line, col = _column(doc, cond.where, cond.text, pos)
+            line, col = doc.locate(cond.where, cond.text, pos)
             problems.append(Problem(doc.path, line, col, _fmt(cond.where), message))
     problems.extend(_check_cycles(kb, docs))
     problems.extend(_check_bands(kb, docs))
