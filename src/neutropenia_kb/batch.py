@@ -69,14 +69,7 @@ def _cell(value: Any) -> str:
 def result_fields(result: Result | None, error: str | None) -> dict[str, Any]:
     if result is None:
         return {name: None for name in RESULT_COLUMNS[:-1]} | {"error": error}
-    # Decisions only: no explanations per row, so a million rows stay fast.
-    anc = result.anc_cells_per_ul
-    return {"severity": result.severity, "urgency": result.urgency,
-            "urgency_certain": result.urgency_certain, "settle_with": list(result.settle_with),
-            "anc_cells_per_ul": None if anc is None else (
-                anc.numerator if anc.denominator == 1 else float(anc)),
-            "fever": result.fever, "scope_warnings": [s.id for s in result.scope_warnings],
-            "advice_ids": sorted(result.advice_ids), "error": None}
+    return result.decision_json() | {"error": None}
 
 
 class _Writer:

@@ -96,9 +96,11 @@ class Result:
     def _explainer(self) -> Explainer:
         return Explainer(self._evaluator.kb, self._evaluator.program, self.patient, self._answer)
 
-    def to_json(self, findings: bool = True) -> dict[str, Any]:
+    def decision_json(self) -> dict[str, Any]:
+        """The decisions only, as JSON values: what a batch writes per row (no explanations, so
+        a million rows stay fast)."""
         anc = self.anc_cells_per_ul
-        out: dict[str, Any] = {
+        return {
             "severity": self.severity,
             "urgency": self.urgency,
             "urgency_certain": self.urgency_certain,
@@ -108,8 +110,11 @@ class Result:
             "fever": self.fever,
             "scope_warnings": [s.id for s in self.scope_warnings],
             "advice_ids": sorted(self.advice_ids),
-            "inputs": self.inputs,
         }
+
+    def to_json(self, findings: bool = True) -> dict[str, Any]:
+        out = self.decision_json()
+        out["inputs"] = self.inputs
         if findings:
             out["findings"] = [f.to_json() for f in self.findings]
         return out
