@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from .diff import fingerprint
-from .loader import Doc
+from .loader import Doc, PathKey
 from .problems import KbError, Problem
 from .readability import item_paths
 from .scaffold import check_todos
@@ -105,22 +105,24 @@ def check(kb: "KnowledgeBase", docs: Mapping[str, Doc], today: dt.date | None = 
     for TODO values left by `nkb new`."""
     today = today or dt.date.today()
     problems = check_todos(docs)
-    for due in review_dates(kb, docs):
-        if due.overdue(today):
-            what = "the knowledge base" if due.id == "kb" else f"'{due.id}'"
-            problems.append(_dated_problem(kb, docs, due, f"review of {what} was due on "
-                                           f"{due.next_review.isoformat()}; review it, then set "
-                                           "`last_reviewed` to the review date and `next_review` "
-                                           "to the next one"))
+    overdue = [due for due in review_dates(kb, docs) if due.overdue(today)]
+    index = item_paths(docs) if overdue else {}
+    for due in overdue:
+        what = "the knowledge base" if due.id == "kb" else f"'{due.id}'"
+        problems.append(_dated_problem(kb, docs, index, due, f"review of {what} was due on "
+                                       f"{due.next_review.isoformat()}; review it, then set "
+                                       "`last_reviewed` to the review date and `next_review` "
+                                       "to the next one"))
     if "kb" in docs:
         problems.extend(check_version(kb, docs))
     return problems
 
 
-def _dated_problem(kb: "KnowledgeBase", docs: Mapping[str, Doc], due: Due, message: str) -> Problem:
+def _dated_problem(kb: "KnowledgeBase", docs: Mapping[str, Doc],
+                   index: Mapping[str, tuple[str, PathKey]], due: Due, message: str) -> Problem:
     if due.id == "kb":
         return docs["kb"].problem(("kb", "next_review"), message, severity="warning")
-    stem, where = item_paths(docs).get(due.id, ("", ()))
+    stem, where = index.get(due.id, ("", ()))
     if stem in docs:
         return docs[stem].problem(where + ("review", "next_review"), message, severity="warning")
     item = kb.by_id[due.id]

@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping
 
 from .loader import Doc, PathKey, load_dir, load_text
 from .problems import KbError, Problem, UsageError, did_you_mean
+from .readability import item_paths
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 WIDTH = 100
@@ -111,26 +112,6 @@ def fields_for(kind: Kind, required: list[str]) -> list[tuple[str, str, str]]:
     return fields
 
 
-def existing_ids(docs: dict[str, Doc]) -> set[str]:
-    """Every id in rules/ except the bibliography (sources have their own namespace)."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("id"), str):
-                found.add(node["id"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    for stem, doc in docs.items():
-        if stem != "kb":
-            walk(doc.data)
-    return found
-
-
 def _comment(text: str, indent: str) -> list[str]:
     return textwrap.wrap(text, WIDTH - len(indent) - 2, initial_indent=f"{indent}# ",
                          subsequent_indent=f"{indent}# ")
@@ -201,7 +182,7 @@ def new_item(rules: Path, kind_name: str, item_id: str, title: str | None = None
     docs, problems = load_dir(rules)
     if any(p.severity == "error" for p in problems):
         raise KbError(problems)
-    if item_id in existing_ids(docs):
+    if item_id in item_paths(docs):  # every id except the bibliography's (its own namespace)
         raise KbError([Problem(None, None, None, "", f"the id '{item_id}' is already used in "
                                f"{rules}; ids are unique across the knowledge base")])
     path = rules / f"{kind.stem}.yaml"
