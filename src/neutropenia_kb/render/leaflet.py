@@ -23,6 +23,7 @@ from .leaflet_content import ALL_PARTS, LeafletView, build_view
 from .leaflet_personal import PersonalView, ResultLike, personal_view
 
 if TYPE_CHECKING:
+    from jinja2 import Environment
     from weasyprint import CSS, Document  # type: ignore[import-untyped]
     from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
 
@@ -138,7 +139,8 @@ def css_text(size: Size, body_pt: int) -> str:
         font_family=FONT_FAMILY, fonts=FONT_FILES))
 
 
-def _css_env() -> Any:
+@lru_cache(maxsize=1)
+def _css_env() -> "Environment":
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     # CSS is not HTML: no autoescape; values are numbers and names chosen in this module.
@@ -147,8 +149,23 @@ def _css_env() -> Any:
 
 
 def _html(kb: "KnowledgeBase", template: str, **context: Any) -> str:
-    env = make_env(kb, templates="leaflet", filters={"nbsp": _nbsp, "long_date": _date_words})
-    return env.get_template(template).render(**context)
+    return _env(kb).get_template(template).render(**context)
+
+
+# One environment per knowledge base, keyed by identity (a build renders 12 documents from one
+# KB; a new environment would also recompile every template). The KB is kept with its
+# environment, so its id cannot be reused while the entry exists.
+_ENVS: dict[int, tuple["KnowledgeBase", "Environment"]] = {}
+
+
+def _env(kb: "KnowledgeBase") -> "Environment":
+    entry = _ENVS.get(id(kb))
+    if entry is None or entry[0] is not kb:
+        if len(_ENVS) >= 4:
+            _ENVS.clear()
+        entry = _ENVS[id(kb)] = (kb, make_env(kb, templates="leaflet", filters={
+            "nbsp": _nbsp, "long_date": _date_words}))
+    return entry[1]
 
 
 def _date_words(value: object) -> str:
