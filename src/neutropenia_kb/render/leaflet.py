@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Sequence
 
 from markupsafe import Markup
 
-from .env import long_date, make_env
+from .env import make_env
 from .leaflet_content import ALL_PARTS, LeafletView, build_view
 from .leaflet_personal import PersonalView, ResultLike, personal_view
 
@@ -163,17 +163,8 @@ def _env(kb: "KnowledgeBase") -> "Environment":
     if entry is None or entry[0] is not kb:
         if len(_ENVS) >= 4:
             _ENVS.clear()
-        entry = _ENVS[id(kb)] = (kb, make_env(kb, templates="leaflet", filters={
-            "nbsp": _nbsp, "long_date": _date_words}))
+        entry = _ENVS[id(kb)] = (kb, make_env(kb, templates="leaflet", filters={"nbsp": _nbsp}))
     return entry[1]
-
-
-def _date_words(value: object) -> str:
-    """'2026-11-21' → '21 November 2026'; a date the author wrote another way is printed as is."""
-    try:
-        return long_date(str(value))
-    except ValueError:
-        return str(value)
 
 
 def _nbsp(text: str) -> Markup:
