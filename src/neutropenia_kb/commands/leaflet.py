@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 from typing import Any
 
 from .. import load
+from ..batch import read_rows
 from ..model import KnowledgeBase
 from ..problems import InputError, UsageError
-from ..units import UnitError
 
 
 def register(subparsers: Any) -> None:
@@ -95,7 +94,8 @@ def _batch(kb: KnowledgeBase, csv_path: Path, out_dir: Path, variant: Any,
 
     try:
         with csv_path.open(encoding="utf-8-sig", newline="") as stream:
-            rows = [(reader_line, row) for reader_line, row in _rows(stream)]
+            # The rows `nkb evaluate` reads: an empty symptoms cell means none was ticked.
+            rows = list(read_rows(stream, "csv"))
     except OSError as exc:
         raise UsageError(f"cannot read '{csv_path}': {exc.strerror}") from None
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -114,7 +114,7 @@ def _batch(kb: KnowledgeBase, csv_path: Path, out_dir: Path, variant: Any,
         name = _safe_name(str(row.get("id") or f"row-{line}"))
         try:
             result = kb.evaluate(row)
-        except (InputError, UnitError, ValueError) as exc:
+        except InputError as exc:
             failed += 1
             say(f"{csv_path}:{line}: error: row {line}: {exc}; no leaflet written")
             if bar is not None:
@@ -133,8 +133,3 @@ def _batch(kb: KnowledgeBase, csv_path: Path, out_dir: Path, variant: Any,
           file=sys.stderr)
     return 2 if failed else 0
 
-
-def _rows(stream: Any) -> Any:
-    reader = csv.DictReader(stream)
-    for row in reader:
-        yield reader.line_num, {k: v for k, v in row.items() if k is not None and v not in ("", None)}
