@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping
 from .loader import Doc, PathKey, load_dir, load_text
 from .problems import KbError, Problem, UsageError, did_you_mean
 from .readability import item_paths
+from .validate_schema import resolve, schemas
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 WIDTH = 100
@@ -67,30 +68,11 @@ class Scaffolded:
     id: str
 
 
-def _resolve(schema: dict[str, Any], node: Any) -> Any:
-    """Follow local "$ref": "#/$defs/x" pointers."""
-    seen = 0
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < 10:
-        ref = node["$ref"]
-        if not ref.startswith("#/"):
-            return node
-        target: Any = schema
-        for part in ref[2:].split("/"):
-            target = target.get(part, {}) if isinstance(target, dict) else {}
-        node, seen = target, seen + 1
-    return node
-
-
-def read_schema(schema_dir: Path, kind: Kind) -> tuple[dict[str, str], list[str]]:
+def read_schema(kind: Kind) -> tuple[dict[str, str], list[str]]:
     """First sentence of each field's description, and the required fields, from the item
-    schema (schema/<stem>.schema.json) when it exists; ({}, []) otherwise."""
-    path = schema_dir / f"{kind.stem}.schema.json"
-    try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}, []
-    listing = _resolve(schema, schema.get("properties", {}).get(kind.key, {}))
-    item = _resolve(schema, listing.get("items", {}) if isinstance(listing, dict) else {})
+    schema (schema/<stem>.schema.json, as the validator loaded it)."""
+    listing = resolve(kind.stem, schemas()[kind.stem].get("properties", {}).get(kind.key, {}))
+    item = resolve(kind.stem, listing.get("items", {}) if isinstance(listing, dict) else {})
     if not isinstance(item, dict):
         return {}, []
     out = {}
@@ -168,8 +150,7 @@ def insert(text: str, doc: Doc | None, kind: Kind, make: Callable[[int], list[st
     return "\n".join(head + ["", f"{kind.key}:"] + make(2)) + "\n"
 
 
-def new_item(rules: Path, kind_name: str, item_id: str, title: str | None = None,
-             schema_dir: Path | None = None) -> Scaffolded:
+def new_item(rules: Path, kind_name: str, item_id: str, title: str | None = None) -> Scaffolded:
     """Append a new ``kind_name`` item to its file; raise UsageError or KbError on refusal."""
     if kind_name not in KINDS:
         raise UsageError(f"unknown kind '{kind_name}'{did_you_mean(kind_name, KINDS)}; "
@@ -188,11 +169,7 @@ def new_item(rules: Path, kind_name: str, item_id: str, title: str | None = None
     path = rules / f"{kind.stem}.yaml"
     doc = docs.get(kind.stem)
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    here = Path(__file__).resolve().parent
-    candidates = [schema_dir] if schema_dir else [rules.parent / "schema", here / "schema",
-                                                  here.parents[1] / "schema"]
-    descriptions, required = next((found for found in (read_schema(c, kind) for c in candidates)
-                                   if found[0]), ({}, []))
+    descriptions, required = read_schema(kind)
     fields = fields_for(kind, required)
     new_text = insert(text, doc, kind,
                       lambda dash: block(fields, item_id, dash, descriptions, title))

@@ -60,6 +60,16 @@ def validator(kind: str) -> Draft202012Validator:
                                 format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
+def resolve(kind: str, node: Any) -> Any:
+    """``node``, a part of schema/<kind>.schema.json, with its "$ref" followed to what it
+    names (in that file or in defs.schema.json)."""
+    resolver = _registry().resolver(base_uri=schemas()[kind].get("$id", ""))
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+        found = resolver.lookup(node["$ref"])
+        node, resolver = found.contents, found.resolver
+    return node
+
+
 def check_doc(kind: str, doc: Doc) -> list[Problem]:
     """Every schema violation of one file, each placed and worded for an author."""
     errors = list(validator(kind).iter_errors(doc.data))

@@ -76,11 +76,11 @@ def test_empty_list_and_missing_file(tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "symptoms.yaml").write_text("# my comment\nsymptoms: []\n", encoding="utf-8")
-    scaffold.new_item(rules, "symptom", "cough", schema_dir=tmp_path / "none")
+    scaffold.new_item(rules, "symptom", "cough")
     text = (rules / "symptoms.yaml").read_text(encoding="utf-8")
     assert text.startswith("# my comment\nsymptoms:\n  # ")
     assert "\n  - id: cough\n" in text
-    made = scaffold.new_item(rules, "term", "cough_word", schema_dir=tmp_path / "none")
+    made = scaffold.new_item(rules, "term", "cough_word")
     text = made.path.read_text(encoding="utf-8")
     assert text.startswith("# yaml-language-server: $schema=../schema/glossary.schema.json\n")
     doc, _ = loader.load_file(made.path)
