@@ -3,6 +3,7 @@ agreeing with an independent interpreter."""
 
 from __future__ import annotations
 
+import ast
 import random
 import shutil
 from pathlib import Path
@@ -14,6 +15,7 @@ from neutropenia_kb.model import build
 from neutropenia_kb.rules.check import check_rules
 from neutropenia_kb.rules.explain import Explainer
 from neutropenia_kb.rules.parse import ParseError, parse, unparse
+from neutropenia_kb.units import find_unit
 
 
 @pytest.mark.parametrize("text, pos, message", [
@@ -120,6 +122,10 @@ def test_compiled_code_agrees_with_the_interpreter(kb) -> None:  # type: ignore[
     rng = random.Random(1)
     symptoms = [s.id for s in kb.symptoms]
     program = kb.evaluator.program
+    unit = find_unit(kb.severity.unit)
+    assert unit is not None
+    seen_bands: set[str | None] = set()
+    seen_scope: set[str] = set()
     for _ in range(400):
         patient = {k: v for k, v in {
             "anc": rng.choice([None, 0, 499, 500, 999, 1000, 1499, 1500, 4000]),
@@ -129,13 +135,31 @@ def test_compiled_code_agrees_with_the_interpreter(kb) -> None:  # type: ignore[
             "age_years": rng.choice([None, 0.5, 1, 40]),
         }.items() if v is not None}
         result = kb.evaluate(patient)
-        explainer = Explainer(kb, program, result.patient, result._answer)
-        for owner, value in zip(program.rule_ids, result._answer[3]):
+        answer = result._answer
+        explainer = Explainer(kb, program, result.patient, answer)
+        anc = result.patient.values.get(kb.severity.input)
+        band = None if anc is None else next(
+            b.id for b in kb.severity.bands
+            if (b.lower is None or anc >= unit.to_base(b.lower))
+            and (b.below is None or anc < unit.to_base(b.below)))
+        assert answer[0] == band, patient
+        for owner, value in zip(program.rule_ids, answer[3]):
             assert explainer.truth(program.nodes[owner]) is value, (patient, owner)
-        for owner, value in zip(program.facts, result._answer[1]):
+        for owner, value in zip(program.facts, answer[1]):
             assert explainer.truth(program.nodes[owner]) is value, (patient, owner)
+        for owner, value in zip(program.scope_ids, answer[2]):
+            assert explainer.truth(program.nodes[owner]) is value, (patient, owner)
+        advice = {a.id for a in (*kb.tests, *kb.treatments, *kb.precautions)
+                  if not a.applies_when or explainer.truth(program.nodes[a.id]) is not False}
+        assert answer[6] == advice, patient
+        seen_bands.add(band)
+        seen_scope.update(i for i, v in zip(program.scope_ids, answer[2]) if v)
+    assert seen_bands >= {b.id for b in kb.severity.bands} and seen_scope  # the draws reach them
 
 
 def test_generated_source_never_contains_authored_text(kb) -> None:  # type: ignore[no-untyped-def]
-    source = kb.evaluator.program.source
-    assert "fever_temperature" not in source and "mild" not in source
+    """Every value reaches the generated code as a named constant, never as a literal."""
+    tree = ast.parse(kb.evaluator.program.source)
+    literals = [n.value for n in ast.walk(tree)
+                if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    assert literals == []
