@@ -7,14 +7,14 @@ run the rule, readability and review checks, which need a well-formed model to m
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from . import loader, model
+from . import loader, model, readability, review
 from .loader import Doc
 from .model import KnowledgeBase
 from .problems import Problem, did_you_mean, sort_problems
+from .rules.check import check_rules
 from .validate_refs import build_index, check_refs, check_units, check_unused
 from .validate_schema import KINDS, check_doc
 from .validate_text import check_schema_comment, check_text
@@ -27,15 +27,10 @@ REQUIRED = {
     "urgency": "the urgency levels and the rules that decide when to get help",
 }
 
-# Checks written in other modules; each is (kb, docs) -> list[Problem]. A module not yet
-# written is skipped, but an import error inside an existing module is a bug and surfaces.
-HOOKS = (
-    ("neutropenia_kb.rules.check", "check_rules"),
-    ("neutropenia_kb.readability", "check"),
-    ("neutropenia_kb.review", "check"),
-)
-
 Hook = Callable[[KnowledgeBase, Mapping[str, Doc]], list[Problem]]
+
+# Checks written in other modules, run once the model is built.
+HOOKS: tuple[Hook, ...] = (check_rules, readability.check, review.check)
 
 
 def validate_dir(path: Path, *, hooks: bool = True) -> tuple[KnowledgeBase | None, list[Problem]]:
@@ -74,7 +69,7 @@ def validate_docs(path: Path, *, hooks: bool = True) -> tuple[KnowledgeBase | No
         return None, known, sort_problems(problems)
     kb = model.build(path, known)
     if hooks:
-        for hook in _hooks():
+        for hook in HOOKS:
             problems += hook(kb, known)
     problems = sort_problems(problems)
     return (None if any(p.severity == "error" for p in problems) else kb), known, problems
@@ -105,18 +100,3 @@ def _bands(docs: Mapping[str, Doc]) -> dict[str, dict[str, Any]]:
     severity = doc.data.get("severity") if doc else None
     bands = severity.get("bands") if isinstance(severity, dict) else None
     return {b["id"]: b for b in bands or () if isinstance(b, dict) and isinstance(b.get("id"), str)}
-
-
-def _hooks() -> list[Hook]:
-    found: list[Hook] = []
-    for module_name, function in HOOKS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue
-            raise
-        check = getattr(module, function, None)
-        if check is not None:
-            found.append(check)
-    return found
