@@ -20,6 +20,7 @@ from . import model
 from .loader import load_dir
 from .model import Band, Item, KnowledgeBase
 from .problems import KbError, Problem, UsageError
+from .text import band_range
 from .units import find_unit, format_number, format_quantity
 
 KIND_NAMES = {
@@ -28,8 +29,6 @@ KIND_NAMES = {
     "treatment": "Treatment", "precaution": "Precaution", "level": "Urgency level",
     "urgency_rule": "Urgency rule", "term": "Glossary term",
 }
-# Fields whose change is a clinical decision; they are reported under "Decisions changed".
-_DECISION_FIELDS = {"when", "level", "applies_when", "value", "unit", "lower", "below", "rank"}
 _WORDING_FIELDS = ("title", "text", "sources", "see_also", "groups", "examples", "group",
                    "section", "note")
 
@@ -140,7 +139,7 @@ class Report:
                     or self.changelog or self.old_version != self.new_version)
 
 
-def _quantity(kb: KnowledgeBase, value: Fraction | None, unit_name: str) -> str:
+def _quantity(value: Fraction | None, unit_name: str) -> str:
     if value is None:
         return "none"
     unit = find_unit(unit_name)
@@ -158,13 +157,13 @@ def _band_changes(old: KnowledgeBase, new: KnowledgeBase, a: Band, b: Band) -> I
         before, after = getattr(a, attr), getattr(b, attr)
         if before == after:
             continue
-        new_q = _quantity(new, after, new.severity.unit)
+        new_q = _quantity(after, new.severity.unit)
         old_q = (format_number(before) if same_unit and before is not None
-                 else _quantity(old, before, old.severity.unit))
+                 else _quantity(before, old.severity.unit))
         if before is None:
             yield f"{b.title}: {name} added: {new_q}"
         elif after is None:
-            yield f"{b.title}: {name} removed (was {_quantity(old, before, old.severity.unit)})"
+            yield f"{b.title}: {name} removed (was {_quantity(before, old.severity.unit)})"
         else:
             yield f"{b.title}: {'threshold' if one_edge else name} changed from {old_q} to {new_q}"
 
@@ -199,8 +198,8 @@ def _decision_changes(old: KnowledgeBase, new: KnowledgeBase) -> Iterator[str]:
             yield from _band_changes(old, new, a, b)
         if isinstance(a, model.Threshold) and isinstance(b, model.Threshold):
             if a.base_value != b.base_value or a.unit != b.unit:
-                yield (f"{b.title}: threshold changed from {_quantity(old, a.value, a.unit)} to "
-                       f"{_quantity(new, b.value, b.unit)}")
+                yield (f"{b.title}: threshold changed from {_quantity(a.value, a.unit)} to "
+                       f"{_quantity(b.value, b.unit)}")
         if isinstance(a, model.UrgencyRule) and isinstance(b, model.UrgencyRule) \
                 and a.level != b.level:
             yield f"{b.title}: level changed from {a.level} to {b.level}"
@@ -239,23 +238,14 @@ def _range(low: Fraction | None, high: Fraction | None) -> str:
 
 def _describe(kb: KnowledgeBase, item: Item) -> str:
     if isinstance(item, model.Threshold):
-        return f"{item.title} = {_quantity(kb, item.value, item.unit)}"
+        return f"{item.title} = {_quantity(item.value, item.unit)}"
     if isinstance(item, model.Band):
-        return f"{item.title}: {_band_words(kb, item)}"
+        return f"{item.title}: {band_range(kb, item)}"
     if isinstance(item, model.UrgencyRule):
         return f"{item.title}: `{item.level}` when `{_cond(item.when)}`"
     if isinstance(item, (model.Fact, model.ScopeLimit)):
         return f"{item.title}: when `{_cond(item.when)}`"
     return item.title
-
-
-def _band_words(kb: KnowledgeBase, band: Band) -> str:
-    parts = []
-    if band.lower is not None:
-        parts.append(f"from {_quantity(kb, band.lower, kb.severity.unit)}")
-    if band.below is not None:
-        parts.append(f"below {_quantity(kb, band.below, kb.severity.unit)}")
-    return " ".join(parts) or "any count"
 
 
 def _sources(item: Item) -> list[str]:
