@@ -25,7 +25,7 @@ class Problem:
     severity: Severity = "error"
 
     def location(self, base: Path | None = None) -> str:
-        name = _display_path(self.file, base) if self.file is not None else "<input>"
+        name = display_path(self.file, base) if self.file is not None else "<input>"
         if self.line is None:
             return name
         if self.column is None:
@@ -38,7 +38,7 @@ class Problem:
 
     def to_json(self, base: Path | None = None) -> dict[str, object]:
         return {
-            "file": _display_path(self.file, base) if self.file is not None else None,
+            "file": display_path(self.file, base) if self.file is not None else None,
             "line": self.line,
             "column": self.column,
             "where": self.where,
@@ -50,7 +50,7 @@ class Problem:
         return (str(self.file or ""), self.line or 0, self.column or 0, self.message)
 
 
-def _display_path(path: Path, base: Path | None) -> str:
+def display_path(path: Path, base: Path | None = None) -> str:
     """Paths relative to the working directory read best in an editor's problem list."""
     try:
         return str(path.resolve().relative_to((base or Path.cwd()).resolve()))

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from .loader import Doc, PathKey, format_path
-from .problems import Problem, Severity, did_you_mean
+from .problems import Problem, Severity, did_you_mean, display_path
 from .text import PLACEHOLDER
 from .units import ACCEPTED, UNITS, find_unit
 
@@ -127,12 +126,7 @@ def build_index(docs: Mapping[str, Doc]) -> tuple[Index, list[Problem]]:
 
 def _place(entry: Entry) -> str:
     line, column = entry.doc.mark(entry.where + ("id",))
-    path = entry.doc.path
-    try:
-        shown = str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        shown = str(path)
-    return f"{shown}:{line}:{column}"
+    return f"{display_path(entry.doc.path)}:{line}:{column}"
 
 
 def statements(docs: Mapping[str, Doc]) -> Iterator[tuple[str, Entry]]:

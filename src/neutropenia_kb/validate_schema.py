@@ -25,7 +25,6 @@ from .problems import Problem, did_you_mean
 # The kinds of file a knowledge base may hold, in reading order; each has schema/<kind>.schema.json.
 KINDS = ("kb", "inputs", "overview", "severity", "symptoms", "causes", "tests", "treatments",
          "precautions", "urgency", "glossary")
-SHARED = ("defs",)
 
 
 def schema_dir() -> Path:
