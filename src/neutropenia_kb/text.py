@@ -29,12 +29,13 @@ def placeholders(text: str) -> Iterator[tuple[str, str | None, int]]:
         yield match.group(1), match.group(2), match.start()
 
 
-def _display_units(kb: "KnowledgeBase", unit: Unit) -> list[Unit]:
-    """The units a patient sees for a dimension, from the matching input's display_units."""
+def display_units(kb: "KnowledgeBase", dimension: str) -> list[Unit]:
+    """The units a patient sees a ``dimension`` in: the display_units of the first input of that
+    dimension naming any (e.g. [°C, °F]); [] when none does."""
     for inp in kb.inputs:
-        if inp.dimension == unit.dimension and inp.display_units:
+        if inp.dimension == dimension and inp.display_units:
             return [u for u in (find_unit(name) for name in inp.display_units) if u]
-    return [unit]
+    return []
 
 
 def band_range(kb: "KnowledgeBase", band: "Band") -> str:
@@ -76,7 +77,8 @@ def value_of(kb: "KnowledgeBase", ident: str, part: str | None) -> str:
             unit = find_unit(threshold.unit)
             if unit is None:
                 raise PlaceholderError(f"threshold '{ident}' has an unknown unit")
-            return format_quantity(unit.to_base(threshold.value), unit, _display_units(kb, unit))
+            return format_quantity(unit.to_base(threshold.value), unit,
+                                   display_units(kb, unit.dimension))
     raise PlaceholderError(f"'{{{ident}{'.' + part if part else ''}}}' names no threshold or "
                            "severity band")
 

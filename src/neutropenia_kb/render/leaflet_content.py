@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Iterable, Sequence, TypeVar
 
 from ..model import Group
-from ..text import band_range
+from ..text import band_range, display_units
 from ..units import find_unit, format_quantity
 
 if TYPE_CHECKING:
@@ -169,9 +169,9 @@ def format_count(kb: "KnowledgeBase", cells_per_ul: "Fraction | None") -> str | 
     """'800 cells/µL (0.8 ×10⁹/L)': the count in the units the knowledge base displays."""
     if cells_per_ul is None:
         return None
-    anc = kb.input_by_id.get(kb.severity.input)
     unit = find_unit(kb.severity.unit)
     assert unit is not None
-    names = anc.display_units if anc and anc.display_units else (kb.severity.unit, "10^9/L")
-    also = [u for u in (find_unit(n) for n in names) if u is not None]
+    # Lab reports give the count in either unit: when inputs.yaml names no display_units for
+    # it, the leaflet shows both.
+    also = display_units(kb, unit.dimension) or [u for u in (find_unit("10^9/L"),) if u]
     return format_quantity(cells_per_ul, unit, also)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from ..units import BASE_UNIT, find_unit, format_number, format_quantity
+from ..text import display_units
+from ..units import BASE_UNIT, format_number, format_quantity
 from .compile import Program, literal_value
 from .parse import And, Bool, Call, Compare, In, Name, Node, Not, Number, Or, unparse
 
@@ -161,9 +162,7 @@ class Explainer:
         unit = BASE_UNIT.get(kind)
         if unit is None:
             return format_number(Fraction(value))
-        display = [u for u in (find_unit(n) for inp in self.kb.inputs
-                               if inp.dimension == kind for n in inp.display_units) if u]
-        return format_quantity(Fraction(value), unit, display or None)
+        return format_quantity(Fraction(value), unit, display_units(self.kb, kind))
 
     def show(self, name: str) -> str:
         """An input's value in words, as understood and as given ('800 cells/µL (0.8 ×10⁹/L)')."""
