@@ -19,7 +19,10 @@ if TYPE_CHECKING:
     from .model import KnowledgeBase, ScopeLimit
 
 UNKNOWN = "unknown"
-FEVER_FACTS = ("has_fever", "fever")
+# The one fact a result reports by name (Result.fever: the CLI line, the batch column, the cases'
+# `fever:`), because "do you have a fever" is what the patient acts on. Every other fact is only
+# read through the rules. A knowledge base without this fact gives fever None.
+FEVER_FACT = "has_fever"
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,6 @@ class Result:
             return ()
         return self._evaluator.settle_with(self.patient, self._answer)
 
-    @property
-    def row_id(self) -> str | None:
-        return self.patient.row_id
-
     @cached_property
     def inputs(self) -> dict[str, Any]:
         """The inputs as understood, in words with units ('0.8 ×10⁹/L = 800 cells/µL')."""
@@ -127,9 +126,8 @@ class Evaluator:
         self.kb = kb
         self.program: Program = compile_kb(kb)
         self.parser = PatientParser(kb)
-        self._fever_index = next((self.program.facts.index(f) for f in FEVER_FACTS
-                                  if f in self.program.facts), None)
-        self._scope = tuple(kb.severity.out_of_scope)
+        facts = self.program.facts
+        self._fever_index = facts.index(FEVER_FACT) if FEVER_FACT in facts else None
         levels = self.program.levels or ("routine",)
         self._levels = levels + (levels[-1],)  # index len(levels) = no level at all
 
@@ -165,6 +163,8 @@ class Evaluator:
         return tuple(names)
 
     def evaluate_many(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[Result]:
-        """Lazily, one result per row; a bad row raises InputError (batch.py keeps going)."""
+        """Lazily, one result per row, in order. A bad row raises InputError when it is reached,
+        which ends the iteration: the rows before it have been yielded, those after it are not
+        read. To keep going past bad rows, use batch.run (it writes each error in its row)."""
         for row in rows:
             yield self.evaluate(row)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple
 
 from .problems import InputError, did_you_mean
 from .rules.compile import simplest
-from .units import UNITS, Unit, UnitError, exact, find_unit, format_number, split_quantity
+from .units import ACCEPTED, UNITS, Unit, UnitError, exact, find_unit, format_number, split_quantity
 
 if TYPE_CHECKING:
     from .model import Input, KnowledgeBase
@@ -33,7 +33,6 @@ class Patient(NamedTuple):
     values: Mapping[str, Value]  # base units (cells/µL, °C, %); missing inputs are absent
     given: Mapping[str, tuple[Number, Unit | None]]  # quantities as written, for explanations
     anc_derived: bool  # ANC worked out from wbc and the percentages
-    row_id: str | None = None
 
 
 class _Spec:
@@ -71,8 +70,6 @@ class _Spec:
         return f"a {noun}{rng}"
 
     def accepted_spellings(self) -> list[str]:
-        from .units import ACCEPTED
-
         return [s for s in ACCEPTED.get(self.dimension, []) if s in self.accepted
                 or any(find_unit(s) is UNITS[a] for a in self.accepted)]
 
@@ -181,8 +178,7 @@ class PatientParser:
             percent = values["neutrophils_percent"] + values.get("bands_percent", 0)  # type: ignore[operator]
             values[self.anc] = simplest(Fraction(values["wbc"]) * percent / 100)  # type: ignore[arg-type]
             derived = True
-        row_id = raw.get("id")
-        return Patient(values, given, derived, None if row_id is None else str(row_id))
+        return Patient(values, given, derived)
 
     def _symptoms(self, raw: Any) -> tuple[frozenset[str], None]:
         if isinstance(raw, str):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from neutropenia_kb.batch import read_rows, run
+from neutropenia_kb.batch import RESULT_COLUMNS, read_rows, result_fields, run
 from neutropenia_kb.cli import main
 from neutropenia_kb.problems import InputError
 from neutropenia_kb.testing import load_cases
@@ -178,3 +178,20 @@ def test_a_mistake_in_a_case_file_is_placed_and_worded(tmp_path: Path) -> None:
     (problem,) = problems
     assert (problem.line, problem.column, problem.where) == (4, 14, "cases[0].expect")
     assert problem.message.startswith("unknown key 'severty'; did you mean 'severity'? (allowed: ")
+
+
+def test_evaluate_many_is_lazy_and_stops_at_a_bad_row(kb) -> None:  # type: ignore[no-untyped-def]
+    read: list[int] = []
+
+    def rows():  # type: ignore[no-untyped-def]
+        for i, row in enumerate([{"anc": 400}, {"anc": "1.2 G/L"}, {"anc": "lots"}, {"anc": 2000}]):
+            read.append(i)
+            yield row
+
+    results = kb.evaluate_many(rows())
+    assert read == []  # nothing evaluated before it is asked for
+    assert [next(results).severity, next(results).severity] == ["severe", "mild"]
+    with pytest.raises(InputError) as info:
+        next(results)
+    assert info.value.field == "anc" and read == [0, 1, 2]  # the row after it was not read
+    assert list(result_fields(kb.evaluate({"anc": 400}), None)) == list(RESULT_COLUMNS)
