@@ -17,7 +17,6 @@ from .problems import InputError
 
 RESULT_COLUMNS = ("severity", "urgency", "urgency_certain", "settle_with", "anc_cells_per_ul",
                   "fever", "scope_warnings", "advice_ids", "error")
-FORMATS = ("csv", "jsonl")
 KEEP_ERRORS = 20  # messages kept for the summary; all bad rows are in the output anyway
 
 

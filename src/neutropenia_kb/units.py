@@ -110,14 +110,6 @@ def split_quantity(text: str) -> tuple[Fraction, str]:
     return exact(match.group(1)), match.group(2)
 
 
-def to_base(value: Fraction, unit: Unit) -> Fraction:
-    return unit.to_base(value)
-
-
-def from_base(value: Fraction, unit: Unit) -> Fraction:
-    return unit.from_base(value)
-
-
 def format_number(value: Fraction, places: int | None = None) -> str:
     """1500 → '1,500'; 38 → '38' (or '38.0' with places=1); 0.8 → '0.8'."""
     if places is None:
@@ -137,7 +129,7 @@ def format_quantity(value: Fraction, unit: Unit, also: list[Unit] | None = None)
     places = _PLACES.get(unit.dimension)
 
     def one(u: Unit) -> str:
-        number = format_number(from_base(value, u), places)
+        number = format_number(u.from_base(value), places)
         sep = "" if u.symbol == "%" else " "
         return f"{number}{sep}{u.symbol}"
 
