@@ -14,7 +14,6 @@ from typing import Any, Iterable, Mapping
 from .evaluate import Evaluator, Result
 from .loader import load_file
 from .problems import InputError, Problem
-from .rules.check import Scope
 from .rules.compile import literal_value
 from .rules.explain import Explainer
 from .rules.parse import And, Compare, Name, Node, Not, Number, Or
@@ -158,7 +157,7 @@ def boundaries(evaluator: Evaluator) -> list[tuple[str, Fraction, tuple[str, ...
     is compared with in a condition."""
     kb = evaluator.kb
     program = evaluator.program
-    scope = Scope.from_kb(kb)
+    scope = program.scope
     out: dict[tuple[str, Fraction], tuple[str, ...]] = {}
     units = {i.id: tuple(i.accepted_units) or ((i.unit,) if i.unit else ("",)) for i in kb.inputs}
     sev_unit = kb.severity.unit

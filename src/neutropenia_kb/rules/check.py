@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Iterator, Mapping
 
-from ..loader import Doc, PathKey
+from ..loader import Doc, PathKey, format_path
 from ..problems import Problem, did_you_mean
 from ..units import find_unit
-from .parse import (And, Bool, Call, Compare, In, Name, Node, Not, Number, Or, ParseError,
-                    names_in, parse)
+from .parse import (FUNCTIONS, And, Bool, Call, Compare, In, Name, Node, Not, Number, Or,
+                    ParseError, names_in, parse, unparse)
 
 if TYPE_CHECKING:  # avoids an import cycle with model
     from ..model import KnowledgeBase
@@ -87,7 +87,7 @@ def infer(node: Node, scope: Scope, issues: list[Issue]) -> str | None:
         left = infer(node.left, scope, issues)
         if left not in ("severity", None):
             issues.append((node.pos, f"'in [...]' works only with severity, not with "
-                                      f"{_label(node.left, left)}"))
+                                      f"{_label(node.left)}"))
         for name in node.names:
             if name.name not in scope.bands:
                 issues.append((name.pos, f"'{name.name}' is not a severity band"
@@ -137,7 +137,7 @@ def _call_type(node: Call, scope: Scope, issues: list[Issue]) -> str | None:
                                         f"{did_you_mean(arg.name, scope.inputs)}"))
         return "bool"
     issues.append((node.pos, f"unknown function '{node.func}'"
-                             f"{did_you_mean(node.func, ('symptom', 'any_symptom', 'known'))}; "
+                             f"{did_you_mean(node.func, FUNCTIONS)}; "
                              "the functions are symptom(...), any_symptom() and known(name)"))
     return None
 
@@ -145,13 +145,11 @@ def _call_type(node: Call, scope: Scope, issues: list[Issue]) -> str | None:
 def _want_bool(node: Node, scope: Scope, issues: list[Issue]) -> None:
     kind = infer(node, scope, issues)
     if kind not in ("bool", None):
-        issues.append((node.pos, f"{_label(node, kind)} is {WORDS[kind]}, not a yes/no "
+        issues.append((node.pos, f"{_label(node)} is {WORDS[kind]}, not a yes/no "
                                  "condition; compare it with something"))
 
 
-def _label(node: Node, kind: str | None) -> str:
-    from .parse import unparse
-
+def _label(node: Node) -> str:
     return f"'{unparse(node)}'"
 
 
@@ -164,17 +162,16 @@ def _compare_type(node: Compare, scope: Scope, issues: list[Issue]) -> str:
         return "bool"
     if node.op not in ("==", "!=") and not pair <= set(ORDERED):
         bad = node.left if left not in ORDERED else node.right
-        issues.append((bad.pos, f"'{node.op}' compares numbers; {_label(bad, None)} is "
+        issues.append((bad.pos, f"'{node.op}' compares numbers; {_label(bad)} is "
                                 f"{WORDS[left if bad is node.left else right]}"))
         return "bool"
     if left == right:
         return "bool"
-    for this, other, kind, other_kind in ((node.left, node.right, left, right),
-                                          (node.right, node.left, right, left)):
+    for this, other, other_kind in ((node.left, node.right, right), (node.right, node.left, left)):
         if isinstance(this, Number) and this.unit is None and other_kind in QUANTITIES:
             unit = _unit_hint(other, scope)
-            issues.append((this.pos, f"'{_label(this, kind)[1:-1]}' has no unit; write the unit "
-                                     f"of {WORDS[other_kind][2:]}, e.g. '{_label(this, kind)[1:-1]} {unit}'"))
+            issues.append((this.pos, f"'{unparse(this)}' has no unit; write the unit "
+                                     f"of {WORDS[other_kind][2:]}, e.g. '{unparse(this)} {unit}'"))
             return "bool"
         if isinstance(this, Number) and this.unit is None and other_kind == "percent":
             return "bool"
@@ -182,11 +179,11 @@ def _compare_type(node: Compare, scope: Scope, issues: list[Issue]) -> str:
         lit, other, lk, ok = ((node.right, node.left, right, left)
                               if isinstance(node.right, Number) else
                               (node.left, node.right, left, right))
-        issues.append((lit.pos, f"{_label(lit, lk)} is {WORDS[lk]} but {_label(other, ok)} is "
+        issues.append((lit.pos, f"{_label(lit)} is {WORDS[lk]} but {_label(other)} is "
                                 f"{WORDS[ok]}"))
     else:
-        issues.append((node.pos, f"cannot compare {_label(node.left, left)} ({WORDS[left]}) "
-                                 f"with {_label(node.right, right)} ({WORDS[right]})"))
+        issues.append((node.pos, f"cannot compare {_label(node.left)} ({WORDS[left]}) "
+                                 f"with {_label(node.right)} ({WORDS[right]})"))
     return "bool"
 
 
@@ -222,7 +219,6 @@ def conditions(docs: Mapping[str, Doc]) -> Iterator[Condition]:
                 yield Condition(str(item.get("id", "")), kind, item[field], stem, key + (i, field))
     yield from walk("inputs", ("facts",), "when", "fact")
     yield from walk("severity", ("out_of_scope",), "when", "scope")
-    yield from walk("severity", ("severity", "out_of_scope"), "when", "scope")
     yield from walk("urgency", ("rules",), "when", "urgency_rule")
     for stem, kind in (("tests", "test"), ("treatments", "treatment"), ("precautions", "precaution")):
         yield from walk(stem, (stem,), "applies_when", kind)
@@ -238,7 +234,7 @@ def check_rules(kb: "KnowledgeBase", docs: Mapping[str, Doc]) -> list[Problem]:
             node = parse(cond.text)
         except ParseError as exc:
             line, col = doc.locate(cond.where, cond.text, exc.pos)
-            problems.append(Problem(doc.path, line, col, _fmt(cond.where),
+            problems.append(Problem(doc.path, line, col, format_path(cond.where),
                                     f"cannot read the condition '{cond.text}': {exc.message}"))
             continue
         issues: list[Issue] = []
@@ -248,16 +244,10 @@ def check_rules(kb: "KnowledgeBase", docs: Mapping[str, Doc]) -> list[Problem]:
                               "something"))
         for pos, message in issues:
             line, col = doc.locate(cond.where, cond.text, pos)
-            problems.append(Problem(doc.path, line, col, _fmt(cond.where), message))
+            problems.append(Problem(doc.path, line, col, format_path(cond.where), message))
     problems.extend(_check_cycles(kb, docs))
     problems.extend(_check_bands(kb, docs))
     return problems
-
-
-def _fmt(where: PathKey) -> str:
-    from ..loader import format_path
-
-    return format_path(where)
 
 
 def _check_cycles(kb: "KnowledgeBase", docs: Mapping[str, Doc]) -> list[Problem]:
@@ -295,9 +285,9 @@ def _find_cycle(start: str, deps: Mapping[str, list[str]]) -> list[str] | None:
 
 
 def _check_bands(kb: "KnowledgeBase", docs: Mapping[str, Doc]) -> list[Problem]:
-    doc = docs.get("severity")
-    if doc is None:
-        return []
+    # Hooks run only on a knowledge base that passed the file and reference checks: the
+    # severity file exists and its input is declared.
+    doc = docs["severity"]
     sev = kb.severity
     problems: list[Problem] = []
 
@@ -305,11 +295,8 @@ def _check_bands(kb: "KnowledgeBase", docs: Mapping[str, Doc]) -> list[Problem]:
         problems.append(doc.problem(where, message))
 
     unit = find_unit(sev.unit)
-    inp = kb.input_by_id.get(sev.input)
-    if inp is None:
-        at(("severity", "input"), f"unknown input '{sev.input}'"
-           f"{did_you_mean(sev.input, kb.input_by_id)}")
-    elif unit is None or inp.dimension != unit.dimension:
+    inp = kb.input_by_id[sev.input]
+    if unit is None or inp.dimension != unit.dimension:
         at(("severity", "unit"), f"'{sev.unit}' is not a unit for {sev.input} "
            f"({WORDS.get(inp.dimension or 'number', 'a number')})")
     indexed = list(enumerate(sev.bands))

@@ -14,8 +14,9 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..units import find_unit
-from .check import Scope, conditions  # noqa: F401  (conditions re-exported for coverage)
-from .parse import COMPARISONS, And, Bool, Call, Compare, In, Name, Node, Not, Number, Or, parse, unparse
+from .check import Scope
+from .parse import (COMPARISONS, And, Bool, Call, Compare, In, Name, Node, Not, Number, Or,
+                    names_in, parse, unparse)
 
 if TYPE_CHECKING:
     from ..model import KnowledgeBase
@@ -159,8 +160,6 @@ def fact_order(kb: "KnowledgeBase", nodes: Mapping[str, Node]) -> list[str]:
 
 
 def _names(node: Node) -> list[str]:
-    from .parse import names_in
-
     return [n.name for n in names_in(node)]
 
 
