@@ -8,7 +8,7 @@ run the rule, readability and review checks, which need a well-formed model to m
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
 from . import loader, model, readability, review
 from .loader import Doc
@@ -62,7 +62,9 @@ def validate_docs(path: Path, *, hooks: bool = True) -> tuple[KnowledgeBase | No
     problems += found
     problems += check_refs(known, index, links=complete)
     problems += check_units(known, index)
-    problems += check_text(known, _bands(known), set(index.idset("inputs.thresholds")))
+    bands = {str(e.data["id"]): e.data for e in index.of("severity.severity.bands")
+             if isinstance(e.data.get("id"), str)}
+    problems += check_text(known, bands, set(index.idset("inputs.thresholds")))
     if complete:
         problems += check_unused(known, index)
     if any(p.severity == "error" for p in problems):
@@ -93,10 +95,3 @@ def check_files(path: Path, docs: Mapping[str, Doc]) -> list[Problem]:
                                 f"{did_you_mean(file.stem + '.yaml', names)} (a knowledge base "
                                 f"holds: {', '.join(names)})"))
     return problems
-
-
-def _bands(docs: Mapping[str, Doc]) -> dict[str, dict[str, Any]]:
-    doc = docs.get("severity")
-    severity = doc.data.get("severity") if doc else None
-    bands = severity.get("bands") if isinstance(severity, dict) else None
-    return {b["id"]: b for b in bands or () if isinstance(b, dict) and isinstance(b.get("id"), str)}
