@@ -7,7 +7,6 @@ watches the rules folder, so an author's YAML edit shows in the browser on the n
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 import tempfile
@@ -25,6 +24,7 @@ from mkdocs.structure.files import File, Files
 from . import load
 from .model import KnowledgeBase
 from .problems import KbError, render_all, sort_problems
+from .render.leaflet import build_leaflets
 from .render.site import LEAFLET_DIR, PAGES, leaflet_links, render_pages
 
 log = logging.getLogger("mkdocs.plugins.neutropenia_kb")
@@ -45,11 +45,12 @@ class KbPlugin(BasePlugin[KbPluginConfig]):  # type: ignore[no-untyped-call]
         # Set by `nkb build`, which has validated rules/ already; used for one build only, so
         # `mkdocs serve` still reloads the author's edits on every rebuild.
         self.preloaded: KnowledgeBase | None = None
-        self._leaflet_cache: tuple[str, Path] | None = None  # (rules digest, folder of PDFs)
+        self._leaflets_dir: Path | None = None
+        self.command = ""
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         # Defining on_startup makes MkDocs keep this instance across `serve` rebuilds, so the
-        # leaflet cache survives an edit that does not change rules/.
+        # leaflets built at startup are reused.
         self.command = command
 
     # Paths in mkdocs.yml are relative to the file, not to the working directory.
@@ -88,36 +89,22 @@ class KbPlugin(BasePlugin[KbPluginConfig]):  # type: ignore[no-untyped-call]
         return files
 
     def _leaflets(self, config: MkDocsConfig) -> dict[str, Path]:
-        """Build the PDFs once per version of rules/ (serve rebuilds on every save)."""
-        try:
-            from .render import leaflet
-        except ImportError:
-            log.info("neutropenia-kb: render.leaflet is not available; no leaflet links")
-            return {}
-        build = getattr(leaflet, "build_leaflets", None)
-        if build is None:
-            log.info("neutropenia-kb: render.leaflet has no build_leaflets(); no leaflet links")
-            return {}
-        digest = _digest(self.rules_path(config))
-        if self._leaflet_cache is not None and getattr(self, "command", "") == "serve":
-            # PDFs take seconds and the author is waiting for the page: while serving, they are
-            # built once at startup. `mkdocs build` always builds them from the current rules.
-            if self._leaflet_cache[0] != digest:
-                log.info("neutropenia-kb: leaflets are from rules/ as it was when serve started; "
-                         "`mkdocs build` or a restart refreshes them")
-            digest = self._leaflet_cache[0]
-        if self._leaflet_cache is None or self._leaflet_cache[0] != digest:
+        """The PDFs: built on every `mkdocs build`, but once per `mkdocs serve` session (they
+        take seconds and the author is waiting for the page)."""
+        assert self.kb is not None
+        if self._leaflets_dir is None or self.command != "serve":
             out = Path(tempfile.mkdtemp(prefix="nkb-leaflets-"))
             # Beside the site (build/.nkb-cache when site_dir is build/site): PDFs whose HTML,
             # CSS, fonts and renderer are unchanged are copied, not laid out again.
             cache = Path(config.site_dir).resolve().parent / ".nkb-cache" / "leaflets"
-            build(self.kb, out, cache_dir=cache)
-            if self._leaflet_cache is not None:
-                shutil.rmtree(self._leaflet_cache[1], ignore_errors=True)
-            self._leaflet_cache = (digest, out)
-        folder = self._leaflet_cache[1]
+            build_leaflets(self.kb, out, cache_dir=cache)
+            if self._leaflets_dir is not None:
+                shutil.rmtree(self._leaflets_dir, ignore_errors=True)
+            self._leaflets_dir = out
+        else:
+            log.info("neutropenia-kb: leaflets are from when serve started; restart to refresh")
         wanted = {lf.file for lf in leaflet_links()}
-        return {p.name: p for p in sorted(folder.iterdir()) if p.name in wanted}
+        return {p.name: p for p in sorted(self._leaflets_dir.iterdir()) if p.name in wanted}
 
     def on_serve(self, server: LiveReloadServer, /, *, config: MkDocsConfig,
                  builder: Any) -> LiveReloadServer | None:
@@ -125,9 +112,9 @@ class KbPlugin(BasePlugin[KbPluginConfig]):  # type: ignore[no-untyped-call]
         return server
 
     def on_shutdown(self) -> None:
-        if self._leaflet_cache is not None:
-            shutil.rmtree(self._leaflet_cache[1], ignore_errors=True)
-            self._leaflet_cache = None
+        if self._leaflets_dir is not None:
+            shutil.rmtree(self._leaflets_dir, ignore_errors=True)
+            self._leaflets_dir = None
 
 
 def _load(root: Path) -> KnowledgeBase:
@@ -137,11 +124,3 @@ def _load(root: Path) -> KnowledgeBase:
         # One line per problem, exactly as `nkb validate` prints them, then fail once.
         raise PluginError("the knowledge base has errors:\n"
                           + render_all(sort_problems(error.problems))) from None
-
-
-def _digest(root: Path) -> str:
-    sha = hashlib.sha256()
-    for path in sorted(root.rglob("*.y*ml")):
-        sha.update(path.name.encode())
-        sha.update(path.read_bytes())
-    return sha.hexdigest()
