@@ -49,21 +49,13 @@ def review_dates(kb: "KnowledgeBase", docs: Mapping[str, Doc]) -> list[Due]:
     kb_doc = docs.get("kb")
     line = kb_doc.mark(("kb", "next_review"))[0] if kb_doc else None
     out.append(Due("kb", kb.meta.title, _date(kb.meta.next_review), kb.meta.last_reviewed,
-                   _names(kb_doc.data["kb"].get("reviewed_by")) if kb_doc else (),
-                   "kb.yaml", line))
+                   kb.meta.reviewed_by, "kb.yaml", line))
     for item in kb.items():
         if item.review and item.review.next_review:
             out.append(Due(item.id, item.title, _date(item.review.next_review),
                            item.review.last_reviewed, item.review.reviewed_by,
                            item.file.name if item.file else "", item.line))
     return out
-
-
-def _names(value: Any) -> tuple[str, ...]:
-    """reviewed_by may be written as one name or a list of names."""
-    if not value:
-        return ()
-    return (str(value),) if isinstance(value, str) else tuple(str(v) for v in value)
 
 
 def _changelog_entry(docs: Mapping[str, Doc], version: str) -> tuple[int, dict[str, Any]] | None:
@@ -146,9 +138,8 @@ def status(kb: "KnowledgeBase", docs: Mapping[str, Doc], today: dt.date | None =
     due = sorted((d for d in dates if d.next_review <= horizon), key=lambda d: (d.next_review, d.id))
     unsourced = tuple((item.id, item.kind, item.file.name if item.file else "")
                       for item in kb.items() if not item.sources)
-    kb_doc = docs.get("kb")
     reviewed: list[tuple[str, str, str | None]] = [(who, "the whole knowledge base", kb.meta.last_reviewed)
-                for who in _names(kb_doc.data["kb"].get("reviewed_by") if kb_doc else ())]
+                                                   for who in kb.meta.reviewed_by]
     for item in kb.items():
         if item.review:
             reviewed += [(who, item.id, item.review.last_reviewed)
