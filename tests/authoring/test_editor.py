@@ -54,11 +54,3 @@ def test_published_hook(repo: Path) -> None:
     [hook] = _hooks(repo / ".pre-commit-hooks.yaml")
     assert hook["id"] == "nkb-validate" and hook["language"] == "python"
     _assert_real_command(str(hook["entry"]))
-
-
-def test_authoring_commands_have_help() -> None:
-    parser = make_parser()
-    sub = next(a for a in parser._actions if a.dest == "command")
-    for verb in ("readability", "status", "diff", "new"):
-        assert verb in sub.choices, verb  # type: ignore[operator]
-        assert sub.choices[verb].description  # type: ignore[index]

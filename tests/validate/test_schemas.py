@@ -88,10 +88,3 @@ def _objects(node: Any, where: str = "") -> Iterator[tuple[str, dict[str, Any]]]
 def test_cross_file_references_resolve_locally() -> None:
     errors = list(validator("symptoms").iter_errors({"symptoms": [{"id": "Bad-Id"}]}))
     assert any(e.validator == "pattern" for e in errors)  # the pattern lives in defs.schema.json
-
-
-def test_real_rules_name_their_schema(rules_dir: Path) -> None:
-    for path in sorted(rules_dir.glob("*.yaml")):
-        first = path.read_text(encoding="utf-8").splitlines()[0]
-        assert first == f"# yaml-language-server: $schema=../schema/{path.stem}.schema.json"
-        assert (rules_dir.parent / "schema" / f"{path.stem}.schema.json").is_file()
