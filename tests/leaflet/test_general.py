@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from neutropenia_kb.model import KnowledgeBase
 from neutropenia_kb.render import leaflet as L
 from neutropenia_kb.render.leaflet_content import PART_HEADINGS
+from neutropenia_kb.render.site import leaflet_links
 from neutropenia_kb.text import band_range, expand
 
 from leaflet_pdf import ARTEFACTS, pdf_text, words
@@ -30,7 +31,9 @@ def test_file_names_are_the_contract_with_the_website(built: dict[str, Path]) ->
                              "when-to-get-help")
                 for suffix in ("a4", "letter", "large-print-a4", "large-print-letter")}
     assert set(built) == expected
-    assert [name for _, name in L.leaflets_for("help")] == [
+    links = leaflet_links()
+    assert {lf.file for lf in links} == expected  # every file the site links is built
+    assert [lf.file for lf in links if lf.page == "help.md" and lf.variant == "A4"] == [
         "neutropenia-what-you-need-to-know-a4.pdf", "when-to-get-help-a4.pdf"]
 
 

@@ -99,11 +99,6 @@ def file_name(leaflet: Leaflet, variant: Variant = Variant()) -> str:
     return f"{leaflet.slug}-{variant.suffix}.pdf"
 
 
-def leaflets_for(section: str) -> list[tuple[Leaflet, str]]:
-    """(leaflet, A4 file name) of the leaflets a website page about ``section`` should offer."""
-    return [(lf, file_name(lf)) for lf in LEAFLETS if section in lf.sections]
-
-
 def build_time(kb: "KnowledgeBase") -> dt.datetime:
     """The timestamp written into the PDF: SOURCE_DATE_EPOCH if set (reproducible builds), else
     the knowledge base's last review date, so the same rules always give the same bytes."""
