@@ -41,25 +41,15 @@ class ResultLike(Protocol):
 
 
 @dataclass(frozen=True)
-class Reason:
-    title: str
-    because: str
-
-
-@dataclass(frozen=True)
 class PersonalView:
     date: dt.date
     count: str | None  # '800 cells/µL (0.8 ×10⁹/L)'; None when no count was given
     band: "Band | None"  # None: severity unknown
     level: "Level"
-    reasons: tuple[Reason, ...]
+    reasons: tuple[str, ...]  # titles of the urgency rules that surely hold at this level
     certain: bool
     settle_with: tuple[str, ...]  # the questions whose answers would settle the urgency
     scope_warnings: tuple["ScopeLimit", ...]
-
-
-# Finding kinds that explain the urgency; other findings (facts, severity) are shown elsewhere.
-_URGENCY_KINDS = {"urgency", "urgency_rule", "rule"}
 
 
 def personal_view(kb: "KnowledgeBase", result: ResultLike, day: dt.date) -> PersonalView:
@@ -71,10 +61,11 @@ def personal_view(kb: "KnowledgeBase", result: ResultLike, day: dt.date) -> Pers
         rule = kb.by_id.get(str(getattr(finding, "id", "")))
         return getattr(rule, "level", result.urgency) == result.urgency
 
+    # Other findings (facts, severity) are shown elsewhere.
     reasons = tuple(
-        Reason(str(getattr(f, "title", "")), "")
+        str(getattr(f, "title", ""))
         for f in result.findings
-        if getattr(f, "kind", "") in _URGENCY_KINDS and getattr(f, "certain", True)
+        if getattr(f, "kind", "") == "urgency_rule" and getattr(f, "certain", True)
         and at_this_level(f))
     questions = []
     for name in result.settle_with:
