@@ -7,17 +7,18 @@ leaflet builds the same view with the advice narrowed to the ids the evaluator f
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Iterable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from ..model import Group
 from ..text import band_range, display_units
 from ..units import find_unit, format_quantity
+from .site import by_group
 
 if TYPE_CHECKING:
     from fractions import Fraction
 
-    from ..model import Advice, Band, Grouping, Item, KnowledgeBase, Level, Source, Topic, \
-        UrgencyRule
+    from ..model import Advice, Band, Cause, Grouping, Item, KnowledgeBase, Level, Source, \
+        Topic, UrgencyRule
 
 # Every part a leaflet can show, in reading order, with its heading. Headings are page structure,
 # not clinical wording: the clinical words come from the knowledge base items under them.
@@ -35,8 +36,6 @@ PART_HEADINGS: dict[str, str] = {
 }
 ALL_PARTS: tuple[str, ...] = tuple(PART_HEADINGS)
 FULL_WIDTH_PARTS = frozenset({"severity", "help"})
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -96,20 +95,17 @@ class LeafletView:
         return out
 
 
-def _grouped(groups: Iterable["Group"], items: Sequence[T], key: str = "group") -> tuple[GroupOf, ...]:
-    out = []
-    for group in groups:
-        members = tuple(i for i in items
-                        if (getattr(i, key) == group.id if key == "group"
-                            else group.id in getattr(i, key)))
-        if members:
-            out.append(GroupOf(group, members))  # type: ignore[arg-type]
-    return tuple(out)
+def _advice_groups(groups: Sequence[Group], items: Sequence["Advice"],
+                   other: str) -> tuple[GroupOf, ...]:
+    """Advice under its groups; advice naming no known group comes last, headed ``other``."""
+    return tuple(GroupOf(g or Group("other", other), tuple(members))
+                 for g, members in by_group(groups, items))
 
 
-def _ungrouped(groups: Iterable["Group"], items: Sequence["Advice"]) -> tuple["Advice", ...]:
-    known = {g.id for g in groups}
-    return tuple(i for i in items if i.group not in known)
+def _cause_groups(groups: Iterable[Group], causes: Sequence["Cause"]) -> tuple[GroupOf, ...]:
+    """Each group with the causes in it (a cause may be in several); empty groups left out."""
+    out = (GroupOf(g, tuple(c for c in causes if g.id in c.groups)) for g in groups)
+    return tuple(g for g in out if g.items)
 
 
 def build_view(kb: "KnowledgeBase", parts: Sequence[str],
@@ -123,16 +119,10 @@ def build_view(kb: "KnowledgeBase", parts: Sequence[str],
     tests = keep(kb.tests)
     treatments = keep(kb.treatments)
     precautions = keep(kb.precautions)
-    treat_groups = _grouped(kb.treatment_groups, treatments)
-    loose = _ungrouped(kb.treatment_groups, treatments)
-    if loose:
-        treat_groups += (GroupOf(Group("other", "Other treatment"), loose),)
-    prec_groups = _grouped(kb.precaution_groups, precautions)
-    loose = _ungrouped(kb.precaution_groups, precautions)
-    if loose:
-        prec_groups += (GroupOf(Group("other", "Other things you can do"), loose),)
-    groupings = tuple(
-        GroupingView(g, _grouped(g.groups, kb.causes, key="groups")) for g in kb.cause_groupings)
+    treat_groups = _advice_groups(kb.treatment_groups, treatments, "Other treatment")
+    prec_groups = _advice_groups(kb.precaution_groups, precautions, "Other things you can do")
+    groupings = tuple(GroupingView(g, _cause_groups(g.groups, kb.causes))
+                      for g in kb.cause_groupings)
     levels = tuple(LevelView(lv, tuple(r for r in kb.urgency_rules if r.level == lv.id))
                    for lv in kb.levels)
     topics = {p: kb.topics_for(p) for p in ALL_PARTS}

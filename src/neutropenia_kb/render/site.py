@@ -14,7 +14,7 @@ from typing import Iterable, Mapping, Sequence
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
-from ..model import Item, KnowledgeBase, Section, Source
+from ..model import Advice, Group, Item, KnowledgeBase, Section, Source
 from ..text import band_range, expand, value_of
 from .env import make_env
 
@@ -258,7 +258,7 @@ def render_pages(kb: KnowledgeBase, leaflets: Iterable[str] = ()) -> dict[str, s
             leaflet_dir=LEAFLET_DIR,
             level_admonition=LEVEL_ADMONITION,
             causes_in=lambda group_id: [c for c in kb.causes if group_id in c.groups],
-            grouped=_grouped,
+            grouped=by_group,
         )
     return out
 
@@ -271,13 +271,12 @@ def _by_title(links: Iterable[LeafletLink]) -> list[tuple[str, list[LeafletLink]
     return list(grouped.items())
 
 
-def _grouped(groups: Sequence[object], items: Sequence[Item]) -> list[tuple[object | None, list[Item]]]:
-    """Items under their groups in group order; items naming no known group come last."""
-    known = {getattr(g, "id") for g in groups}
-    out: list[tuple[object | None, list[Item]]] = [
-        (g, [i for i in items if getattr(i, "group", None) == getattr(g, "id")]) for g in groups]
-    rest = [i for i in items if getattr(i, "group", None) not in known]
-    if rest:
-        out.append((None, rest))
+def by_group(groups: Sequence[Group], items: Sequence[Advice]) -> list[tuple[Group | None, list[Advice]]]:
+    """Advice under its groups in group order, empty groups left out; advice naming no known
+    group comes last, under None. The site and the leaflets group treatments and precautions
+    with this one function."""
+    known = {g.id for g in groups}
+    out: list[tuple[Group | None, list[Advice]]] = [
+        (g, [i for i in items if i.group == g.id]) for g in groups]
+    out.append((None, [i for i in items if i.group not in known]))
     return [(g, members) for g, members in out if members]
-
