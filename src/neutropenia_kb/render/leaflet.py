@@ -102,9 +102,9 @@ def file_name(leaflet: Leaflet, variant: Variant = Variant()) -> str:
 def build_time(kb: "KnowledgeBase") -> dt.datetime:
     """The timestamp written into the PDF: SOURCE_DATE_EPOCH if set (reproducible builds), else
     the knowledge base's last review date, so the same rules always give the same bytes."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch:
-        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
+    fixed = _source_date_epoch()
+    if fixed is not None:
+        return fixed
     day = dt.date.fromisoformat(kb.meta.last_reviewed)
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
 
@@ -310,7 +310,11 @@ def _general_layout(html: str, variant: Variant, own_pages: int) -> "Document":
 
 
 def today_date() -> dt.date:
+    fixed = _source_date_epoch()
+    return fixed.date() if fixed is not None else dt.date.today()
+
+
+def _source_date_epoch() -> dt.datetime | None:
+    """SOURCE_DATE_EPOCH (the reproducible-builds convention) as a UTC time, when it is set."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch:
-        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date()
-    return dt.date.today()
+    return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch else None
