@@ -238,25 +238,29 @@ def personal_html(kb: "KnowledgeBase", result: ResultLike, variant: Variant = Va
                   today: dt.date | None = None) -> str:
     """The whole personal leaflet as one HTML document (a preview; and the benchmark's
     baseline, which lays out the general sections again for every patient)."""
-    return _personal(kb, result, variant, today, "personal.html.j2", whole=True)
+    return _personal(kb, result, variant, today, own=True, whole=True)
 
 
 def personal_parts_html(kb: "KnowledgeBase", result: ResultLike, variant: Variant = Variant(),
                         today: dt.date | None = None) -> PersonalHtml:
-    return PersonalHtml(_personal(kb, result, variant, today, "personal.html.j2", whole=False),
-                        _personal(kb, result, variant, today, "personal_general.html.j2"))
+    return PersonalHtml(_personal(kb, result, variant, today, own=True),
+                        _personal(kb, result, variant, today, own=False))
 
 
 def _personal(kb: "KnowledgeBase", result: ResultLike, variant: Variant, today: dt.date | None,
-              template: str, whole: bool = False) -> str:
+              *, own: bool, whole: bool = False) -> str:
+    """``own``: the patient's pages (``whole``: with the general sections after them); else the
+    general sections alone."""
     day = today or today_date()
     when = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
     extra: dict[str, Any] = dict(printed=day, whole=whole)
-    if template == "personal.html.j2":  # the patient's pages: only the advice that applies
+    if own:  # the patient's pages: only the advice that applies
+        template = "personal.html.j2"
         view = build_view(kb, PERSONAL_PARTS, advice_ids=frozenset(result.advice_ids))
         person: PersonalView = personal_view(kb, result, day)
         extra.update(person=person)
     else:  # the general sections alone do not depend on the patient
+        template = "personal_general.html.j2"
         view = build_view(kb, PERSONAL_PARTS)
     return _html(kb, template, **_context(kb, PERSONAL_TITLE, variant, "booklet", view, when),
                  **extra)
