@@ -10,7 +10,7 @@ import re
 from fractions import Fraction
 from typing import TYPE_CHECKING, Iterator
 
-from .units import Unit, find_unit, format_quantity
+from .units import Unit, find_unit, format_number, format_quantity
 
 if TYPE_CHECKING:
     from .model import Band, KnowledgeBase
@@ -48,7 +48,7 @@ def band_range(kb: "KnowledgeBase", band: "Band") -> str:
         return format_quantity(unit.to_base(value), unit)
 
     if band.lower is not None and band.below is not None:
-        return f"{fmt(band.lower).split(' ')[0]} to under {fmt(band.below)}"
+        return f"{format_number(band.lower)} to under {fmt(band.below)}"
     if band.below is not None:
         return f"under {fmt(band.below)}"
     if band.lower is not None:
