@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 from .patient import Patient, PatientParser
 from .rules.compile import Program, compile_kb
 from .rules.explain import Explainer
+from .units import json_number
 
 if TYPE_CHECKING:
     from .model import KnowledgeBase, ScopeLimit
@@ -104,8 +105,7 @@ class Result:
             "urgency": self.urgency,
             "urgency_certain": self.urgency_certain,
             "settle_with": list(self.settle_with),
-            "anc_cells_per_ul": None if anc is None else (
-                anc.numerator if anc.denominator == 1 else float(anc)),
+            "anc_cells_per_ul": None if anc is None else json_number(anc),
             "fever": self.fever,
             "scope_warnings": [s.id for s in self.scope_warnings],
             "advice_ids": sorted(self.advice_ids),

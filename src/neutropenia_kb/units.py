@@ -110,15 +110,27 @@ def split_quantity(text: str) -> tuple[Fraction, str]:
     return exact(match.group(1)), match.group(2)
 
 
+def json_number(value: Fraction) -> int | float:
+    """For JSON and CSV: a whole number stays an int (1000, not 1000.0)."""
+    return value.numerator if value.denominator == 1 else float(value)
+
+
 def format_number(value: Fraction, places: int | None = None) -> str:
-    """1500 → '1,500'; 38 → '38' (or '38.0' with places=1); 0.8 → '0.8'."""
-    if places is None:
-        if value.denominator == 1:
-            return f"{value.numerator:,}"
-        places = 2
-        text = f"{float(value):,.{places}f}".rstrip("0").rstrip(".")
-        return text
-    return f"{float(round(value, places)):,.{places}f}"
+    """1500 → '1,500'; 0.8 → '0.8'; 1.499 → '1.499'; with places=1: 38 → '38.0', 37.95 → '37.95',
+    37.9444… → '37.94'.
+
+    A number is shown exactly when it has few decimals (``places`` is a minimum), and otherwise
+    cut short, never rounded: rounding 1,499 cells/µL to '1.5 ×10⁹/L', or 37.95 °C to '38.0 °C',
+    would print a threshold for a value on the other side of it."""
+    exact_places = next((p for p in range(0, 7) if (value * 10**p).denominator == 1), None)
+    if exact_places is None:  # a repeating decimal, e.g. from °F to °C
+        exact_places = 3 if places is None else places + 1
+    shown = max(places or 0, exact_places)
+    if places is not None:
+        shown = min(shown, places + 1)
+    scale = 10**shown
+    cut = Fraction(int(value * scale), scale)  # toward zero
+    return f"{Decimal(cut.numerator) / Decimal(cut.denominator):,.{shown}f}"
 
 
 _PLACES = {"temperature": 1}

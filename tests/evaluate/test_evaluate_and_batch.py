@@ -35,11 +35,18 @@ def test_because_names_the_condition_and_the_values(kb) -> None:  # type: ignore
     finding = next(f for f in result.findings if f.id == "fever_with_neutropenia")
     assert finding.kind == "urgency_rule" and finding.certain
     assert finding.because.startswith("when has_fever and neutropenia: has_fever is true "
-                                      "(temperature 38.0 °C (100.4 °F), given as 100.4 °F is at "
+                                      "(temperature 38.0 °C (100.4 °F) is at "
                                       "or above fever_temperature 38.0 °C (100.4 °F))")
-    assert "anc 800 cells/µL, given as 0.8 ×10⁹/L" in finding.because
+    assert "anc 800 cells/µL (0.8 ×10⁹/L))" in finding.because  # both lab units, said once
     assert finding.sources and all(isinstance(s, str) for s, _ in finding.sources)
     assert "urgency = emergency" in result.trace
+
+
+def test_because_shows_the_value_as_given_not_rounded(kb) -> None:  # type: ignore[no-untyped-def]
+    result = kb.evaluate({"anc": 800, "temperature": "100.45 F", "symptoms": [],
+                          "on_chemotherapy": False, "age_years": 30})
+    finding = next(f for f in result.findings if f.id == "has_fever")
+    assert "temperature 38.02 °C (100.45 °F) is at or above" in finding.because
 
 
 def test_missing_temperature_gives_the_cautious_level_and_what_settles_it(kb) -> None:  # type: ignore[no-untyped-def]
@@ -166,7 +173,7 @@ def test_pytest_plugin_reports_a_failing_case(tmp_path: Path, repo: Path) -> Non
     assert "c.yaml::off_by_one" in done.stdout
     assert "case off_by_one failed\n  severity: expected 'normal', actual 'mild'\n  trace:" \
         in done.stdout
-    assert "severity = mild: anc 1,499 cells/µL is in the mild band" in done.stdout
+    assert "severity = mild: anc 1,499 cells/µL (1.499 ×10⁹/L) is in the mild band" in done.stdout
 
 
 def test_a_mistake_in_a_case_file_is_placed_and_worded(tmp_path: Path) -> None:
@@ -195,3 +202,17 @@ def test_evaluate_many_is_lazy_and_stops_at_a_bad_row(kb) -> None:  # type: igno
         next(results)
     assert info.value.field == "anc" and read == [0, 1, 2]  # the row after it was not read
     assert list(result_fields(kb.evaluate({"anc": 400}), None)) == list(RESULT_COLUMNS)
+
+
+def test_displayed_values_never_land_on_the_other_side_of_a_threshold(kb) -> None:  # type: ignore[no-untyped-def]
+    # Rounding would print '38.0 °C' for 37.95 °C and '1.5 ×10⁹/L' for 1,499 cells/µL.
+    result = kb.evaluate({"anc": 1499, "temperature": "37.95 C", "symptoms": [],
+                          "on_chemotherapy": False, "age_years": 30})
+    assert result.severity == "mild" and result.fever is False
+    trace = "\n".join(result.trace)
+    assert "temperature 37.95 °C (100.31 °F) is not at or above fever_temperature 38.0 °C" in trace
+    band = next(f for f in result.findings if f.id == "mild")
+    assert "1,499 cells/µL (1.499 ×10⁹/L)" in band.because
+    below = kb.evaluate({"anc": 1499, "temperature": "100.39 F", "symptoms": [],
+                         "on_chemotherapy": False, "age_years": 30})
+    assert "temperature 37.99 °C (100.39 °F) is not at or above" in "\n".join(below.trace)

@@ -161,7 +161,4 @@ def format_count(kb: "KnowledgeBase", cells_per_ul: "Fraction | None") -> str | 
         return None
     unit = find_unit(kb.severity.unit)
     assert unit is not None
-    # Lab reports give the count in either unit: when inputs.yaml names no display_units for
-    # it, the leaflet shows both.
-    also = display_units(kb, unit.dimension) or [u for u in (find_unit("10^9/L"),) if u]
-    return format_quantity(cells_per_ul, unit, also)
+    return format_quantity(cells_per_ul, unit, display_units(kb, unit.dimension))

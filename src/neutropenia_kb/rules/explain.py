@@ -11,7 +11,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from ..text import display_units
-from ..units import BASE_UNIT, format_number, format_quantity
+from ..units import BASE_UNIT, format_number, format_quantity, json_number
 from .compile import Program, literal_value
 from .parse import And, Bool, Call, Compare, In, Name, Node, Not, Number, Or, unparse
 
@@ -180,7 +180,9 @@ class Explainer:
             format_number(Fraction(value))
         given = self.patient.given.get(name)
         if given and given[1] is not None and given[1] is not BASE_UNIT.get(kind or ""):
-            text += f", given as {format_number(Fraction(given[0]))} {given[1].symbol}"
+            as_given = f"{format_number(Fraction(given[0]))} {given[1].symbol}"
+            if as_given not in text:  # already shown among the display units: say it once
+                text += f", given as {as_given}"
         if name == self.kb.severity.input and self.patient.anc_derived:
             text += f", worked out as {self.derivation()}"
         return text
@@ -281,8 +283,7 @@ class Explainer:
             else:
                 unit = BASE_UNIT.get(kind or "")
                 number = Fraction(value)
-                out[name] = {"value": number.numerator if number.denominator == 1
-                             else float(number), "unit": unit.name if unit else None,
+                out[name] = {"value": json_number(number), "unit": unit.name if unit else None,
                              "text": self.show(name)}
         return out
 
