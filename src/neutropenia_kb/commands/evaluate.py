@@ -14,6 +14,7 @@ from ..evaluate import Result
 from ..loader import load_text
 from ..model import KnowledgeBase
 from ..problems import UsageError, render_all
+from . import add_rules_option
 
 
 def register(subparsers: Any) -> None:
@@ -30,7 +31,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-o", "--output", metavar="OUT",
                         help="write to OUT instead of stdout (a batch's format follows OUT's "
                         "extension: .csv or .jsonl)")
-    parser.add_argument("--rules", default="rules", help="knowledge base folder (default: rules)")
+    add_rules_option(parser)
     parser.set_defaults(func=run)
 
 

@@ -11,6 +11,7 @@ from .. import load
 from ..batch import read_rows
 from ..model import KnowledgeBase
 from ..problems import InputError, UsageError
+from . import add_rules_option
 
 
 def register(subparsers: Any) -> None:
@@ -21,7 +22,7 @@ def register(subparsers: Any) -> None:
         "one personal leaflet (the patient's result first). With --patients FILE.csv: one "
         "personal leaflet per row into --out-dir, named after the row's 'id' column, else its "
         "line number; a bad row is reported and the others are still written.")
-    parser.add_argument("--rules", default="rules", help="knowledge base folder (default: rules)")
+    add_rules_option(parser)
     parser.add_argument("--out-dir", type=Path, default=None, metavar="DIR",
                         help="folder for the leaflets (default: build/leaflets)")
     parser.add_argument("--patient", metavar="FILE", help="a patient file (.yaml, .yml, .json)")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..scaffold import KINDS, new_item
+from . import add_rules_option
 
 
 def register(subparsers: Any) -> None:
@@ -18,8 +19,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("kind", metavar="KIND", choices=sorted(KINDS),
                         help=f"one of: {', '.join(KINDS)}")
     parser.add_argument("id", metavar="ID", help="the new id: lower case, digits and _")
-    parser.add_argument("--rules", type=Path, default=Path("rules"),
-                        help="the knowledge base folder (default: rules)")
+    add_rules_option(parser)
     parser.add_argument("--title", default=None, help="the patient-facing title (or term)")
     parser.set_defaults(func=run)
 

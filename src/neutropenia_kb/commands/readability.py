@@ -8,6 +8,7 @@ from typing import Any
 
 from ..readability import distribution, measure, worst_first
 from ..review import load_checked
+from . import add_rules_option
 
 
 def register(subparsers: Any) -> None:
@@ -15,8 +16,7 @@ def register(subparsers: Any) -> None:
         "readability", help="reading grade of every patient text, worst first",
         description="Print the Flesch-Kincaid grade (and SMOG from 3 sentences) of every "
         "patient-facing text, worst first, with the limit kb.yaml sets for it.")
-    parser.add_argument("--rules", type=Path, default=Path("rules"),
-                        help="the knowledge base folder (default: rules)")
+    add_rules_option(parser)
     parser.add_argument("--limit", type=int, default=None, metavar="N",
                         help="show only the N worst texts")
     parser.set_defaults(func=run)

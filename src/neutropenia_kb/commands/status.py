@@ -9,6 +9,7 @@ from typing import Any
 
 from ..problems import UsageError
 from ..review import DUE_WITHIN_DAYS, load_checked, status
+from . import add_rules_option
 
 
 def register(subparsers: Any) -> None:
@@ -16,8 +17,7 @@ def register(subparsers: Any) -> None:
         "status", help="review dates due, items without sources, who reviewed what",
         description="List what is due for review (overdue first), items that cite no source, "
         "and who reviewed what.")
-    parser.add_argument("--rules", type=Path, default=Path("rules"),
-                        help="the knowledge base folder (default: rules)")
+    add_rules_option(parser)
     parser.add_argument("--within", type=int, default=DUE_WITHIN_DAYS, metavar="DAYS",
                         help=f"also list reviews due in the next DAYS days "
                         f"(default: {DUE_WITHIN_DAYS})")

@@ -9,6 +9,7 @@ from typing import Any
 from .. import load
 from ..problems import KbError, UsageError
 from ..testing import case_files, coverage, load_cases, run_case
+from . import add_rules_option
 
 
 def register(subparsers: Any) -> None:
@@ -20,7 +21,7 @@ def register(subparsers: Any) -> None:
         "every accepted unit (and fails if any).")
     parser.add_argument("cases", nargs="*", default=["tests/cases"],
                         help="case files or folders (default: tests/cases)")
-    parser.add_argument("--rules", default="rules", help="knowledge base folder (default: rules)")
+    add_rules_option(parser)
     parser.add_argument("--coverage", action="store_true",
                         help="list what no case exercised")
     parser.set_defaults(func=run)
