@@ -16,7 +16,7 @@ from .loader import load_file
 from .problems import InputError, Problem
 from .rules.compile import literal_value
 from .rules.explain import Explainer
-from .rules.parse import And, Compare, Name, Node, Not, Number, Or
+from .rules.parse import Compare, Name, Number, walk
 from .units import find_unit, format_number
 from .units import exact
 from .validate_schema import check_doc
@@ -167,7 +167,7 @@ def boundaries(evaluator: Evaluator) -> list[tuple[str, Fraction, tuple[str, ...
             if edge is not None and unit is not None:
                 out[(kb.severity.input, unit.to_base(edge))] = units.get(kb.severity.input, ("",))
     for node in program.nodes.values():
-        for cmp in _compares(node):
+        for cmp in (n for n in walk(node) if isinstance(n, Compare)):
             left, right = cmp.left, cmp.right
             if isinstance(right, Name) and right.name in units:
                 left, right = right, left
@@ -181,16 +181,6 @@ def boundaries(evaluator: Evaluator) -> list[tuple[str, Fraction, tuple[str, ...
                     continue
                 out[(left.name, edge)] = units[left.name]
     return [(name, edge, us) for (name, edge), us in out.items()]
-
-
-def _compares(node: Node) -> list[Compare]:
-    if isinstance(node, Compare):
-        return [node]
-    if isinstance(node, (And, Or)):
-        return [c for item in node.items for c in _compares(item)]
-    if isinstance(node, Not):
-        return _compares(node.operand)
-    return []
 
 
 def coverage(evaluator: Evaluator, outcomes: Iterable[Outcome]) -> list[str]:

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..units import find_unit
 from .check import Scope
-from .parse import (COMPARISONS, And, Bool, Call, Compare, In, Name, Node, Not, Number, Or,
-                    names_in, parse, unparse)
+from .parse import (COMPARISONS, And, Bool, Call, In, Name, Node, Not, Number, Or,
+                    names_in, parse, unparse, walk)
 
 if TYPE_CHECKING:
     from ..model import KnowledgeBase
@@ -169,9 +169,7 @@ def _deps(owner: str, nodes: Mapping[str, Node], scope: Scope, severity_input: s
         return memo[owner]
     memo[owner] = frozenset()  # cycle guard
     out: set[str] = set()
-    stack = [nodes[owner]]
-    while stack:
-        node = stack.pop()
+    for node in walk(nodes[owner]):
         if isinstance(node, Name):
             if node.name in scope.inputs:
                 out.add(node.name)
@@ -181,14 +179,6 @@ def _deps(owner: str, nodes: Mapping[str, Node], scope: Scope, severity_input: s
                 out |= _deps(node.name, nodes, scope, severity_input, memo)
         elif isinstance(node, Call) and node.func in ("symptom", "any_symptom"):
             out.add("symptoms")
-        elif isinstance(node, (And, Or)):
-            stack.extend(node.items)
-        elif isinstance(node, Not):
-            stack.append(node.operand)
-        elif isinstance(node, Compare):
-            stack.extend((node.left, node.right))
-        elif isinstance(node, In):
-            stack.append(node.left)
     memo[owner] = frozenset(out)
     return memo[owner]
 

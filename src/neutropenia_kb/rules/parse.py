@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from typing import Union
+from typing import Iterator, Union
 
 from ..units import ACCEPTED, exact, find_unit
 
@@ -275,21 +275,27 @@ def parse(text: str) -> Node:
     return _Parser(text).parse()
 
 
-def names_in(node: Node) -> list[Name]:
-    """Every Name read by the condition (not the arguments of symptom(), which are ids)."""
-    if isinstance(node, Name):
-        return [node]
+def walk(node: Node) -> Iterator[Node]:
+    """The node and every node below it, in reading order. The arguments of symptom() are
+    symptom ids, not names, so they are not visited; the argument of known() is an input."""
+    yield node
     if isinstance(node, (And, Or)):
-        return [n for item in node.items for n in names_in(item)]
-    if isinstance(node, Not):
-        return names_in(node.operand)
-    if isinstance(node, Compare):
-        return names_in(node.left) + names_in(node.right)
-    if isinstance(node, In):
-        return names_in(node.left)
-    if isinstance(node, Call) and node.func == "known":
-        return list(node.args)
-    return []
+        for item in node.items:
+            yield from walk(item)
+    elif isinstance(node, Not):
+        yield from walk(node.operand)
+    elif isinstance(node, Compare):
+        yield from walk(node.left)
+        yield from walk(node.right)
+    elif isinstance(node, In):
+        yield from walk(node.left)
+    elif isinstance(node, Call) and node.func == "known":
+        yield from node.args
+
+
+def names_in(node: Node) -> list[Name]:
+    """Every Name read by the condition."""
+    return [n for n in walk(node) if isinstance(n, Name)]
 
 
 def unparse(node: Node) -> str:
