@@ -6,7 +6,7 @@ Renderers and the evaluator read this, never the raw YAML. Field names follow th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path

@@ -149,12 +149,12 @@ def texts(kb: "KnowledgeBase", docs: Mapping[str, Doc]) -> Iterator[tuple[str, s
 def measure(kb: "KnowledgeBase", docs: Mapping[str, Doc]) -> list[Measurement]:
     limits = kb.meta.readability or {}
     out = []
-    for ident, kind, stem, where, words in texts(kb, docs):
+    for ident, kind, stem, where, text in texts(kb, docs):
         doc = docs.get(stem)
         line, column = doc.mark(where) if doc else (None, None)
         limit, key = limit_for(limits, kind, stem)
         out.append(Measurement(ident, kind, stem, format_path(where), doc.path if doc else None,
-                               line, column, score(plain(words)), limit, key))
+                               line, column, score(plain(text)), limit, key))
     return out
 
 

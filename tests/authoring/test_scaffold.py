@@ -45,7 +45,7 @@ def test_new_cause_block_is_commented_and_validates_once_filled(
     block = text[text.index("  - id: foo\n") - 200:]
     for field in ("title", "text", "groups", "sources"):
         # Each field has a comment line right above it.
-        assert f"#" in block.split(f"    {field}:")[0].splitlines()[-1], field
+        assert "#" in block.split(f"    {field}:")[0].splitlines()[-1], field
     _, problems = validate_dir(kb_copy)
     messages = [p.render(kb_copy) for p in problems if p.severity == "error"]
     assert any("causes[17].groups: this list is empty" in m for m in messages), messages
