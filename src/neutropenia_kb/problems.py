@@ -82,18 +82,43 @@ def did_you_mean(word: str, choices: Iterable[str], n: int = 1) -> str:
     return f"; did you mean {quoted}?"
 
 
+_CONTROL = {i: f"\\x{i:02x}" for i in (*range(0x20), 0x7F)} | {0x0A: "\\n", 0x0D: "\\r",
+                                                              0x09: "\\t"}
+SHOWN_CHARS = 80  # a value quoted in a message is cut to this many characters
+
+
+def show_value(value: object, limit: int = SHOWN_CHARS) -> str:
+    """A value as a message quotes it: control characters escaped (no terminal escape codes reach
+    the screen), cut to ``limit`` characters with the full length given, so a 1 MB value gives a
+    short message."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > limit:
+        text = f"{text[:limit]}… ({len(text):,} characters)"
+    return text.translate(_CONTROL)
+
+
+class NkbError(Exception):
+    """The base of every error the library raises on purpose; ``exit_code`` is what the CLI exits
+    with (click's ladder: 1 content problems, 2 usage mistakes and bad patient input)."""
+
+    exit_code = 1
+
+
 @dataclass
-class KbError(Exception):
+class KbError(NkbError):
     """Raised by the library when the knowledge base has errors; carries every problem found."""
 
     problems: list[Problem] = field(default_factory=list)
+    exit_code = 1
 
     def __str__(self) -> str:
         return render_all(self.problems)
 
 
-class InputError(ValueError):
+class InputError(NkbError, ValueError):
     """A patient input that cannot be used: names the field, the value and what is allowed."""
+
+    exit_code = 2
 
     def __init__(self, field_name: str, value: object, allowed: str) -> None:
         self.field = field_name
@@ -102,5 +127,7 @@ class InputError(ValueError):
         super().__init__(f"{field_name}: {value!r} is not allowed: {allowed}")
 
 
-class UsageError(Exception):
+class UsageError(NkbError):
     """A mistake in how a command was called (exit status 2)."""
+
+    exit_code = 2
