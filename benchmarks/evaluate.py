@@ -164,7 +164,7 @@ def part1(n: int) -> None:
     print(f"  ratio               : {hand_rate / ours_rate:.2f}× slower than hand-written")
     parsed = [evaluator.parser.parse(p) for p in patients]
     values = [p.values for p in parsed]
-    decide = evaluator.program.decide
+    decide = evaluator.compiled.decide
     for _ in range(2):
         decide_rate = per_second(decide, values)
         result_rate = per_second(evaluator.decide, parsed)

@@ -1,7 +1,8 @@
 """One patient → a decision: severity, urgency, advice, and why (lazily, with the sources).
 
-Pure: no files, no printing. The decisions come from the compiled program (rules/compile.py);
-the explanations are worked out only when someone reads ``findings`` or ``trace``.
+Pure: no files, no printing. The decisions come from the compiled form (engine/program.py)
+through its Python backend (engine/python_backend.py); the explanations are worked out only when
+someone reads ``findings`` or ``trace``.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
+from .engine.program import Decision, Program, build_program
+from .engine.python_backend import PythonProgram, compile_python
 from .patient import Patient, PatientParser
-from .rules.compile import Program, compile_kb
-from .rules.explain import Explainer
+from .rules.explain import Authored, Explainer
 from .units import json_number
 
 if TYPE_CHECKING:
@@ -49,7 +51,7 @@ class Result:
     fever: bool | None
     advice_ids: frozenset[str]
     patient: Patient = field(repr=False, compare=False)
-    _answer: tuple[Any, ...] = field(repr=False, compare=False)
+    decision: Decision = field(repr=False, compare=False)  # the engine's whole answer
     _evaluator: "Evaluator" = field(repr=False, compare=False)
 
     @classmethod
@@ -68,15 +70,15 @@ class Result:
     @cached_property
     def scope_warnings(self) -> tuple["ScopeLimit", ...]:
         """Out-of-scope limits that hold or may hold (unknown counts: cautious)."""
-        return tuple(s for s, v in zip(self._evaluator.kb.severity.out_of_scope, self._answer[2])
-                     if v is not False)
+        return tuple(s for s, v in zip(self._evaluator.kb.severity.out_of_scope,
+                                       self.decision.scope) if v is not False)
 
     @cached_property
     def settle_with(self) -> tuple[str, ...]:
         """Inputs that would settle an undecided rule more urgent than the decided level."""
         if self.urgency_certain:
             return ()
-        return self._evaluator.settle_with(self.patient, self._answer)
+        return self._evaluator.settle_with(self.patient, self.decision)
 
     @cached_property
     def inputs(self) -> dict[str, Any]:
@@ -94,7 +96,9 @@ class Result:
 
     @cached_property
     def _explainer(self) -> Explainer:
-        return Explainer(self._evaluator.kb, self._evaluator.program, self.patient, self._answer)
+        evaluator = self._evaluator
+        return Explainer(evaluator.kb, evaluator.program, evaluator.authored, self.patient,
+                         self.decision)
 
     def decision_json(self) -> dict[str, Any]:
         """The decisions only, as JSON values: what a batch writes per row (no explanations, so
@@ -124,11 +128,12 @@ class Evaluator:
 
     def __init__(self, kb: "KnowledgeBase") -> None:
         self.kb = kb
-        self.program: Program = compile_kb(kb)
+        self.program: Program = build_program(kb)
+        self.compiled: PythonProgram = compile_python(self.program)
         self.parser = PatientParser(kb)
-        facts = self.program.facts
+        facts = [f.id for f in self.program.facts]
         self._fever_index = facts.index(FEVER_FACT) if FEVER_FACT in facts else None
-        levels = self.program.levels or ("routine",)
+        levels = tuple(lv.id for lv in self.program.levels) or ("routine",)
         self._levels = levels + (levels[-1],)  # index len(levels) = no level at all
 
     def evaluate(self, patient: Mapping[str, Any]) -> Result:
@@ -136,28 +141,32 @@ class Evaluator:
         parsed = self.parser.parse(patient)
         return self.decide(parsed)
 
+    @cached_property
+    def authored(self) -> Authored:
+        """The conditions as written, for explanations only."""
+        return Authored(self.kb)
+
     def decide(self, parsed: Patient) -> Result:
-        answer = self.program.decide(parsed.values)
+        decision = self.compiled.decide(parsed.values)
         fever_i = self._fever_index
         return Result._make({
-            "severity": answer[0] or UNKNOWN,
-            "urgency": self._levels[answer[4]],
-            "urgency_certain": answer[5],
-            "fever": None if fever_i is None else answer[1][fever_i],
-            "advice_ids": answer[6],
+            "severity": decision.severity or UNKNOWN,
+            "urgency": self._levels[decision.level],
+            "urgency_certain": decision.certain,
+            "fever": None if fever_i is None else decision.facts[fever_i],
+            "advice_ids": decision.advice,
             "patient": parsed,
-            "_answer": answer,
+            "decision": decision,
             "_evaluator": self,
         })
 
-    def settle_with(self, parsed: Patient, answer: tuple[Any, ...]) -> tuple[str, ...]:
-        """Missing inputs read by the unknown rules that are more urgent than the decided level."""
-        rules, decided = answer[3], answer[7]
-        program = self.program
+    def settle_with(self, parsed: Patient, decision: Decision) -> tuple[str, ...]:
+        """Missing inputs read by the unknown rules that are more urgent than the level a true
+        rule decided (DESIGN.md, "The compiled form and its semantics")."""
         names: dict[str, None] = {}
-        for rid, value, rank in zip(program.rule_ids, rules, program.rule_levels):
-            if value is None and rank < decided:
-                for name in sorted(program.deps.get(rid, ())):
+        for rule, value in zip(self.program.rules, decision.rules):
+            if value is None and rule.rank < decision.decided_level:
+                for name in sorted(rule.deps):
                     if name not in parsed.values:
                         names[name] = None
         return tuple(names)

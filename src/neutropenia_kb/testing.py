@@ -14,9 +14,8 @@ from typing import Any, Iterable, Mapping
 from .evaluate import Evaluator, Result
 from .loader import load_file
 from .problems import InputError, Problem
-from .rules.compile import literal_value
+from .engine.program import Compare, Const, InputRef, walk
 from .rules.explain import Explainer
-from .rules.parse import Compare, Name, Number, walk
 from .units import find_unit, format_number
 from .units import exact
 from .validate_schema import check_doc
@@ -157,7 +156,6 @@ def boundaries(evaluator: Evaluator) -> list[tuple[str, Fraction, tuple[str, ...
     is compared with in a condition."""
     kb = evaluator.kb
     program = evaluator.program
-    scope = program.scope
     out: dict[tuple[str, Fraction], tuple[str, ...]] = {}
     units = {i.id: tuple(i.accepted_units) or ((i.unit,) if i.unit else ("",)) for i in kb.inputs}
     sev_unit = kb.severity.unit
@@ -166,20 +164,14 @@ def boundaries(evaluator: Evaluator) -> list[tuple[str, Fraction, tuple[str, ...
         for edge in (band.lower, band.below):
             if edge is not None and unit is not None:
                 out[(kb.severity.input, unit.to_base(edge))] = units.get(kb.severity.input, ("",))
-    for node in program.nodes.values():
-        for cmp in (n for n in walk(node) if isinstance(n, Compare)):
+    for _owner, _kind, cond in program.conditions():
+        for cmp in (n for n in walk(cond) if isinstance(n, Compare)):
+            # The compiled form puts the input on the left and the constant (a literal or a
+            # threshold) in the input's base unit on the right.
             left, right = cmp.left, cmp.right
-            if isinstance(right, Name) and right.name in units:
-                left, right = right, left
-            if isinstance(left, Name) and left.name in units and not (
-                    isinstance(right, Name) and right.name in units):
-                if isinstance(right, Number):
-                    edge = Fraction(literal_value(right, left, scope))
-                elif isinstance(right, Name) and right.name in scope.thresholds:
-                    edge = scope.thresholds[right.name][1]
-                else:
-                    continue
-                out[(left.name, edge)] = units[left.name]
+            if isinstance(left, InputRef) and left.input in units and isinstance(right, Const) \
+                    and isinstance(right.value, Fraction):
+                out[(left.input, right.value)] = units[left.input]
     return [(name, edge, us) for (name, edge), us in out.items()]
 
 
@@ -194,14 +186,14 @@ def coverage(evaluator: Evaluator, outcomes: Iterable[Outcome]) -> list[str]:
         result = outcome.result
         if result is None:
             continue
-        answer = result._answer
+        decision = result.decision
         seen.bands.add(result.severity)
-        for ids, values in ((program.facts, answer[1]), (program.scope_ids, answer[2]),
-                            (program.rule_ids, answer[3])):
-            seen.true.update(i for i, v in zip(ids, values) if v is True)
-        explainer = Explainer(kb, program, result.patient, answer)
+        seen.true.update(f.id for f, v in zip(program.facts, decision.facts) if v is True)
+        seen.true.update(s.id for s, v in zip(program.limits, decision.scope) if v is True)
+        seen.true.update(r.id for r, v in zip(program.rules, decision.rules) if v is True)
+        explainer = Explainer(kb, program, evaluator.authored, result.patient, decision)
         for item in (*kb.tests, *kb.treatments, *kb.precautions):
-            if item.applies_when and explainer.truth(program.nodes[item.id]) is True:
+            if item.applies_when and explainer.truth(explainer.nodes[item.id]) is True:
                 seen.true.add(item.id)
         values, given = result.patient.values, result.patient.given
         for name, edge, _units in edges:

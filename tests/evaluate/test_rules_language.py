@@ -121,7 +121,8 @@ def test_compiled_code_agrees_with_the_interpreter(kb) -> None:  # type: ignore[
     """The generated function and the plain AST interpreter are written independently."""
     rng = random.Random(1)
     symptoms = [s.id for s in kb.symptoms]
-    program = kb.evaluator.program
+    evaluator = kb.evaluator
+    program = evaluator.program
     unit = find_unit(kb.severity.unit)
     assert unit is not None
     seen_bands: set[str | None] = set()
@@ -135,31 +136,29 @@ def test_compiled_code_agrees_with_the_interpreter(kb) -> None:  # type: ignore[
             "age_years": rng.choice([None, 0.5, 1, 40]),
         }.items() if v is not None}
         result = kb.evaluate(patient)
-        answer = result._answer
-        explainer = Explainer(kb, program, result.patient, answer)
+        decision = result.decision
+        explainer = Explainer(kb, program, evaluator.authored, result.patient, decision)
         anc = result.patient.values.get(kb.severity.input)
         band = None if anc is None else next(
             b.id for b in kb.severity.bands
             if (b.lower is None or anc >= unit.to_base(b.lower))
             and (b.below is None or anc < unit.to_base(b.below)))
-        assert answer[0] == band, patient
-        for owner, value in zip(program.rule_ids, answer[3]):
-            assert explainer.truth(program.nodes[owner]) is value, (patient, owner)
-        for owner, value in zip(program.facts, answer[1]):
-            assert explainer.truth(program.nodes[owner]) is value, (patient, owner)
-        for owner, value in zip(program.scope_ids, answer[2]):
-            assert explainer.truth(program.nodes[owner]) is value, (patient, owner)
+        assert decision.severity == band, patient
+        for owners, values in ((program.rules, decision.rules), (program.facts, decision.facts),
+                               (program.limits, decision.scope)):
+            for owner, value in zip(owners, values):
+                assert explainer.truth(explainer.nodes[owner.id]) is value, (patient, owner.id)
         advice = {a.id for a in (*kb.tests, *kb.treatments, *kb.precautions)
-                  if not a.applies_when or explainer.truth(program.nodes[a.id]) is not False}
-        assert answer[6] == advice, patient
+                  if not a.applies_when or explainer.truth(explainer.nodes[a.id]) is not False}
+        assert decision.advice == advice, patient
         seen_bands.add(band)
-        seen_scope.update(i for i, v in zip(program.scope_ids, answer[2]) if v)
+        seen_scope.update(o.id for o, v in zip(program.limits, decision.scope) if v)
     assert seen_bands >= {b.id for b in kb.severity.bands} and seen_scope  # the draws reach them
 
 
 def test_generated_source_never_contains_authored_text(kb) -> None:  # type: ignore[no-untyped-def]
     """Every value reaches the generated code as a named constant, never as a literal."""
-    tree = ast.parse(kb.evaluator.program.source)
+    tree = ast.parse(kb.evaluator.compiled.source)
     literals = [n.value for n in ast.walk(tree)
                 if isinstance(n, ast.Constant) and isinstance(n.value, str)]
     assert literals == []

@@ -1,19 +1,21 @@
 """Explanations: why each finding holds, in words a nurse can read, and the step-by-step trace.
 
-Built only on demand (Result.findings / Result.trace), by interpreting the same AST the compiler
-generated code from, with the values the compiled function computed. Tests check that this
-interpreter and the compiled code agree.
+Built only on demand (Result.findings / Result.trace), by interpreting the conditions as
+authored (parsed, not compiled) with the values the compiled program decided, so the words can
+quote the condition as written. Tests check that this interpreter and the engines agree.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
+from ..engine.program import Decision, Program
 from ..text import display_units
 from ..units import BASE_UNIT, format_number, format_quantity, json_number
-from .compile import Program, literal_value
-from .parse import And, Bool, Call, Compare, In, Name, Node, Not, Number, Or, unparse
+from .check import Scope
+from .compile import literal_value
+from .parse import And, Bool, Call, Compare, In, Name, Node, Not, Number, Or, parse, unparse
 
 if TYPE_CHECKING:
     from ..evaluate import Finding, Result
@@ -26,17 +28,33 @@ _OPS = {"<": "below", "<=": "at or below", ">": "above", ">=": "at or above", "=
 _WORD = {True: "true", False: "false", None: "unknown"}
 
 
+class Authored:
+    """Every condition of the knowledge base parsed as written, by owner id; built once per
+    knowledge base (Evaluator.authored), only when something is explained."""
+
+    def __init__(self, kb: "KnowledgeBase") -> None:
+        self.scope = Scope.from_kb(kb)
+        whens = [*((f.id, f.when) for f in kb.facts),
+                 *((s.id, s.when) for s in kb.severity.out_of_scope),
+                 *((r.id, r.when) for r in kb.urgency_rules)]
+        self.nodes: Mapping[str, Node] = {
+            **{owner: parse(when) for owner, when in whens},
+            **{a.id: parse(a.applies_when) for a in (*kb.tests, *kb.treatments, *kb.precautions)
+               if a.applies_when}}
+
+
 class Explainer:
-    def __init__(self, kb: "KnowledgeBase", program: Program, patient: "Patient",
-                 answer: tuple[Any, ...]) -> None:
+    def __init__(self, kb: "KnowledgeBase", program: Program, authored: Authored,
+                 patient: "Patient", decision: Decision) -> None:
         self.kb = kb
         self.program = program
         self.patient = patient
-        self.answer = answer
-        self.scope = program.scope
+        self.decision = decision
+        self.scope = authored.scope
+        self.nodes = authored.nodes
         self.env: dict[str, Any] = dict(patient.values)
-        self.env["severity"] = answer[0]
-        self.facts = dict(zip(program.facts, answer[1]))
+        self.env["severity"] = decision.severity
+        self.facts = dict(zip((f.id for f in program.facts), decision.facts))
 
     # ---- interpretation ----------------------------------------------------------------------
 
@@ -97,7 +115,7 @@ class Explainer:
         if isinstance(node, Bool):
             return "always" if node.value else "never"
         if isinstance(node, Name) and node.name in self.facts:
-            fact = self.program.nodes.get(node.name)
+            fact = self.nodes.get(node.name)
             inner = f" ({self.words(fact)})" if fact is not None else ""
             return f"{node.name} is {_WORD[value]}{inner}"
         if isinstance(node, Name):
@@ -206,7 +224,7 @@ class Explainer:
     # ---- findings and trace ------------------------------------------------------------------
 
     def because(self, owner: str) -> str:
-        node = self.program.nodes[owner]
+        node = self.nodes[owner]
         return f"when {unparse(node)}: {self.words(node)}"
 
     def finding(self, item: "Item", because: str, certain: bool = True) -> "Finding":
@@ -220,7 +238,7 @@ class Explainer:
         kb = self.kb
         anc_name = kb.severity.input
         for limit in result.scope_warnings:
-            certain = self.truth(self.program.nodes[limit.id]) is True
+            certain = self.truth(self.nodes[limit.id]) is True
             out.append(self.finding(limit, self.because(limit.id) + "; the severity bands may "
                                     "not apply", certain))
         if result.severity != "unknown":
@@ -230,7 +248,7 @@ class Explainer:
         for fid, value in self.facts.items():
             if value:
                 out.append(self.finding(kb.by_id[fid], self.because(fid)))
-        for rule, value in zip(kb.urgency_rules, self.answer[3]):
+        for rule, value in zip(kb.urgency_rules, self.decision.rules):
             if value is not False:
                 text = self.because(rule.id)
                 if value is None:
@@ -241,13 +259,13 @@ class Explainer:
             why = "a rule of this level holds" if result.urgency_certain else (
                 "a rule of this level may hold; to settle it give: " +
                 ", ".join(result.settle_with))
-            if not any(v is not False for v, r in zip(self.answer[3], self.program.rule_levels)
-                       if r == level.rank):
+            if not any(v is not False for v, r in zip(self.decision.rules, self.program.rules)
+                       if r.rank == level.rank):
                 why = "no rule for a more urgent level holds"
             out.append(self.finding(level, why, result.urgency_certain))
         for item in (*kb.tests, *kb.treatments, *kb.precautions):
             if item.applies_when and item.id in result.advice_ids:
-                value = self.truth(self.program.nodes[item.id])
+                value = self.truth(self.nodes[item.id])
                 out.append(self.finding(item, self.because(item.id), value is True))
         return tuple(out)
 
@@ -262,9 +280,9 @@ class Explainer:
                          f"{_band_words(band, self.kb)}")
         for fid, value in self.facts.items():
             lines.append(f"fact {fid} = {_WORD[value]}: {self.because(fid)}")
-        for sid, value in zip(self.program.scope_ids, self.answer[2]):
-            lines.append(f"out_of_scope {sid} = {_WORD[value]}: {self.because(sid)}")
-        for rule, value in zip(self.kb.urgency_rules, self.answer[3]):
+        for limit, value in zip(self.program.limits, self.decision.scope):
+            lines.append(f"out_of_scope {limit.id} = {_WORD[value]}: {self.because(limit.id)}")
+        for rule, value in zip(self.kb.urgency_rules, self.decision.rules):
             lines.append(f"rule {rule.id} ({rule.level}) = {_WORD[value]}: "
                          f"{self.because(rule.id)}")
         settle = "" if result.urgency_certain else \

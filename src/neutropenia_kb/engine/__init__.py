@@ -1,0 +1,1 @@
+"""The engine: the compiled form of the rules (program.py) and its backends."""
