@@ -86,7 +86,7 @@ class Compare(_Deps):
     op: str  # one of COMPARE_OPS
     left: "Value"
     right: "Value"
-    in_units: Mapping[str, Fraction] = field(default_factory=dict, hash=False)
+    in_units: Mapping[str, Fraction] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
