@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 from ..problems import InputError
 from ..render.leaflet_content import format_count
-from ..render.site import item_pages, md_plain
+from ..render.site import item_pages
 from .config import ServeConfig
 from .fhir_input import LOINC, PATIENT_KEY, WANTED, PatientData, read_prefetch
 
@@ -256,6 +256,16 @@ def leaflet_url(base_url: str, mapping: Mapping[str, Any]) -> str:
     return f"{base_url}/leaflet" + (f"?{urlencode(params)}" if params else "")
 
 
+_MD_ESCAPE = {ord(c): "\\" + c for c in "\\`*_[]<>&|~#"}
+
+
+def md_plain(value: object) -> str:
+    """Text shown as itself in GitHub Flavored Markdown: its specials backslash-escaped (GFM
+    allows that for any ASCII punctuation), lines joined. Not the site's md_plain, which writes
+    HTML entities: a card's detail is also read raw, where '&#95;' would show."""
+    return " ".join(str(value).split()).translate(_MD_ESCAPE)
+
+
 def clip(text: str, limit: int = SUMMARY_MAX) -> str:
     text = " ".join(text.split())
     if len(text) <= limit:
@@ -290,7 +300,8 @@ def _sources(kb: "KnowledgeBase", refs: tuple[tuple[str, str | None], ...]) -> s
             continue
         title = str(md_plain(source.title))
         if source.url and source.url.startswith(("https://", "http://")):
-            title = f"[{title}]({source.url})"
+            url = source.url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+            title = f"[{title}]({url})"
         section = source.section(section_id)
         out.append(title + (f", “{md_plain(section.title)}”" if section else ""))
     return "; ".join(out)
