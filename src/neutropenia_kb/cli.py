@@ -17,7 +17,7 @@ from .problems import InputError, KbError, UsageError, did_you_mean, render_all
 
 # One module per verb under commands/, each with register(subparsers) setting func=run(args).
 COMMANDS = ("build", "validate", "evaluate", "test", "leaflet", "readability", "status", "diff",
-            "new")
+            "new", "serve")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,6 @@
+"""`nkb serve`: the knowledge base over HTTP — a CDS Hooks 2.0 service and a plain JSON API.
+
+app.py routes and guards; cds.py discovery, hook requests and cards; fhir_input.py FHIR
+Observations → patient inputs; security.py JWT checks; config.py settings; openapi.py the API
+description. Needs the `serve` extra (Starlette, uvicorn, PyJWT).
+"""
