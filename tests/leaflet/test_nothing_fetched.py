@@ -168,3 +168,16 @@ def test_no_build_path_in_any_built_pdf(built: dict[str, Path]) -> None:
         for text in texts:
             assert "file:" not in text and here not in text, (name, text)
         assert here.encode() not in path.read_bytes() and b"file:" not in path.read_bytes(), name
+
+
+@pytest.mark.parametrize("payload, forbidden", [
+    ("# HEAD", "<h1"), ("<h1>HEAD</h1>", "<h1"), ("HEAD\n===", "<h1"), ("---", "<hr"),
+    ("![i](https://example.org/x.png)", "<img"), ("[x](notes.html)", "<a "), ("[x](#)", "<a "),
+    ("para\n\n    code", "<pre"),
+])
+def test_leaflet_markdown_keeps_only_the_subset(payload: str, forbidden: str) -> None:
+    from neutropenia_kb.render.env import markdown_to_html
+
+    assert forbidden not in markdown_to_html(payload)
+    kept = markdown_to_html("*You* must:\n\n- call [us](https://example.org/help)")
+    assert "<em>You</em>" in kept and '<li>call <a href="https://example.org/help">us</a></li>' in kept

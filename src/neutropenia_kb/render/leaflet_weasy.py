@@ -10,7 +10,7 @@ import os
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
@@ -74,11 +74,11 @@ def _harfbuzz_subsets() -> bool:
     WeasyPrint changes its internals, we assume fontTools, the safe side)."""
     from weasyprint.pdf import fonts  # type: ignore[import-untyped]
 
-    harfbuzz_subset = getattr(fonts, "harfbuzz_subset", None)
-    harfbuzz = getattr(fonts, "harfbuzz", None)
+    harfbuzz_subset: Any = getattr(fonts, "harfbuzz_subset", None)
+    harfbuzz: Any = getattr(fonts, "harfbuzz", None)
     try:
         return bool(harfbuzz_subset) and bool(harfbuzz.hb_version_atleast(4, 1, 0))
-    except AttributeError:
+    except AttributeError:  # no such library object, or no such function in it
         return False
 
 
