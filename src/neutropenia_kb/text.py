@@ -1,4 +1,5 @@
-"""Patient text helpers: placeholders that print the knowledge base's own threshold values.
+"""Patient text helpers: placeholders that print the knowledge base's own threshold values, and
+the one Markdown subset authored text may use on the website and in the leaflets.
 
 An author writes "A temperature of {fever_temperature} or more is a fever." and the reader sees
 "38.0 °C (100.4 °F)", taken from the same value the rule compares against, so they cannot drift.
@@ -86,3 +87,80 @@ def value_of(kb: "KnowledgeBase", ident: str, part: str | None) -> str:
 def expand(kb: "KnowledgeBase", text: str) -> str:
     """Replace every placeholder in ``text`` with its value in words."""
     return PLACEHOLDER.sub(lambda m: value_of(kb, m.group(1), m.group(2)), text)
+
+
+# ---- the Markdown subset of authored text ------------------------------------------------------
+#
+# Authored text may use emphasis (*, **, _, __), bulleted and numbered lists, and links to http(s)
+# addresses; nothing else may reach a page's structure. Rather than list the constructs to block
+# (headings, admonitions, fences, tables, attribute lists, raw HTML, images...), everything else
+# is written as character references, which Markdown shows as the characters themselves.
+
+HTML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
+# Escaped wherever they occur: each starts some construct outside the subset (code, links and
+# images, attribute lists, tables, headings, admonitions, Markdown escapes).
+_ALWAYS = {**HTML_SPECIAL, **{c: f"&#{ord(c)};" for c in "\\`[]{}|#!"}}
+# Escaped as the first character of a line (after its list marker): they start blocks there
+# (setext underlines, rules, fences, definition lists, pymdownx blocks, details).
+_LINE_STARTERS = frozenset("-+=~:?/%")
+_LINK = re.compile(r"(?<!!)\[([^\[\]\n]+)\]\((https?://[^\s()<>\"'`\\\[\]{}|]+)\)")
+_LIST_ITEM = re.compile(r"([-*+]|[0-9]{1,9}\.)( +)(.*)")
+_RULE = re.compile(r"(?:(?:-[ ]*){3,}|(?:\*[ ]*){3,}|(?:_[ ]*){3,})")  # a horizontal rule
+INDENT = 4  # Python-Markdown's tab length: one list level; twice that would be a code block
+
+
+def _escape_chars(text: str) -> str:
+    return "".join(_ALWAYS.get(c, c) for c in text)
+
+
+def _escape_start(content: str) -> str:
+    """``content`` with its first character escaped if it would start a block there."""
+    if not content:
+        return content
+    first = content[0]
+    if (first in _LINE_STARTERS or _RULE.fullmatch(content) or _LIST_ITEM.fullmatch(content)
+            or (first in "*_" and content[1:2] in (" ", ""))):
+        return f"&#{ord(first)};{content[1:]}"
+    return content
+
+
+def markdown_subset(text: str) -> str:
+    """Authored ``text`` as Markdown in which only emphasis, lists and http(s) links are live;
+    every other character is shown as written. Indentation is kept only to nest list items (one
+    level at a time), so no line becomes a code block."""
+    parts = []
+    last = 0
+    for link in _LINK.finditer(text):
+        parts.append(_escape_chars(text[last:link.start()]))
+        parts.append(f"[{_escape_chars(link.group(1))}]({link.group(2)})")
+        last = link.end()
+    parts.append(_escape_chars(text[last:]))
+    escaped = "".join(parts)
+    # Python-Markdown reads \r and \r\n as line ends and a tab as four spaces: do the same here.
+    lines = escaped.replace("\r\n", "\n").replace("\r", "\n").expandtabs(INDENT).split("\n")
+    out: list[str] = []
+    list_indent: int | None = None  # indentation of the last list item, None outside a list
+    blank_before = False
+    for line in lines:
+        content = line.lstrip(" ")
+        if not content:
+            out.append("")
+            blank_before = True
+            continue
+        indent = len(line) - len(content)
+        item = None if _RULE.fullmatch(content) else _LIST_ITEM.fullmatch(content)
+        if item is None and (list_indent is None or (blank_before and indent == 0)):
+            list_indent = None  # a paragraph of its own
+            indent = 0
+        elif list_indent is None:
+            indent = 0  # a list starts at the margin
+        else:
+            indent = min(indent, list_indent + INDENT)
+        if item is not None:
+            list_indent = indent
+            content = f"{item.group(1)} {_escape_start(item.group(3))}"
+        else:
+            content = _escape_start(content)
+        out.append(" " * indent + content)
+        blank_before = False
+    return "\n".join(out)

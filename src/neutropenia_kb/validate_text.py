@@ -12,12 +12,19 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from .loader import Doc, PathKey, format_path
-from .problems import Problem, did_you_mean
+from .problems import Problem, did_you_mean, show_value
 from .text import BAND_PARTS, PLACEHOLDER
 from .validate_refs import NOT_PATIENT_TEXT, PLAIN_KEYS, PLACEHOLDER_KEYS
 
 _HTML = re.compile(r"<!--|</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
 _SCRIPT_LINK = re.compile(r"\b(?:javascript|vbscript)\s*:", re.IGNORECASE)
+# Markdown images and links, and <scheme:...> autolinks: only links to http(s) addresses may
+# appear in patient text; an image (anywhere) or a file:, data: or relative link would make the
+# website or a PDF load something from outside the knowledge base, or print a build path.
+_IMAGE = re.compile(r"!\[[^\]\n]*\]\(")
+_LINK_TARGET = re.compile(r"(?<!!)\[[^\[\]\n]*\]\(\s*<?([^\s)>]*)")
+_AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]*:[^\s<>]*)>")
+_WEB = re.compile(r"https?://", re.IGNORECASE)
 _MARKDOWN = re.compile(r"\*\*|__|`|\]\(|^#")
 _BRACES = re.compile(r"\{[^{}\n]*\}")
 
@@ -66,6 +73,15 @@ def _safety(doc: Doc, path: PathKey, key: str, text: str) -> Iterator[Problem]:
                   "link only to https:// addresses")
     if key == "url":
         return
+    image = _IMAGE.search(text)
+    if image:
+        yield _at(doc, path, image.group(0), "images are not allowed in patient text (leaflets "
+                  "and pages use only their own files); describe it in words instead")
+    for link in (*_LINK_TARGET.finditer(text), *_AUTOLINK.finditer(text)):
+        target = link.group(1)
+        if not _WEB.match(target) and not _SCRIPT_LINK.match(target):
+            yield _at(doc, path, link.group(0), f"a link in patient text must go to a web address "
+                      f"starting with https://, not '{show_value(target)}'")
     tag = _HTML.search(text)
     if tag:
         yield _at(doc, path, tag.group(0), f"HTML is not allowed in patient text ('{tag.group(0)}'); "

@@ -20,10 +20,11 @@ class Built:
     log: str  # everything mkdocs printed (stdout + stderr)
 
 
-def write_config(tmp: Path, rules: Path, *, leaflets: bool = False) -> Path:
+def write_config(tmp: Path, rules: Path, *, leaflets: bool = False, strict: bool = True) -> Path:
     """The real mkdocs.yml, written into ``tmp`` and pointed at ``rules``."""
     config = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))
     config["docs_dir"] = str(REPO / "site")
+    config["strict"] = strict
     config["theme"]["custom_dir"] = str(REPO / "site" / "overrides")
     for plugin in config["plugins"]:
         if isinstance(plugin, dict) and "neutropenia-kb" in plugin:
@@ -34,13 +35,15 @@ def write_config(tmp: Path, rules: Path, *, leaflets: bool = False) -> Path:
     return cfg
 
 
-def build_site(tmp: Path, rules: Path, *, leaflets: bool = False) -> Built:
-    """`mkdocs build --strict` of the real mkdocs.yml, pointed at ``rules`` and into ``tmp``."""
-    cfg = write_config(tmp, rules, leaflets=leaflets)
+def build_site(tmp: Path, rules: Path, *, leaflets: bool = False, strict: bool = True) -> Built:
+    """`mkdocs build --strict` of the real mkdocs.yml, pointed at ``rules`` and into ``tmp``
+    (``strict=False``: warnings, such as a reading grade, do not stop the build)."""
+    cfg = write_config(tmp, rules, leaflets=leaflets, strict=strict)
     out = tmp / "site"
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(cfg),
-                           "-d", str(out)], capture_output=True, text=True, cwd=REPO, env=env)
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", *(["--strict"] if strict else []),
+                           "-f", str(cfg), "-d", str(out)],
+                          capture_output=True, text=True, cwd=REPO, env=env)
     return Built(out, proc.returncode, proc.stdout + proc.stderr)
 
 

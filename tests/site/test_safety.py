@@ -96,3 +96,72 @@ def test_a_content_error_fails_the_build_with_the_validators_lines(rules_copy: P
         assert re.match(r".+causes\.yaml:\d+:\d+: error: ", line)
         assert line in built.log
     assert not (built.site / "causes.html").exists()
+
+
+# Markdown an author might write that the validator lets through (no HTML, braces, images or
+# non-web links) but that would add structure to a page: an admonition, headings (ATX and
+# setext), a rule, a fenced and an indented code block, a blockquote, a table.
+BLOCK_PAYLOAD = ('Go now.\n\n!!! danger "INJECTED"\n    Take the INJECTED pill.\n\n'
+                 "# BIGHEAD\n\nSETEXT\n===\n\n---\n\n~~~\nFENCED\n~~~\n\nText.\n\n    CODEBLOCK\n\n"
+                 "> QUOTED\n\n| CELL | B |\n| --- | --- |\n| c | d |\n\n"
+                 "- *one* item\n- [a web link](https://example.org/guide)")
+STRUCTURE = re.compile(r'<h[1-6][^>]*>(?:(?!</h).)*(?:BIGHEAD|SETEXT)|admonition-title">INJECTED'
+                       r"|<(pre|code|blockquote|table)\b(?:(?!</\1).)*(?:FENCED|CODEBLOCK|QUOTED|CELL)"
+                       r"|<hr", re.DOTALL)
+
+
+def page_body(html: str) -> str:
+    """The article of a built page (the theme's own <hr>, <code> and headings left out)."""
+    return html[html.index('<article'):html.index('</article>')]
+
+
+def test_authored_text_adds_no_structure_in_a_real_build(rules_copy: Path, tmp_path: Path) -> None:
+    import json
+
+    for file, old in (("urgency.yaml", "text: >-\n      Do not wait. Get medical help now."),
+                      ("symptoms.yaml", "text: >-\n      Your throat hurts.")):
+        path = rules_copy / file
+        source = path.read_text(encoding="utf-8")
+        assert source.count(old) == 1
+        path.write_text(source.replace(old, f"text: {json.dumps(BLOCK_PAYLOAD)}"), encoding="utf-8")
+    _, problems = validate_dir(rules_copy)
+    assert not [p.render() for p in problems if p.severity == "error"]
+    built = build_site(tmp_path / "out", rules_copy, strict=False)  # reading-grade warnings
+    assert built.returncode == 0, built.log
+    for page in ("help.html", "symptoms.html", "overview.html"):
+        body = page_body((built.site / page).read_text(encoding="utf-8"))
+        assert "INJECTED" in body and "BIGHEAD" in body, page
+        assert not STRUCTURE.search(body), (page, STRUCTURE.search(body))
+        # the subset still works: emphasis, the list and the web link
+        assert "<em>one</em> item" in body and '<a href="https://example.org/guide">' in body
+        assert body.count('class="admonition danger"') == 1, page  # the page's own emergency box
+        import html as html_lib
+
+        visible = html_lib.unescape(re.sub(r"<[^>]+>", "", body))
+        assert '!!! danger "INJECTED"' in visible and "# BIGHEAD" in visible, page
+
+
+@pytest.mark.parametrize("payload, forbidden", [
+    ("<h1>HEAD</h1>", "<h1"),
+    ("!!! danger\n    y", 'class="admonition'),
+    ("x {: .danger }", 'class="danger"'),
+    ("Title\n=", "<h1"),
+    ("- a\n\n        code", "<code"),
+    ("a\r# head", "<h1"),
+    ("![i](http://127.0.0.1:9/x.png)", "<img"),
+    ("[x](file:///etc/passwd)", "<a "),
+])
+def test_markdown_subset_through_mkdocs_extensions(kb, payload: str, forbidden: str) -> None:  # type: ignore[no-untyped-def]
+    html = markdown.markdown(md_text(kb, payload), extensions=[*EXTENSIONS, "pymdownx.superfences"])
+    assert forbidden not in html
+    # an admonition's body (the emergency banner) is the same text indented: still no structure
+    inner = markdown.markdown("!!! info \"Box\"\n    " + str(md_text(kb, payload)).replace("\n", "\n    "),
+                              extensions=EXTENSIONS)
+    assert inner.count("admonition-title") == 1
+    assert forbidden == 'class="admonition' or forbidden not in inner
+
+
+def test_a_title_with_a_line_break_stays_one_heading() -> None:
+    title = 'Fever\n!!! danger "X"\n    body'
+    html = to_html(f"## {md_plain(title)} {{: #x }}")
+    assert 'class="admonition' not in html and html.count("<h2") == 1

@@ -124,8 +124,11 @@ def _stylesheet(size: Size, body_pt: int) -> "CSS":
     """The stylesheet of one variant, parsed once and reused (it is the same for every patient)."""
     from weasyprint import CSS
 
+    from .leaflet_weasy import PackageFilesOnly
+
+    # The base URL is where the fonts are; the fetcher serves nothing outside templates/leaflet.
     return CSS(string=css_text(size, body_pt), base_url=TEMPLATES.as_uri() + "/",
-               font_config=_font_config())
+               font_config=_font_config(), url_fetcher=PackageFilesOnly())
 
 
 def css_text(size: Size, body_pt: int) -> str:
@@ -170,16 +173,23 @@ def _nbsp(text: str) -> Markup:
 
 
 def layout(html: str, variant: Variant) -> "Document":
-    """WeasyPrint layout (the slow part): HTML → positioned pages."""
+    """WeasyPrint layout (the slow part): HTML → positioned pages. No base URL: nothing in a
+    leaflet's HTML is a file to load, and a relative link must not become a file:// address
+    naming the build folder."""
     from weasyprint import HTML
 
-    return HTML(string=html, base_url=TEMPLATES.as_uri() + "/").render(
+    from .leaflet_weasy import PackageFilesOnly
+
+    return HTML(string=html, url_fetcher=PackageFilesOnly()).render(
         stylesheets=[_stylesheet(variant.size, variant.body_pt)], font_config=_font_config())
 
 
 def write(document: "Document") -> bytes:
+    from .leaflet_weasy import fixed_font_dates
+
     # No PDF identifier: WeasyPrint then writes none, and the bytes depend only on the input.
-    pdf = document.write_pdf(pdf_identifier=None)
+    with fixed_font_dates():
+        pdf = document.write_pdf(pdf_identifier=None)
     assert pdf is not None
     return bytes(pdf)
 

@@ -15,7 +15,7 @@ from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from ..model import Advice, Group, Item, KnowledgeBase, Section, Source
-from ..text import band_range, expand, value_of
+from ..text import HTML_SPECIAL, band_range, expand, markdown_subset, value_of
 from .env import make_env
 
 
@@ -88,31 +88,24 @@ LEVEL_ADMONITION: Mapping[str, str] = {
 # Characters that would start Markdown (or attr_list / table) syntax inside plain text.
 # One pass that escapes HTML and Markdown together: escaping one after the other would escape
 # the '#' of the entities made by the first.
-_HTML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
-_MD_SPECIAL = {**_HTML_SPECIAL, **{c: f"&#{ord(c)};" for c in "\\`*_[]{}|#"}}
-_MD_SPECIAL_IN_TEXT = {**_HTML_SPECIAL, **{c: f"&#{ord(c)};" for c in "\\`[]{}|"}}
-_LINE_START = re.compile(r"^(\s*)(#|[-=*_]{3,}\s*$)", re.MULTILINE)
-
-
-def _replace(text: str, table: Mapping[str, str]) -> str:
-    return "".join(table.get(c, c) for c in text)
+_MD_SPECIAL = {**HTML_SPECIAL, **{c: f"&#{ord(c)};" for c in "\\`*_[]{}|#!"}}
+_LINE_BREAK = re.compile(r"\r\n|[\r\n]")
 
 
 def md_plain(value: object) -> Markup:
     """Authored plain text (titles, terms, examples): shown exactly as written, never as
-    HTML or Markdown."""
+    HTML or Markdown, and on one line (a line break would end the heading or table row it sits
+    in and let the next line start a block of its own)."""
     if isinstance(value, Markup):
         return value
-    return Markup(_replace(str(value), _MD_SPECIAL))
+    one_line = _LINE_BREAK.sub(" ", str(value))
+    return Markup("".join(_MD_SPECIAL.get(c, c) for c in one_line))
 
 
 def md_text(kb: KnowledgeBase, value: str) -> Markup:
-    """Authored ``text``: placeholders expanded; emphasis and lists kept; HTML, links, images,
-    headings, tables and attribute lists shown as plain characters."""
-    escaped = _replace(expand(kb, value).strip(), _MD_SPECIAL_IN_TEXT)
-    escaped = _LINE_START.sub(lambda m: m.group(1) + f"&#{ord(m.group(2)[0])};" + m.group(2)[1:],
-                              escaped)
-    return Markup(escaped)
+    """Authored ``text``: placeholders expanded; emphasis, lists and http(s) links kept; HTML,
+    images, headings, admonitions, code, tables and attribute lists shown as plain characters."""
+    return Markup(markdown_subset(expand(kb, value).strip()))
 
 
 def url_link(url: str) -> Markup:
