@@ -260,6 +260,7 @@ class _ExactJSON(json.JSONDecoder):
         text = s_and_end[0]
         seen: dict[str, int] = {}
         for (key, _), start in zip(pairs, starts):
+            start = _key_start(text, start)
             if key in seen:
                 first = text.count("\n", 0, seen[key]) + 1
                 raise json.JSONDecodeError(
@@ -267,3 +268,14 @@ class _ExactJSON(json.JSONDecoder):
                     "would silently keep only the last one: remove or rename one", text, start)
             seen[key] = start
         return dict(pairs), end
+
+
+def _key_start(text: str, value_start: int) -> int:
+    """Where the key of the value at ``value_start`` opens: back over the ':' and the closing
+    quote to the first quote not escaped by a backslash (only whitespace lies between)."""
+    quote = text.rindex('"', 0, text.rindex(":", 0, value_start))
+    while True:
+        quote = text.rindex('"', 0, quote)
+        backslashes = quote - len(text[:quote].rstrip("\\"))
+        if backslashes % 2 == 0:
+            return quote

@@ -49,25 +49,29 @@ def _nested_yaml(depth: int) -> bytes:
     return b"anc: " + b"[" * depth + b"]" * depth + b"\n"
 
 
-# Written to a file and read as `nkb evaluate FILE` reads it.
-FILE_CASES: dict[str, tuple[str, bytes]] = {
-    "json NaN token": ("p.json", b'{"anc": NaN}'),
-    "json Infinity token": ("p.json", b'{"temperature": Infinity}'),
-    "json -Infinity token": ("p.json", b'{"temperature": -Infinity}'),
-    "yaml .nan": ("p.yaml", b"temperature: .nan\n"),
-    "yaml .inf": ("p.yaml", b"temperature: .inf\n"),
-    "json int over 4300 digits": ("p.json", b'{"anc": ' + b"1" * 5000 + b"}"),
-    "yaml int over 4300 digits": ("p.yaml", b"anc: " + b"1" * 5000 + b"\n"),
-    "json 1e40000000": ("p.json", b'{"anc": 1e40000000}'),
-    "json 1e-1000000": ("p.json", b'{"anc": 1e-1000000}'),
-    "yaml 1.0e+40000000": ("p.yaml", b"anc: 1.0e+40000000\n"),
-    "json 999 kB of digits": ("p.json", b'{"anc": 1.' + b"1" * 999_000 + b"}"),
-    "json deep nesting": ("p.json", _nested_json(DEEP)),
-    "yaml deep nesting": ("p.yaml", _nested_yaml(DEEP)),
-    "yaml recursive alias": ("p.yaml", b"anc: &a [*a]\n"),
-    "json duplicate key": ("p.json", b'{"anc": 400,\n "anc": 4000}'),
-    "json symptoms [[fever]]": ("p.json", b'{"symptoms": [["fever"]]}'),
-    "yaml control characters in a name": ("p.yaml", b'"a\\e[31mnc": 800\n'),
+# Written to a file and read as `nkb evaluate FILE` reads it: (file name, bytes, the field the
+# message must name, or None where the fault is the file's shape rather than one field).
+FILE_CASES: dict[str, tuple[str, bytes, str | None]] = {
+    "json NaN token": ("p.json", b'{"anc": NaN}', "anc"),
+    "json Infinity token": ("p.json", b'{"temperature": Infinity}', "temperature"),
+    "json -Infinity token": ("p.json", b'{"temperature": -Infinity}', "temperature"),
+    "yaml .nan": ("p.yaml", b"temperature: .nan\n", "temperature"),
+    "yaml .inf": ("p.yaml", b"temperature: .inf\n", "temperature"),
+    "json int over 4300 digits": ("p.json", b'{"anc": ' + b"1" * 5000 + b"}", "anc"),
+    "yaml int over 4300 digits": ("p.yaml", b"anc: " + b"1" * 5000 + b"\n", "anc"),
+    "json 1e40000000": ("p.json", b'{"anc": 1e40000000}', "anc"),
+    "json 1e-1000000": ("p.json", b'{"anc": 1e-1000000}', "anc"),
+    "yaml 1.0e+40000000": ("p.yaml", b"anc: 1.0e+40000000\n", "anc"),
+    "json 999 kB of digits": ("p.json", b'{"anc": 1.' + b"1" * 999_000 + b"}", "anc"),
+    "json over 1 MB": ("p.json", b'{"id": "' + b"x" * 1_000_000 + b'"}', None),
+    "json deep nesting": ("p.json", _nested_json(DEEP), None),
+    "yaml deep nesting": ("p.yaml", _nested_yaml(DEEP), None),
+    "yaml recursive alias": ("p.yaml", b"anc: &a [*a]\n", None),
+    "json duplicate key": ("p.json", b'{"anc": 400,\n "anc": 4000}', "anc"),
+    "json symptoms [[fever]]": ("p.json", b'{"symptoms": [["fever"]]}', "symptoms"),
+    "json true for a number": ("p.json", b'{"anc": true}', "anc"),
+    "json not UTF-8": ("p.json", b'{"anc": "\xff"}', None),
+    "yaml control characters in a name": ("p.yaml", b'"a\\e[31mnc": 800\n', "a\\x1b[31mnc"),
 }
 
 
@@ -82,7 +86,7 @@ def run_case(name: str, workdir: Path) -> tuple[float, str]:
         patient: Any = API_CASES[name]
         path = None
     else:
-        filename, data = FILE_CASES[name]
+        filename, data, _ = FILE_CASES[name]
         path = workdir / filename
         path.write_bytes(data)
     kb.evaluate({"anc": 800})  # warm: the first evaluation builds lazy tables
