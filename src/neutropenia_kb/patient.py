@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
 from .problems import InputError, did_you_mean, show_value
 from .rules.compile import simplest
-from .units import (ACCEPTED, MAX_DIGITS, MAX_EXPONENT, MAX_TEXT, UNITS, Unit, UnitError, exact, find_unit,
-                    format_number, split_quantity)
+from .units import (ACCEPTED, MAX_DIGITS, MAX_EXPONENT, MAX_TEXT, UNITS, Unit, UnitError, exact,
+                    find_unit, format_number, split_quantity)
 
 if TYPE_CHECKING:
     from .model import Input, KnowledgeBase
