@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 import yaml
 
-from .problems import Problem
+from .problems import Problem, show_value
 
 PathKey = tuple[str | int, ...]
 
@@ -181,7 +181,11 @@ class _Builder:
                 return value  # exact: 100.4 stays 100.4, never 100.40000000000001
             self._at(node, where, f"'{text}' is not a finite number")
             return None
-        return _SCALARS.construct_object(node)  # int, bool, null: PyYAML's safe rules
+        try:
+            return _SCALARS.construct_object(node)  # int, bool, null: PyYAML's safe rules
+        except ValueError:  # int() refuses more than 4,300 digits
+            self._at(node, where, f"'{show_value(text)}' has too many digits to be read")
+            return None
 
 
 class _TooBig(Exception):

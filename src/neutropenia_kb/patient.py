@@ -6,12 +6,17 @@ mistakes are few and must be named precisely: the field, the value given and wha
 
 from __future__ import annotations
 
+import json
+import json.decoder
+import json.scanner
+from decimal import Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
-from .problems import InputError, did_you_mean
+from .problems import InputError, did_you_mean, show_value
 from .rules.compile import simplest
-from .units import ACCEPTED, UNITS, Unit, UnitError, exact, find_unit, format_number, split_quantity
+from .units import (ACCEPTED, MAX_DIGITS, MAX_EXPONENT, MAX_TEXT, UNITS, Unit, UnitError, exact,
+                    find_unit, format_number, split_quantity)
 
 if TYPE_CHECKING:
     from .model import Input, KnowledgeBase
@@ -24,6 +29,7 @@ _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 _NOUN = {"cell_count": "count", "temperature": "temperature", "percent": "percent",
          "number": "number"}
+_INT_LIMIT = 10 ** (MAX_EXPONENT + 1)  # ints beyond it go through exact(), which refuses them
 
 
 class Patient(NamedTuple):
@@ -86,7 +92,10 @@ class _Spec:
     def _bool(self, raw: Any) -> bool:
         if isinstance(raw, bool):
             return raw
-        text = str(raw).strip().lower()
+        # Words (CSV cells, forms) and the numbers 1 and 0; never str() of anything else: a
+        # list nested 100,000 deep would raise RecursionError, and [True] is not a yes.
+        text = raw.strip().lower() if isinstance(raw, str) else \
+            str(raw) if type(raw) is int and raw in (0, 1) else ""
         if text in _TRUE:
             return True
         if text in _FALSE:
@@ -96,7 +105,7 @@ class _Spec:
     def _number(self, raw: Any) -> tuple[Value, tuple[Number, Unit | None] | None]:
         unit = self.unit
         given: Number
-        if type(raw) is int and self.fast_ints:
+        if type(raw) is int and self.fast_ints and -_INT_LIMIT < raw < _INT_LIMIT:
             value: Number = raw
             given = raw
         else:
@@ -116,19 +125,23 @@ class _Spec:
             extra = set(raw) - {"value", "unit"}
             if extra or "value" not in raw:
                 raise UnitError("write {value: 0.8, unit: '10^9/L'}")
-            number, unit_text = exact(raw["value"]), str(raw.get("unit") or "")
+            number, unit_text = exact(raw["value"]), raw.get("unit") or ""
+            if not isinstance(unit_text, str):
+                raise UnitError(f"the unit must be written as text, such as '10^9/L', not "
+                                f"{show_value(unit_text)}")
         elif isinstance(raw, str):
             number, unit_text = split_quantity(raw)
         else:
             number = exact(raw)
         if not unit_text:
             return number, self.unit
-        unit = find_unit(unit_text)
+        unit = find_unit(unit_text) if len(unit_text) <= MAX_TEXT else None
         if unit is None or id(unit) not in self.accepted_units:
             if self.dimension == "percent" and unit_text.strip() == "%":
                 return number, None
-            raise UnitError(f"unknown unit '{unit_text}'" if unit is None else
-                            f"'{unit_text}' is a unit for {_NOUN.get(unit.dimension, 'another')} "
+            shown = show_value(unit_text)
+            raise UnitError(f"unknown unit '{shown}'" if unit is None else
+                            f"'{shown}' is a unit for {_NOUN.get(unit.dimension, 'another')} "
                             "values")
         return number, unit
 
@@ -156,10 +169,10 @@ class PatientParser:
             if reader is None:
                 if key in PASSTHROUGH:
                     continue
-                hint = did_you_mean(str(key), self.specs)
+                hint = _hint(key, self.specs)
                 raise InputError(str(key), item, "it is not an input" + (hint or ".") + " The inputs are "
                     + ", ".join(self.specs))
-            if item is None or item == "":
+            if item is None or (type(item) is str and not item):
                 if self.specs[key].type == "symptoms" and item == "":
                     values[key] = frozenset()  # an empty CSV cell: no symptom was ticked
                 continue
@@ -189,8 +202,80 @@ class PatientParser:
         else:
             raise InputError("symptoms", raw, "a list of symptom ids, e.g. [fever, cough]")
         for item in items:
+            if not isinstance(item, str):  # [["fever"]], [{a: 1}], [5]: `in` would not do
+                raise InputError("symptoms", raw, "a list of symptom ids (words), e.g. "
+                                 f"[fever, cough]; {show_value(item)} is not a word")
             if item not in self.symptoms:
-                hint = did_you_mean(str(item), self.symptoms)
+                hint = _hint(item, self.symptoms)
                 raise InputError("symptoms", item, "it is not a symptom id" + (hint or ".") + " The symptoms are "
                     + ", ".join(sorted(self.symptoms)))
         return frozenset(items), None
+
+
+def _hint(word: object, choices: Iterable[str]) -> str:
+    """'; did you mean …?' for a name of sensible length: difflib indexes every character of the
+    word, so a 1 MB name would take a third of a second to find no match."""
+    return did_you_mean(word, choices) if isinstance(word, str) and len(word) <= MAX_TEXT else ""
+
+
+def read_json(text: str) -> Any:
+    """A patient (or a batch line) from JSON, read as YAML is read: numbers exact (Decimal and
+    int, never float, so 37.99999999999999999 °C is no fever from either format), NaN and
+    Infinity kept as numbers that the field's reader then refuses by name, and a duplicate key
+    an error at its line rather than the last value silently winning.
+
+    Raises json.JSONDecodeError, also for a duplicate key and for nesting too deep to read."""
+    try:
+        return _ExactJSON().decode(text)
+    except RecursionError:  # the stack is unwound by now; report it like any syntax error
+        raise json.JSONDecodeError("nested too deeply (a patient needs three levels at most, "
+                                   "as in {\"anc\": {\"value\": 0.8, \"unit\": \"G/L\"}})",
+                                   text, 0) from None
+
+
+def _json_int(text: str) -> int | Decimal:
+    # int() refuses over 4,300 digits (ValueError) and is quadratic below that; Decimal reads
+    # any length in linear time, and exact() then refuses it naming the field.
+    return int(text) if len(text) <= MAX_DIGITS else Decimal(text)
+
+
+class _ExactJSON(json.JSONDecoder):
+    def __init__(self) -> None:
+        super().__init__(parse_float=Decimal, parse_int=_json_int, parse_constant=Decimal)
+        # The pure-Python scanner, because it hands each object's text position to
+        # parse_object: that is how a duplicate key gets a line. Patient files are small.
+        self.parse_object = self._object
+        self.scan_once = json.scanner.py_make_scanner(self)  # type: ignore[attr-defined]
+
+    def _object(self, s_and_end: tuple[str, int], strict: bool, scan_once: Any, object_hook: Any,
+                object_pairs_hook: Any, memo: Any = None) -> tuple[dict[str, Any], int]:
+        starts: list[int] = []
+
+        def value_at(text: str, index: int) -> Any:
+            starts.append(index)  # one call per member, in order: the positions of the values
+            return scan_once(text, index)
+
+        pairs, end = json.decoder.JSONObject(  # type: ignore[attr-defined]
+            s_and_end, strict, value_at, None, list, memo)
+        text = s_and_end[0]
+        seen: dict[str, int] = {}
+        for (key, _), start in zip(pairs, starts):
+            start = _key_start(text, start)
+            if key in seen:
+                first = text.count("\n", 0, seen[key]) + 1
+                raise json.JSONDecodeError(
+                    f"duplicate key '{show_value(key)}' (first written on line {first}); JSON "
+                    "would silently keep only the last one: remove or rename one", text, start)
+            seen[key] = start
+        return dict(pairs), end
+
+
+def _key_start(text: str, value_start: int) -> int:
+    """Where the key of the value at ``value_start`` opens: back over the ':' and the closing
+    quote to the first quote not escaped by a backslash (only whitespace lies between)."""
+    quote = text.rindex('"', 0, text.rindex(":", 0, value_start))
+    while True:
+        quote = text.rindex('"', 0, quote)
+        backslashes = quote - len(text[:quote].rstrip("\\"))
+        if backslashes % 2 == 0:
+            return quote

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import difflib
 import json
+import reprlib
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Iterable, Literal, Sequence
 
@@ -87,11 +89,34 @@ _CONTROL = {i: f"\\x{i:02x}" for i in (*range(0x20), 0x7F)} | {0x0A: "\\n", 0x0D
 SHOWN_CHARS = 80  # a value quoted in a message is cut to this many characters
 
 
+class _Repr(reprlib.Repr):
+    """repr() in bounded time and size whatever the value: reprlib stops at a few levels and a few
+    items, so a list nested 100,000 deep or one of a million items is shown in microseconds, and
+    never raises (plain repr() raises RecursionError on deep nesting and ValueError on an int of
+    more than 4,300 digits)."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 4 * SHOWN_CHARS:  # before repr(): that is what would raise
+            return f"<a number of about {int(x.bit_length() * 0.30103):,} digits>"
+        return super().repr_int(x, level)
+
+    def repr_Decimal(self, x: object, level: int) -> str:  # 37.5, not Decimal('37.5')
+        return str(x)[: self.maxother]
+
+    def repr_Fraction(self, x: Fraction, level: int) -> str:  # 1/3, not Fraction(1, 3)
+        return f"{self.repr_int(x.numerator, level)}/{self.repr_int(x.denominator, level)}"
+
+
+_REPR = _Repr()
+_REPR.maxlevel = 3
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = SHOWN_CHARS
+
+
 def show_value(value: object, limit: int = SHOWN_CHARS) -> str:
     """A value as a message quotes it: control characters escaped (no terminal escape codes reach
     the screen), cut to ``limit`` characters with the full length given, so a 1 MB value gives a
-    short message."""
-    text = value if isinstance(value, str) else repr(value)
+    short message. Strings are shown as they are; other values by a bounded repr."""
+    text = value if isinstance(value, str) else _REPR.repr(value)
     if len(text) > limit:
         text = f"{text[:limit]}… ({len(text):,} characters)"
     return text.translate(_CONTROL)
@@ -124,7 +149,8 @@ class InputError(NkbError, ValueError):
         self.field = field_name
         self.value = value
         self.allowed = allowed
-        super().__init__(f"{field_name}: {value!r} is not allowed: {allowed}")
+        shown = f"'{show_value(value)}'" if isinstance(value, str) else show_value(value)
+        super().__init__(f"{show_value(field_name)}: {shown} is not allowed: {allowed}")
 
 
 class UsageError(NkbError):

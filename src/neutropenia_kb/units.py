@@ -6,11 +6,14 @@ cells/µL, and 100.4 °F is 38 °C — floats would put both on the wrong side o
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Callable
+
+from .problems import show_value
 
 Dimension = str  # "cell_count" | "temperature" | "percent" | "number"
 
@@ -78,25 +81,58 @@ def find_unit(text: str) -> Unit | None:
     return UNITS.get(_normal(text))
 
 
+# Bounds on a written number, checked before any exact conversion: Fraction(Decimal("1e40000000"))
+# builds a 40-million-digit integer (over a minute), and int() refuses more than 4,300 digits.
+# Generous for any measurement: a lab value has a handful of digits.
+MAX_DIGITS = 30  # digits as written, trailing zeros included
+MAX_EXPONENT = 20  # 10^-20 <= |number| < 10^21, or 0
+MAX_TEXT = 100  # characters of a number written as text, unit included
+_TOO_LARGE = 10 ** (MAX_EXPONENT + 1)
+_RANGE = f"written numbers have at most {MAX_DIGITS} digits and lie between " \
+    f"1e-{MAX_EXPONENT} and 1e{MAX_EXPONENT + 1} (or are 0)"
+
+
 def exact(value: object) -> Fraction:
-    """A number from YAML, JSON or CSV as an exact Fraction (floats via their shortest repr)."""
+    """A number from YAML, JSON, CSV or the Python API as an exact Fraction (floats via their
+    shortest repr), in bounded time: non-finite, over-long and out-of-range numbers raise
+    UnitError (see MAX_DIGITS, MAX_EXPONENT) before anything is converted."""
     if isinstance(value, bool):
         raise UnitError("a true/false value is not a number")
-    if isinstance(value, Fraction):
-        return value
     if isinstance(value, int):
+        if not -_TOO_LARGE < value < _TOO_LARGE:
+            raise UnitError(f"{show_value(value)} is far too large; {_RANGE}")
         return Fraction(value)
-    if isinstance(value, (Decimal, float)):
-        return Fraction(Decimal(repr(value)) if isinstance(value, float) else value)
-    if isinstance(value, str):
+    if isinstance(value, Fraction):
+        if not -_TOO_LARGE < value < _TOO_LARGE or value.denominator > _TOO_LARGE ** 2:
+            raise UnitError(f"{show_value(value)} is out of range; {_RANGE}")
+        return value
+    shown = f"'{show_value(value)}'"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise UnitError(f"{shown} is not a finite number")
+        value = Decimal(repr(value))
+    elif isinstance(value, str):
+        text = value.strip().replace(",", "")
+        if len(text) > MAX_TEXT:
+            raise UnitError(f"{shown} is too long for a number; {_RANGE}")
         try:
-            number = Decimal(value.strip().replace(",", ""))
+            value = Decimal(text)
         except InvalidOperation:
-            raise UnitError(f"'{value}' is not a number") from None
-        if not number.is_finite():
-            raise UnitError(f"'{value}' is not a finite number")
-        return Fraction(number)
-    raise UnitError(f"{value!r} is not a number")
+            raise UnitError(f"{shown} is not a number") from None
+    if not isinstance(value, Decimal):
+        raise UnitError(f"{show_value(value)} is not a number")
+    if not value.is_finite():
+        raise UnitError(f"{shown} is not a finite number")
+    if value.is_zero():
+        return Fraction(0)  # whatever its exponent: 0e-1000000 is 0
+    # adjusted() is O(1); str() is linear but ~20x cheaper than as_tuple() on a million digits.
+    if value.adjusted() > MAX_EXPONENT:
+        raise UnitError(f"{shown} is far too large; {_RANGE}")
+    if value.adjusted() < -MAX_EXPONENT:
+        raise UnitError(f"{shown} is far too small; {_RANGE}")
+    if len(str(value)) > 2 * MAX_DIGITS or len(value.as_tuple().digits) > MAX_DIGITS:
+        raise UnitError(f"{shown} has too many digits; {_RANGE}")
+    return Fraction(value)  # now at most 30 digits times 10^-50 .. 10^20: microseconds
 
 
 _QUANTITY = re.compile(r"^\s*([-+]?(?:\d[\d,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
@@ -104,15 +140,32 @@ _QUANTITY = re.compile(r"^\s*([-+]?(?:\d[\d,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*
 
 def split_quantity(text: str) -> tuple[Fraction, str]:
     """'0.8 x10^9/L' → (Fraction(4, 5), 'x10^9/L'); '38' → (38, '')."""
+    if len(text) > MAX_TEXT:  # before the pattern, which backtracks on long runs of digits
+        raise UnitError(f"'{show_value(text)}' is too long for a number with a unit; {_RANGE}")
     match = _QUANTITY.match(text)
     if not match:
-        raise UnitError(f"'{text}' is not a number with an optional unit")
+        raise UnitError(f"'{show_value(text)}' is not a number with an optional unit")
     return exact(match.group(1)), match.group(2)
 
 
-def json_number(value: Fraction) -> int | float:
-    """For JSON and CSV: a whole number stays an int (1000, not 1000.0)."""
-    return value.numerator if value.denominator == 1 else float(value)
+def json_number(value: Fraction) -> int | float | str:
+    """A number for JSON and CSV, never rounded: an int when whole (1500, not 1500.0); a float
+    when its shortest repr is the exact value (0.8, 37.95: json writes those digits, and any
+    reader gets the same decimal back); otherwise a string that Fraction() reads back exactly:
+    the decimal when it ends ("37.99999999999999999", which a float would make 38.0, a fever)
+    or numerator/denominator when it repeats ("683/18" for 100.3 °F in °C)."""
+    if value.denominator == 1:
+        return value.numerator
+    number = float(value)
+    if Fraction(repr(number)) == value:
+        return number
+    places = next((p for p in range(2 * (MAX_DIGITS + MAX_EXPONENT))
+                   if (value * 10**p).denominator == 1), None)
+    if places is None:  # repeating (or longer than any bounded input gives): exact as a ratio
+        return f"{value.numerator}/{value.denominator}"
+    digits = str(abs(int(value * 10**places))).rjust(places + 1, "0")  # integer arithmetic: exact
+    sign = "-" if value < 0 else ""
+    return f"{sign}{digits[:-places]}.{digits[-places:]}"
 
 
 def format_number(value: Fraction, places: int | None = None) -> str:

@@ -13,7 +13,8 @@ from ..batch import format_of, read_rows, run as run_batch
 from ..evaluate import Result
 from ..loader import load_text
 from ..model import KnowledgeBase
-from ..problems import UsageError, render_all
+from ..patient import read_json
+from ..problems import Problem, UsageError, render_all, show_value
 from . import add_rules_option
 
 
@@ -51,29 +52,54 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_PATIENT_BYTES = 1_000_000  # a patient is a few lines; read no more than this from a file
+
+
 def read_patient(name: str) -> Any:
-    """A patient mapping from a file or stdin; YAML goes through our safe loader."""
+    """A patient mapping from a file or stdin; YAML goes through our safe loader, JSON through
+    patient.read_json (exact numbers, duplicate keys refused). Every fault, whatever the bytes,
+    is a UsageError (exit 2) pointing at the file, with its line when one is known."""
+    shown = show_value(name)
     if name == "-":
-        raw = sys.stdin.buffer.read()
+        raw = sys.stdin.buffer.read(MAX_PATIENT_BYTES + 1)
         path = Path("<stdin>")
     else:
         path = Path(name)
         if path.suffix.lower() not in (".yaml", ".yml", ".json"):
-            raise UsageError(f"'{name}': give a .yaml, .yml or .json patient, a .csv or .jsonl "
+            raise UsageError(f"'{shown}': give a .yaml, .yml or .json patient, a .csv or .jsonl "
                              "batch, or - for stdin")
         try:
-            raw = path.read_bytes()
+            with path.open("rb") as stream:
+                raw = stream.read(MAX_PATIENT_BYTES + 1)
         except OSError as exc:
-            raise UsageError(f"cannot read '{name}': {exc.strerror}") from None
+            raise UsageError(f"cannot read '{shown}': {exc.strerror}") from None
+    if len(raw) > MAX_PATIENT_BYTES:
+        raise UsageError(f"'{shown}' is over {MAX_PATIENT_BYTES:,} bytes; a patient file is a "
+                         "few lines (for many patients, give a .csv or .jsonl batch)")
     if path.suffix.lower() == ".json" or raw.lstrip().startswith(b"{"):
         try:
-            return json.loads(raw.decode("utf-8-sig"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise UsageError(f"'{name}' is not valid JSON: {exc}") from None
-    doc, problems = load_text(path, raw)
+            return read_json(raw.decode("utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            problems = [_not_utf8(path, raw, exc)]
+        except json.JSONDecodeError as exc:
+            problems = [Problem(path, exc.lineno, exc.colno, "", exc.msg)]
+        raise UsageError("the patient file cannot be read:\n" + render_all(problems))
+    try:
+        doc, problems = load_text(path, raw)
+    except RecursionError:  # the loader recurses per level, and forever on `a: &x [*x]`
+        problems = [Problem(path, None, None, "", "nested too deeply, or an alias ('*name') "
+                            "refers to itself; a patient needs three levels at most")]
+        doc = None
     if doc is None or problems:
         raise UsageError("the patient file cannot be read:\n" + render_all(problems))
     return doc.data
+
+
+def _not_utf8(path: Path, raw: bytes, exc: UnicodeDecodeError) -> Problem:
+    line = raw[: exc.start].count(b"\n") + 1
+    column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+    return Problem(path, line, column, "", f"byte 0x{raw[exc.start]:02x} is not UTF-8; save "
+                   "the file with UTF-8 encoding")
 
 
 def _batch(kb: KnowledgeBase, path: Path, fmt: str, output: str | None) -> int:
