@@ -29,6 +29,17 @@ def build(rules: Path) -> tuple[KnowledgeBase, dict[str, loader.Doc]]:
     return model.build(rules, docs), docs
 
 
+def bump(version: str, part: int) -> str:
+    """The real knowledge base's version with one part raised (0 major, 1 minor, 2 patch).
+
+    Tests that edit a copy of the real rules take its version from the copy, so that a new
+    content release does not break them."""
+    numbers = [int(n) for n in version.split(".")]
+    numbers[part] += 1
+    numbers[part + 1:] = [0] * (2 - part)
+    return ".".join(map(str, numbers))
+
+
 def edit(path: Path, old: str, new: str, count: int = 1) -> None:
     """Replace text that must be there exactly ``count`` times: a silent no-op edit would make
     the test pass for the wrong reason."""

@@ -12,7 +12,7 @@ from neutropenia_kb import diff
 from neutropenia_kb.cli import main
 from neutropenia_kb.problems import UsageError
 
-from .conftest import REPO, build, edit
+from .conftest import REPO, build, bump, edit
 
 
 @pytest.fixture
@@ -61,7 +61,8 @@ def test_decisions_are_reported_in_words(two: tuple[Path, Path]) -> None:
     )
     text = diff.to_markdown(result)
     assert text.index("### Decisions changed") < text.index("- Fever: threshold changed")
-    assert "> **Warning:** Decisions changed but the version is still 1.0.0" in text
+    version = build(old)[0].meta.version
+    assert f"> **Warning:** Decisions changed but the version is still {version}" in text
     # Re-spacing a condition (two spaces above) is not reported as a change.
     assert "infection_symptom and neutropenia` →" not in text
 
@@ -69,8 +70,10 @@ def test_decisions_are_reported_in_words(two: tuple[Path, Path]) -> None:
 def test_items_added_removed_changed_and_version(two: tuple[Path, Path]) -> None:
     old, new = two
     edit(new / "symptoms.yaml", "      Your throat hurts.\n", "      Your throat is sore.\n")
-    edit(new / "kb.yaml", '  version: "1.0.0"', '  version: "1.1.0"')
-    edit(new / "kb.yaml", "changelog:\n", 'changelog:\n  - version: "1.1.0"\n    date: '
+    version = build(old)[0].meta.version
+    later = bump(version, 1)
+    edit(new / "kb.yaml", f'  version: "{version}"', f'  version: "{later}"')
+    edit(new / "kb.yaml", "changelog:\n", f'changelog:\n  - version: "{later}"\n    date: '
          '"2027-01-05"\n    changes:\n      - Sore throat reworded.\n')
     from neutropenia_kb import scaffold
 
@@ -81,8 +84,8 @@ def test_items_added_removed_changed_and_version(two: tuple[Path, Path]) -> None
                                         "\n    - before: Your throat hurts.\n    - after: Your "
                                         "throat is sore.")
     md = diff.to_markdown(result)
-    assert "- Version: 1.0.0 → 1.1.0" in md
-    assert "- Changelog 1.1.0 (2027-01-05): Sore throat reworded." in md
+    assert f"- Version: {version} → {later}" in md
+    assert f"- Changelog {later} (2027-01-05): Sore throat reworded." in md
     assert "Warning" not in md
     reverse = report(new, old)
     assert reverse.removed == ("Cause `new_cause_example` (An example cause)",)

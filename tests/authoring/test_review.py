@@ -10,7 +10,7 @@ import pytest
 from neutropenia_kb import diff, review
 from neutropenia_kb.cli import main
 
-from .conftest import build, edit
+from .conftest import build, bump, edit
 
 BEFORE = dt.date(2027, 1, 1)  # before the real KB's next_review (2027-11-21)
 
@@ -32,7 +32,8 @@ def test_missing_fingerprint_tells_the_value_to_record(kb_copy: Path) -> None:
     kb, docs = build(kb_copy)
     [problem] = review.check(kb, docs, BEFORE)
     assert problem.severity == "warning"
-    assert problem.message == (f"the changelog entry for 1.0.0 records no decisions fingerprint; "
+    assert problem.message == (f"the changelog entry for {kb.meta.version} records no decisions "
+                               f"fingerprint; "
                                f"add `decisions: \"{diff.fingerprint(kb)}\"` to it")
 
 
@@ -51,11 +52,12 @@ def test_changed_decision_without_version_bump(kb_copy: Path) -> None:
     assert f"record `decisions: \"{new}\"`" in problem.message
     assert "Bump `kb.version`" in problem.message
     # Bumping the version without a changelog entry for it is reported too.
-    edit(kb_copy / "kb.yaml", '  version: "1.0.0"', '  version: "1.0.1"')
+    patch = bump(kb.meta.version, 2)
+    edit(kb_copy / "kb.yaml", f'  version: "{kb.meta.version}"', f'  version: "{patch}"')
     kb, docs = build(kb_copy)
     [problem] = review.check(kb, docs, BEFORE)
-    assert problem.message.startswith("version 1.0.1 has no changelog entry")
-    edit(kb_copy / "kb.yaml", "changelog:\n", f'changelog:\n  - version: "1.0.1"\n    date: '
+    assert problem.message.startswith(f"version {patch} has no changelog entry")
+    edit(kb_copy / "kb.yaml", "changelog:\n", f'changelog:\n  - version: "{patch}"\n    date: '
          f'"2027-01-01"\n    decisions: "{new}"\n    changes:\n      - Fever from 38.5 °C.\n')
     kb, docs = build(kb_copy)
     assert review.check(kb, docs, BEFORE) == []
