@@ -26,6 +26,9 @@ MAX_BYTES = 5_000_000
 # A knowledge base nests about 6 levels (file → list → item → sources → source); the builder
 # and the schema checks recurse once per level, so the depth is bounded far below Python's limit.
 MAX_NESTING = 64
+# Numbers a knowledge base writes lie far inside 10**±30; an exponent like 1e999999999 would make
+# every exact (Fraction) conversion after the loader take minutes.
+MAX_EXPONENT = 30
 # What YAML refuses in a file (PyYAML's reader): C0 controls but tab and line breaks, DEL, C1
 # controls but NEL, surrogates and the two non-characters. Found first, each at its line.
 _NOT_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD"
@@ -181,9 +184,15 @@ class _Builder:
                 value = Decimal(cleaned)
             except InvalidOperation:
                 value = None
-            if value is not None and value.is_finite():
+            if value is not None and value.is_finite() and \
+                    (not value or abs(value.adjusted()) <= MAX_EXPONENT):
                 return value  # exact: 100.4 stays 100.4, never 100.40000000000001
-            self._at(node, where, f"'{text}' is not a finite number")
+            self._at(node, where, f"'{show_value(text)}' is not a finite number of at most "
+                     f"{MAX_EXPONENT} digits before or after the point")
+            return None
+        if tag == "tag:yaml.org,2002:int" and len(text.lstrip("+-0")) > MAX_EXPONENT + 1:
+            # Exact conversions of huge numbers take minutes; Python refuses over 4,300 digits.
+            self._at(node, where, f"'{show_value(text)}' has more than {MAX_EXPONENT + 1} digits")
             return None
         return _SCALARS.construct_object(node)  # int, bool, null: PyYAML's safe rules
 

@@ -1,8 +1,10 @@
 """The MkDocs plugin: validates rules/ and adds the generated pages (and leaflets) in memory.
 
 Enabled in mkdocs.yml as ``plugins: [search, neutropenia-kb]``. A content error fails the build
-with the same ``file:line:col: error: ...`` lines as ``nkb validate``; ``mkdocs serve`` also
-watches the rules folder, so an author's YAML edit shows in the browser on the next reload.
+with the same ``file:line:col: error: ...`` lines as ``nkb validate``; each warning is logged
+through MkDocs' logger, so ``mkdocs build --strict`` fails on it as `nkb validate --strict` does.
+``mkdocs serve`` also watches the rules folder, so an author's YAML edit shows in the browser on
+the next reload.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from mkdocs.livereload import LiveReloadServer
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
-from . import load
 from .model import KnowledgeBase
-from .problems import KbError, render_all, sort_problems
+from .problems import render_all
+from .validate import validate_dir
 from .render.leaflet import build_leaflets
 from .render.site import LEAFLET_DIR, PAGES, leaflet_links, render_pages
 
@@ -118,9 +120,11 @@ class KbPlugin(BasePlugin[KbPluginConfig]):  # type: ignore[no-untyped-call]
 
 
 def _load(root: Path) -> KnowledgeBase:
-    try:
-        return load(root)
-    except KbError as error:
+    kb, problems = validate_dir(root)
+    errors = [p for p in problems if p.severity == "error"]
+    if kb is None or errors:
         # One line per problem, exactly as `nkb validate` prints them, then fail once.
-        raise PluginError("the knowledge base has errors:\n"
-                          + render_all(sort_problems(error.problems))) from None
+        raise PluginError("the knowledge base has errors:\n" + render_all(errors or problems))
+    for problem in problems:  # warnings: MkDocs counts them, and --strict fails the build
+        log.warning(problem.render())
+    return kb
