@@ -340,6 +340,8 @@ def _measure(path: Path, text: str) -> Problem | None:
 
 def _event_problem(path: Path, event: yaml.Event, message: str) -> Problem:
     mark = event.start_mark
+    if mark is None:  # libyaml always gives one; the type allows none
+        return Problem(path, 1, 1, "", message)
     return Problem(path, mark.line + 1, mark.column + 1, "", message)
 
 

@@ -432,13 +432,13 @@ def check_derived(kb: "KnowledgeBase", docs: Mapping[str, Doc], scope: Scope) ->
             continue
         issues: list[Issue] = []
         names = names_in(node)
-        for name in names:
-            if name.name == derived.id:
-                issues.append((name.pos, f"'{derived.id}' cannot be worked out from itself"))
-            elif name.name in scope.thresholds or name.name in scope.facts or \
-                    name.name == "severity":
-                issues.append((name.pos, f"a formula reads inputs only; '{name.name}' is not "
-                                         "an input"))
+        for read_name in names:
+            if read_name.name == derived.id:
+                issues.append((read_name.pos, f"'{derived.id}' cannot be worked out from itself"))
+            elif read_name.name in scope.thresholds or read_name.name in scope.facts or \
+                    read_name.name == "severity":
+                issues.append((read_name.pos, f"a formula reads inputs only; '{read_name.name}' "
+                                              "is not an input"))
         kind = infer(node, scope, issues)
         if not issues and kind is not None and want in ORDERED and kind != want:
             issues.append((0, f"the formula gives {word(kind)}, but '{derived.id}' is "

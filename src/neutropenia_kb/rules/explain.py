@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..text import display_units
 from ..units import BASE_UNIT, format_number, format_quantity, json_number
 from .compile import Program, literal_value
-from .parse import And, Bool, Call, Compare, In, Name, Node, Not, Number, Or, unparse
+from .parse import And, Arith, Bool, Call, Compare, In, Name, Node, Not, Number, Or, unparse
 
 if TYPE_CHECKING:
     from ..evaluate import Finding, Result
@@ -130,7 +130,7 @@ class Explainer:
             if sev is None:
                 return f"severity is unknown ({self.missing(self.kb.severity.input)})"
             return f"severity is {sev} ({self.kb.severity.input} {self.show(self.kb.severity.input)})"
-        if isinstance(node, Number):
+        if isinstance(node, (Number, Arith)):  # arithmetic is refused in conditions
             return unparse(node)
         return self._compare_words(node)
 
