@@ -2,7 +2,8 @@
 
 Enabled in mkdocs.yml as ``plugins: [search, neutropenia-kb]``. A content error fails the build
 with the same ``file:line:col: error: ...`` lines as ``nkb validate``; each warning is logged
-through MkDocs' logger, so ``mkdocs build --strict`` fails on it as `nkb validate --strict` does.
+through MkDocs' logger, so ``mkdocs build --strict`` fails on it as `nkb validate --strict` does
+(``mkdocs serve`` shows it as information: a preview should follow the author's edits).
 ``mkdocs serve`` also watches the rules folder, so an author's YAML edit shows in the browser on
 the next reload.
 """
@@ -66,7 +67,7 @@ class KbPlugin(BasePlugin[KbPluginConfig]):  # type: ignore[no-untyped-call]
         if self.preloaded is not None:
             self.kb, self.preloaded = self.preloaded, None
         else:
-            self.kb = _load(self.rules_path(config))
+            self.kb = _load(self.rules_path(config), preview=self.command == "serve")
         if not config.nav:
             config.nav = self._nav(Path(config.docs_dir))
         return config
@@ -119,12 +120,15 @@ class KbPlugin(BasePlugin[KbPluginConfig]):  # type: ignore[no-untyped-call]
             self._leaflets_dir = None
 
 
-def _load(root: Path) -> KnowledgeBase:
+def _load(root: Path, preview: bool = False) -> KnowledgeBase:
+    """The validated knowledge base; its warnings logged. In `mkdocs serve` (``preview``) they
+    are logged as information, so that an author's edit still shows while, say, its changelog
+    entry is not yet written; `mkdocs build` logs them as warnings, which --strict counts."""
     kb, problems = validate_dir(root)
     errors = [p for p in problems if p.severity == "error"]
     if kb is None or errors:
         # One line per problem, exactly as `nkb validate` prints them, then fail once.
         raise PluginError("the knowledge base has errors:\n" + render_all(errors or problems))
     for problem in problems:  # warnings: MkDocs counts them, and --strict fails the build
-        log.warning(problem.render())
+        (log.info if preview else log.warning)(problem.render())
     return kb
