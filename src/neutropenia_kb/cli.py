@@ -1,7 +1,8 @@
 """The `nkb` command: parse arguments, call one library function, print, choose the exit code.
 
 Exit status: 0 fine; 1 content problems (knowledge base errors, failing rule cases);
-2 usage mistakes or bad patient input. The library never prints or exits; only this module does.
+2 usage mistakes or bad patient input; 3 a bug. Every error the library raises on purpose is an
+NkbError carrying its exit_code; the library never prints or exits; only this module does.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 from typing import Sequence
 
 from . import __version__
-from .problems import InputError, KbError, UsageError, did_you_mean, render_all
+from .problems import KbError, NkbError, UsageError, did_you_mean, render_all
 
 # One module per verb under commands/, each with register(subparsers) setting func=run(args).
 COMMANDS = ("build", "validate", "evaluate", "test", "leaflet", "readability", "status", "diff",
@@ -46,23 +47,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except UsageError as exc:
         print(f"nkb: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
         return int(args.func(args) or 0)
-    except KbError as exc:
-        print(render_all(exc.problems), file=sys.stderr)
-        errors = sum(p.severity == "error" for p in exc.problems)
-        print(f"nkb: {errors} error(s) in the knowledge base; nothing was built", file=sys.stderr)
-        return 1
-    except InputError as exc:
-        print(f"nkb: error: {exc}", file=sys.stderr)
-        return 2
-    except UsageError as exc:
-        print(f"nkb: error: {exc}", file=sys.stderr)
-        return 2
+    except NkbError as exc:
+        if isinstance(exc, KbError):
+            print(render_all(exc.problems), file=sys.stderr)
+            errors = sum(p.severity == "error" for p in exc.problems)
+            print(f"nkb: {errors} error(s) in the knowledge base; nothing was built",
+                  file=sys.stderr)
+        else:
+            print(f"nkb: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 from . import model
 from .loader import load_dir
 from .model import Band, Item, KnowledgeBase
-from .problems import KbError, Problem, UsageError
+from .problems import KbError, NkbError, Problem
 from .text import band_range
 from .units import find_unit, format_number, format_quantity
 
@@ -73,17 +73,24 @@ def fingerprint(kb: KnowledgeBase) -> str:
 # ---- loading the two sides -------------------------------------------------------------------
 
 
+class RevisionError(NkbError):
+    """OLD or NEW names no folder and no git revision: a mistake in the arguments (exit 2)."""
+
+    exit_code = 2
+
+
+
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
 
 
 def _from_git(rev: str, folder: str, cwd: Path, into: Path) -> Path:
     if _git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd).returncode != 0:
-        raise UsageError(f"'{rev}' is neither a folder nor a git revision (try HEAD~1, a branch "
+        raise RevisionError(f"'{rev}' is neither a folder nor a git revision (try HEAD~1, a branch "
                          "or tag name, REV:rules, WORKTREE, or the path of a rules folder)")
     listing = _git(["ls-tree", "--name-only", f"{rev}:{folder}"], cwd)
     if listing.returncode != 0:
-        raise UsageError(f"revision '{rev}' has no folder '{folder}'")
+        raise RevisionError(f"revision '{rev}' has no folder '{folder}'")
     for name in listing.stdout.decode().split():
         if name.endswith((".yaml", ".yml")):
             shown = _git(["show", f"{rev}:{folder}/{name}"], cwd)
@@ -109,7 +116,7 @@ def load_side(spec: str, label: str, cwd: Path | None = None) -> KnowledgeBase:
         return _build(cwd / spec, label, spec)
     top = _git(["rev-parse", "--show-toplevel"], cwd)
     if top.returncode != 0:
-        raise UsageError(f"'{spec}' is not a folder, and this is not a git repository")
+        raise RevisionError(f"'{spec}' is not a folder, and this is not a git repository")
     root = Path(top.stdout.decode().strip())
     if spec == "WORKTREE":
         return _build(root / "rules", label, "rules")

@@ -1,8 +1,8 @@
 """Read authored YAML safely, keeping the line and column of every key and value.
 
 We compose nodes with our own SafeLoader subclass and build plain data ourselves, so that we
-can reject duplicate keys and unknown tags, bound alias expansion, keep dates as written, read
-decimals exactly, and later point any problem at ``file:line:col``.
+can reject duplicate keys and unknown tags, bound alias expansion and nesting, keep dates as
+written, read decimals exactly, and later point any problem at ``file:line:col``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,16 @@ PathKey = tuple[str | int, ...]
 # A real knowledge base has a few thousand nodes; a "billion laughs" file expands to 10**9.
 MAX_NODES = 200_000
 MAX_BYTES = 5_000_000
+# A knowledge base nests about 6 levels (file → list → item → sources → source); the builder
+# and the schema checks recurse once per level, so the depth is bounded far below Python's limit.
+MAX_NESTING = 64
+# Numbers a knowledge base writes lie far inside 10**±30; an exponent like 1e999999999 would make
+# every exact (Fraction) conversion after the loader take minutes.
+MAX_EXPONENT = 30
+# What YAML refuses in a file (PyYAML's reader): C0 controls but tab and line breaks, DEL, C1
+# controls but NEL, surrogates and the two non-characters. Found first, each at its line.
+_NOT_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD"
+                            "\U00010000-\U0010FFFF]")
 
 _STANDARD_TAGS = {
     "tag:yaml.org,2002:str",
@@ -120,16 +130,13 @@ class _Builder:
         self.value_marks: dict[PathKey, tuple[int, int]] = {}
         self.key_marks: dict[PathKey, tuple[int, int]] = {}
         self.problems: list[Problem] = []
-        self.count = 0
 
     def _at(self, node: yaml.Node, where: PathKey, message: str) -> None:
         self.problems.append(Problem(self.path, node.start_mark.line + 1,
                                      node.start_mark.column + 1, format_path(where), message))
 
     def build(self, node: yaml.Node, where: PathKey) -> Any:
-        self.count += 1
-        if self.count > MAX_NODES:
-            raise _TooBig(node)
+        # _measure has bounded the size, the nesting and refused recursive aliases already.
         self.value_marks.setdefault(where, (node.start_mark.line + 1, node.start_mark.column + 1))
         if node.tag not in _STANDARD_TAGS:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
@@ -156,7 +163,7 @@ class _Builder:
             key = str(key_node.value)
             if key in first_seen:
                 self._at(key_node, where + (key,),
-                         f"duplicate key '{key}' (first written on line {first_seen[key]}); "
+                         f"duplicate key '{show_value(key)}' (first written on line {first_seen[key]}); "
                          "YAML would silently keep only the last one: remove or rename one")
                 continue
             first_seen[key] = key_node.start_mark.line + 1
@@ -177,9 +184,15 @@ class _Builder:
                 value = Decimal(cleaned)
             except InvalidOperation:
                 value = None
-            if value is not None and value.is_finite():
+            if value is not None and value.is_finite() and \
+                    (not value or abs(value.adjusted()) <= MAX_EXPONENT):
                 return value  # exact: 100.4 stays 100.4, never 100.40000000000001
-            self._at(node, where, f"'{text}' is not a finite number")
+            self._at(node, where, f"'{show_value(text)}' is not a finite number of at most "
+                     f"{MAX_EXPONENT} digits before or after the point")
+            return None
+        if tag == "tag:yaml.org,2002:int" and len(text.lstrip("+-0")) > MAX_EXPONENT + 1:
+            # Exact conversions of huge numbers take minutes; Python refuses over 4,300 digits.
+            self._at(node, where, f"'{show_value(text)}' has more than {MAX_EXPONENT + 1} digits")
             return None
         try:
             return _SCALARS.construct_object(node)  # int, bool, null: PyYAML's safe rules
@@ -188,63 +201,62 @@ class _Builder:
             return None
 
 
-class _TooBig(Exception):
-    def __init__(self, node: yaml.Node) -> None:
-        self.node = node
-
-
 _SCALARS = yaml.constructor.SafeConstructor()
 
 _TAB_INDENT = re.compile(r"^( *)\t", re.MULTILINE)
+_CONTENT = re.compile(r"^[ \t]*[^\s#]", re.MULTILINE)  # a line that is not blank or a comment
 
 
 def load_text(path: Path, raw: bytes) -> tuple[Doc | None, list[Problem]]:
     """Parse one file's bytes. Returns the Doc (None when unusable) and every problem found."""
     if len(raw) > MAX_BYTES:
-        return None, [Problem(path, None, None, "", f"file is {len(raw):,} bytes; the limit is "
-                              f"{MAX_BYTES:,}. Is this really a knowledge-base file?")]
+        return None, [_too_large(path, len(raw))]
     if b"\x00" in raw:
-        return None, [Problem(path, None, None, "", "this is a binary file, not YAML text; "
+        line, column = _byte_mark(raw, raw.index(b"\x00"))
+        return None, [Problem(path, line, column, "", "this is a binary file, not YAML text; "
                               "remove it from rules/ or save it as UTF-8 text")]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        line, column = _byte_mark(raw, exc.start)
         return None, [Problem(path, line, column, "", f"byte 0x{raw[exc.start]:02x} is not UTF-8; "
                               "save the file with UTF-8 encoding")]
+    controls = [Problem(path, *_text_mark(text, m.start()), "",
+                        f"the character {show_value(m.group())} (U+{ord(m.group()):04X}) is not "
+                        "allowed in YAML text; delete it (it is often pasted in by accident)")
+                for m in _NOT_PRINTABLE.finditer(text)]
+    if controls:
+        return None, controls[:20]
     tabs = [Problem(path, text.count("\n", 0, m.start()) + 1, len(m.group(1)) + 1, "",
                     "tab character in indentation; YAML indents with spaces only")
             for m in _TAB_INDENT.finditer(text)]
     if tabs:
         return None, tabs
-    if not text.strip() or all(ln.lstrip().startswith("#") or not ln.strip()
-                               for ln in text.splitlines()):
+    if not _CONTENT.search(text):
         return None, [Problem(path, 1, 1, "", "file is empty; it must hold a mapping of "
                               "top-level keys (see the other files in rules/ for the shape)")]
-    loader = _Loader(text)
     try:
-        root = loader.get_single_node()
+        too_big = _measure(path, text)
+        if too_big is not None:
+            return None, [too_big]
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        message = _yaml_message(exc)
-        return None, [Problem(path, mark.line + 1 if mark else None,
-                              mark.column + 1 if mark else None, "", message)]
+        return None, [_syntax_problem(path, text, exc)]
+    except yaml.reader.ReaderError as exc:  # a character the pre-scan did not know of
+        line, column = _text_mark(text, min(exc.position, len(text)))
+        return None, [Problem(path, line, column, "", f"YAML cannot read this character: "
+                              f"{exc.reason}")]
     except yaml.YAMLError as exc:  # composer errors such as several documents in one file
-        return None, [Problem(path, None, None, "", f"YAML error: {exc}")]
-    finally:
-        loader.dispose()
+        return None, [Problem(path, 1, 1, "", f"YAML error: {show_value(str(exc), 300)}")]
     if root is None:
         return None, [Problem(path, 1, 1, "", "file is empty; it must hold a mapping of "
                               "top-level keys (see the other files in rules/ for the shape)")]
     builder = _Builder(path)
-    try:
-        data = builder.build(root, ())
-    except _TooBig as big:
-        return None, [Problem(path, big.node.start_mark.line + 1, big.node.start_mark.column + 1,
-                              "", f"the file expands to more than {MAX_NODES:,} values through "
-                              "aliases ('*name'); a knowledge base never needs that many: remove "
-                              "the nested aliases")]
+    data = builder.build(root, ())
     problems = builder.problems
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else "a single value"
@@ -253,6 +265,132 @@ def load_text(path: Path, raw: bytes) -> tuple[Doc | None, list[Problem]]:
                                 f"'{path.stem}:'"))
         return None, problems
     return Doc(path, data, builder.value_marks, builder.key_marks, text), problems
+
+
+def _too_large(path: Path, size: int) -> Problem:
+    return Problem(path, 1, 1, "", f"file is {size:,} bytes; the limit is {MAX_BYTES:,}. Is "
+                   "this really a knowledge-base file?")
+
+
+def _byte_mark(raw: bytes, offset: int) -> tuple[int, int]:
+    line_start = raw.rfind(b"\n", 0, offset) + 1
+    return raw.count(b"\n", 0, offset) + 1, offset - line_start + 1
+
+
+def _text_mark(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _measure(path: Path, text: str) -> Problem | None:
+    """How many values the file holds once its aliases are expanded, and how deep it nests,
+    counted from the parser's events, which stop at the limit: a 5 MB file of small values or a
+    "billion laughs" is refused after reading only as far as the limit, before any node is
+    composed. A recursive alias (an alias inside its own anchor) is refused here too."""
+    loader = _Loader(text)
+    count = expanded = 0
+    sizes: dict[str, tuple[int, int]] = {}  # anchor -> (values, levels below it)
+    # One entry per open collection: (anchor, count when it opened, deepest level inside).
+    stack: list[list[Any]] = []
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            added = depth = 0
+            if isinstance(event, yaml.AliasEvent):
+                if event.anchor not in sizes:
+                    if any(entry[0] == event.anchor for entry in stack):
+                        return _event_problem(path, event, f"the alias '*{event.anchor}' is "
+                                              f"inside its own anchor '&{event.anchor}', so it "
+                                              "never ends; write the value out instead")
+                    continue  # an undefined alias: the composer reports it at its line
+                added, depth = sizes[event.anchor]
+                expanded += added
+            elif isinstance(event, yaml.ScalarEvent):
+                added = 1
+                if event.anchor:
+                    sizes[event.anchor] = (1, 0)
+            elif isinstance(event, yaml.CollectionStartEvent):
+                added = 1
+                stack.append([event.anchor, count + 1, 0])
+                if len(stack) > MAX_NESTING:
+                    return _event_problem(path, event, f"the file nests more than {MAX_NESTING} "
+                                          "levels deep here; a knowledge base needs fewer than "
+                                          "ten: flatten the lists and mappings")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                anchor, start, below = stack.pop()
+                if anchor:
+                    sizes[anchor] = (count - start + 1, below + 1)
+                if stack:
+                    stack[-1][2] = max(stack[-1][2], below + 1)
+                continue
+            count += added
+            if depth and stack:
+                stack[-1][2] = max(stack[-1][2], depth)
+            if depth and len(stack) + depth > MAX_NESTING:
+                return _event_problem(path, event, f"the alias '*{event.anchor}' nests the file "
+                                      f"more than {MAX_NESTING} levels deep; write the value out")
+            if count > MAX_NODES:
+                if expanded:
+                    return _event_problem(path, event, f"the file expands to more than "
+                                          f"{MAX_NODES:,} values through aliases ('*name'); a "
+                                          "knowledge base never needs that many: remove the "
+                                          "nested aliases")
+                return _event_problem(path, event, f"the file holds more than {MAX_NODES:,} "
+                                      "values; a knowledge base file holds a few thousand: is "
+                                      "this really a knowledge-base file?")
+    finally:
+        loader.dispose()
+    return None
+
+
+def _event_problem(path: Path, event: yaml.Event, message: str) -> Problem:
+    mark = event.start_mark
+    if mark is None:  # libyaml always gives one; the type allows none
+        return Problem(path, 1, 1, "", message)
+    return Problem(path, mark.line + 1, mark.column + 1, "", message)
+
+
+def _syntax_problem(path: Path, text: str, exc: yaml.MarkedYAMLError) -> Problem:
+    """At the line the author must fix: where an unclosed quote opened, not where YAML gave up."""
+    mark = exc.problem_mark or exc.context_mark
+    message = _yaml_message(exc)
+    if exc.context_mark is not None and (exc.context or "").startswith("while scanning a quoted"):
+        mark = exc.context_mark  # the quote never closed: the parser ran to the end of the file
+        message += "; the quote opened here is never closed"
+    else:
+        opened = _runaway_quote(text, exc.problem_mark)
+        if opened is not None:
+            mark = opened
+            message += (f"; the quote opened here runs on to line "
+                        f"{(exc.problem_mark.line + 1) if exc.problem_mark else '?'}: close it "
+                        "on this line")
+    return Problem(path, mark.line + 1 if mark else None, mark.column + 1 if mark else None, "",
+                   message)
+
+
+_KEY_LINE = re.compile(r"\n\s*(?:- +)?[A-Za-z_][\w-]*:(?:\s|$)")
+
+
+def _runaway_quote(text: str, problem: yaml.Mark | None) -> yaml.Mark | None:
+    """The start of a quoted value that spans lines and swallowed what looks like YAML keys
+    (``title: "Sore throat`` missing its closing quote), when one ends before the problem."""
+    if problem is None:
+        return None
+    found: yaml.Mark | None = None
+    loader = _Loader(text)
+    try:
+        while loader.check_token():
+            token = loader.get_token()
+            if token.start_mark.line > problem.line:
+                break
+            if (isinstance(token, yaml.ScalarToken) and token.style in ('"', "'")
+                    and token.end_mark.line > token.start_mark.line
+                    and _KEY_LINE.search(text, token.start_mark.index, token.end_mark.index)):
+                found = token.start_mark
+    except yaml.YAMLError:
+        pass  # the tokens up to the error are all we need
+    finally:
+        loader.dispose()
+    return found
 
 
 def _yaml_message(exc: yaml.MarkedYAMLError) -> str:
@@ -272,6 +410,9 @@ def _yaml_message(exc: yaml.MarkedYAMLError) -> str:
 
 def load_file(path: Path) -> tuple[Doc | None, list[Problem]]:
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:  # refused before reading a byte of it
+            return None, [_too_large(path, size)]
         raw = path.read_bytes()
     except OSError as exc:
         return None, [Problem(path, None, None, "", f"cannot read file: {exc.strerror}")]

@@ -1,8 +1,11 @@
 """The MkDocs plugin: validates rules/ and adds the generated pages (and leaflets) in memory.
 
 Enabled in mkdocs.yml as ``plugins: [search, neutropenia-kb]``. A content error fails the build
-with the same ``file:line:col: error: ...`` lines as ``nkb validate``; ``mkdocs serve`` also
-watches the rules folder, so an author's YAML edit shows in the browser on the next reload.
+with the same ``file:line:col: error: ...`` lines as ``nkb validate``; each warning is logged
+through MkDocs' logger, so ``mkdocs build --strict`` fails on it as `nkb validate --strict` does
+(``mkdocs serve`` shows it as information: a preview should follow the author's edits).
+``mkdocs serve`` also watches the rules folder, so an author's YAML edit shows in the browser on
+the next reload.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ from mkdocs.livereload import LiveReloadServer
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
-from . import load
 from .model import KnowledgeBase
-from .problems import KbError, render_all, sort_problems
+from .problems import render_all
+from .validate import validate_dir
 from .render.leaflet import build_leaflets
 from .render.site import LEAFLET_DIR, PAGES, leaflet_links, render_pages
 
@@ -64,7 +67,7 @@ class KbPlugin(BasePlugin[KbPluginConfig]):  # type: ignore[no-untyped-call]
         if self.preloaded is not None:
             self.kb, self.preloaded = self.preloaded, None
         else:
-            self.kb = _load(self.rules_path(config))
+            self.kb = _load(self.rules_path(config), preview=self.command == "serve")
         if not config.nav:
             config.nav = self._nav(Path(config.docs_dir))
         return config
@@ -117,10 +120,15 @@ class KbPlugin(BasePlugin[KbPluginConfig]):  # type: ignore[no-untyped-call]
             self._leaflets_dir = None
 
 
-def _load(root: Path) -> KnowledgeBase:
-    try:
-        return load(root)
-    except KbError as error:
+def _load(root: Path, preview: bool = False) -> KnowledgeBase:
+    """The validated knowledge base; its warnings logged. In `mkdocs serve` (``preview``) they
+    are logged as information, so that an author's edit still shows while, say, its changelog
+    entry is not yet written; `mkdocs build` logs them as warnings, which --strict counts."""
+    kb, problems = validate_dir(root)
+    errors = [p for p in problems if p.severity == "error"]
+    if kb is None or errors:
         # One line per problem, exactly as `nkb validate` prints them, then fail once.
-        raise PluginError("the knowledge base has errors:\n"
-                          + render_all(sort_problems(error.problems))) from None
+        raise PluginError("the knowledge base has errors:\n" + render_all(errors or problems))
+    for problem in problems:  # warnings: MkDocs counts them, and --strict fails the build
+        (log.info if preview else log.warning)(problem.render())
+    return kb

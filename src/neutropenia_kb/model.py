@@ -168,6 +168,27 @@ class Input:
 
 
 @dataclass(frozen=True)
+class Derived:
+    """An input worked out from others when it is not given (inputs.yaml, ``derived``).
+
+    ``formula`` is rule-language arithmetic over inputs in their base units (parse it with
+    ``rules.parse.parse``); the checker has made sure it reads only the inputs listed here and
+    gives the kind of value ``id`` holds."""
+
+    id: str  # the input it fills in, e.g. "anc"
+    formula: str  # e.g. "wbc * (neutrophils_percent + bands_percent) / 100"
+    when_given: tuple[str, ...]  # worked out only when every one of these is given
+    zero_when_missing: tuple[str, ...] = ()  # also read; each counts as 0 when not given
+    add_up_to_100: tuple[str, ...] = ()  # percents of one whole: more than 100 in all is refused
+    note: str | None = None
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Every input the formula reads."""
+        return self.when_given + self.zero_when_missing
+
+
+@dataclass(frozen=True)
 class Change:
     version: str
     date: str
@@ -202,6 +223,7 @@ class KnowledgeBase:
     sources: tuple[Source, ...]
     changelog: tuple[Change, ...]
     inputs: tuple[Input, ...]
+    derived: tuple[Derived, ...]
     thresholds: tuple[Threshold, ...]
     facts: tuple[Fact, ...]
     topics: tuple[Topic, ...]
@@ -334,6 +356,10 @@ def build(root: Path, docs: Mapping[str, Doc]) -> KnowledgeBase:
               i.get("dimension"), i.get("unit"), _t(i.get("accepted_units")),
               _t(i.get("display_units")), _frac(i.get("min")), _frac(i.get("max")))
         for i in inp.get("inputs", ()))
+    derived = tuple(
+        Derived(d["id"], d["formula"], _t(d.get("when_given")), _t(d.get("zero_when_missing")),
+                _t(d.get("add_up_to_100")), d.get("note"))
+        for d in inp.get("derived", ()))
     sev = docs["severity"].data["severity"]
     severity = Severity(
         sev["input"], sev["unit"],
@@ -359,6 +385,7 @@ def build(root: Path, docs: Mapping[str, Doc]) -> KnowledgeBase:
         sources=sources,
         changelog=changelog,
         inputs=inputs,
+        derived=derived,
         thresholds=_items(docs, "inputs", "thresholds", "threshold", Threshold,
                           value=lambda r: exact(r["value"]), unit=lambda r: r["unit"]),
         facts=_items(docs, "inputs", "facts", "fact", Fact, when=lambda r: r["when"]),

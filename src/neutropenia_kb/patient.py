@@ -17,6 +17,8 @@ from .problems import InputError, did_you_mean, show_value
 from .rules.compile import simplest
 from .units import (ACCEPTED, MAX_DIGITS, MAX_EXPONENT, MAX_TEXT, UNITS, Unit, UnitError, exact,
                     find_unit, format_number, split_quantity)
+from .rules.parse import Arith, Name, Node, parse
+from .rules.parse import Number as Literal
 
 if TYPE_CHECKING:
     from .model import Input, KnowledgeBase
@@ -153,6 +155,7 @@ class PatientParser:
         self.specs = {inp.id: _Spec(inp) for inp in kb.inputs}
         self.symptoms = frozenset(s.id for s in kb.symptoms)
         self.anc = kb.severity.input
+        self.derived = kb.derived
         self.readers: dict[str, Callable[[Any], tuple[Value, Any]]] = {
             name: (self._symptoms if spec.type == "symptoms" else spec.read)
             for name, spec in self.specs.items()}
@@ -181,16 +184,19 @@ class PatientParser:
             if as_given is not None:
                 given[key] = as_given
         derived = False
-        if "neutrophils_percent" in values or "bands_percent" in values:
-            total = values.get("neutrophils_percent", 0) + values.get("bands_percent", 0)  # type: ignore[operator]
-            if total > 100:
-                raise InputError("neutrophils_percent + bands_percent",
-                                 f"{raw.get('neutrophils_percent')} + {raw.get('bands_percent')}",
-                                 "percentages that add up to 100 or less")
-        if self.anc not in values and "wbc" in values and "neutrophils_percent" in values:
-            percent = values["neutrophils_percent"] + values.get("bands_percent", 0)  # type: ignore[operator]
-            values[self.anc] = simplest(Fraction(values["wbc"]) * percent / 100)  # type: ignore[arg-type]
-            derived = True
+        # Derived inputs as inputs.yaml declares them (rules/check.py has checked each formula).
+        for fill in self.derived:
+            parts = fill.add_up_to_100
+            if any(name in values for name in parts):
+                total = sum(values.get(name, 0) for name in parts)  # type: ignore[misc]
+                if total > 100:
+                    raise InputError(" + ".join(parts),
+                                     " + ".join(str(raw.get(name)) for name in parts),
+                                     "percentages that add up to 100 or less")
+            if fill.id not in values and all(name in values for name in fill.when_given):
+                known = {name: values.get(name, 0) for name in fill.inputs}
+                values[fill.id] = simplest(arithmetic(parse(fill.formula), known))
+                derived = derived or fill.id == self.anc
         return Patient(values, given, derived)
 
     def _symptoms(self, raw: Any) -> tuple[frozenset[str], None]:
@@ -279,3 +285,19 @@ def _key_start(text: str, value_start: int) -> int:
         backslashes = quote - len(text[:quote].rstrip("\\"))
         if backslashes % 2 == 0:
             return quote
+def arithmetic(node: Node, values: Mapping[str, Any]) -> Fraction:
+    """A derived input's formula over exact values in base units. The checker allows only
+    names of inputs, literals and + - * / with a nonzero literal divisor, and bounds the depth."""
+    if isinstance(node, Literal):
+        unit = find_unit(node.unit) if node.unit else None
+        return unit.to_base(node.value) if unit else node.value
+    if isinstance(node, Name):
+        return Fraction(values[node.name])
+    if isinstance(node, Arith):
+        left, right = arithmetic(node.left, values), arithmetic(node.right, values)
+        if node.op == "+":
+            return left + right
+        if node.op == "-":
+            return left - right
+        return left * right if node.op == "*" else left / right
+    raise AssertionError(f"not arithmetic: {node!r}")  # the checker refuses anything else

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .loader import Doc, PathKey, load_dir, load_text
-from .problems import KbError, Problem, UsageError, did_you_mean
+from .problems import KbError, NkbError, Problem, did_you_mean, show_value
 from .readability import item_paths
 from .validate_schema import resolve, schemas
 
@@ -150,22 +150,29 @@ def insert(text: str, doc: Doc | None, kind: Kind, make: Callable[[int], list[st
     return "\n".join(head + ["", f"{kind.key}:"] + make(2)) + "\n"
 
 
+class ScaffoldError(NkbError):
+    """The kind or id asked for cannot be added (unknown kind, malformed or taken id): a
+    mistake in the arguments (exit 2), not in the knowledge base."""
+
+    exit_code = 2
+
+
 def new_item(rules: Path, kind_name: str, item_id: str, title: str | None = None) -> Scaffolded:
-    """Append a new ``kind_name`` item to its file; raise UsageError or KbError on refusal."""
+    """Append a new ``kind_name`` item to its file; raise ScaffoldError for a bad kind or id,
+    KbError when the knowledge base itself has errors."""
     if kind_name not in KINDS:
-        raise UsageError(f"unknown kind '{kind_name}'{did_you_mean(kind_name, KINDS)}; "
+        raise ScaffoldError(f"unknown kind '{kind_name}'{did_you_mean(kind_name, KINDS)}; "
                          f"choose one of {', '.join(KINDS)}")
     if not ID_PATTERN.match(item_id):
-        raise KbError([Problem(None, None, None, "", f"'{item_id}' is not a valid id: use lower "
-                               "case letters, digits and _, starting with a letter "
-                               "(e.g. 'drug_induced')")])
+        raise ScaffoldError(f"'{show_value(item_id)}' is not a valid id: use lower case "
+                            "letters, digits and _, starting with a letter (e.g. 'drug_induced')")
     kind = KINDS[kind_name]
     docs, problems = load_dir(rules)
     if any(p.severity == "error" for p in problems):
         raise KbError(problems)
     if item_id in item_paths(docs):  # every id except the bibliography's (its own namespace)
-        raise KbError([Problem(None, None, None, "", f"the id '{item_id}' is already used in "
-                               f"{rules}; ids are unique across the knowledge base")])
+        raise ScaffoldError(f"the id '{item_id}' is already used in {rules}; ids are unique "
+                            "across the knowledge base")
     path = rules / f"{kind.stem}.yaml"
     doc = docs.get(kind.stem)
     text = path.read_text(encoding="utf-8") if path.exists() else ""

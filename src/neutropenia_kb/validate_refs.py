@@ -38,7 +38,8 @@ STATEMENT_LISTS = {kind: tuple(p for p in paths if p not in {("sources",), ("inp
 NOT_PATIENT_TEXT = {"note", "when", "applies_when", "url", "id", "source", "section", "input",
                     "unit", "level", "group", "groups", "see_also", "type", "dimension",
                     "accepted_units", "display_units", "version", "language", "date",
-                    "last_reviewed", "next_review", "updated", "kind"}
+                    "last_reviewed", "next_review", "updated", "kind", "formula",
+                    "when_given", "zero_when_missing", "add_up_to_100"}
 PLAIN_KEYS = {"title", "term", "question"}
 PLACEHOLDER_KEYS = {"text", "definition", "help"}
 UNIT_NAMES = sorted({unit.name for unit in UNITS.values()})  # the canonical spellings

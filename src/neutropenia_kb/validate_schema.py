@@ -20,7 +20,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing.jsonschema import DRAFT202012
 
 from .loader import Doc, PathKey, format_path
-from .problems import Problem, did_you_mean
+from .problems import SHOWN_CHARS, Problem, did_you_mean, show_value
 
 # The kinds of file a knowledge base may hold, in reading order; each has schema/<kind>.schema.json.
 KINDS = ("kb", "inputs", "overview", "severity", "symptoms", "causes", "tests", "treatments",
@@ -105,8 +105,9 @@ def _explain(doc: Doc, error: ValidationError) -> Iterator[Problem]:
             if key in allowed:
                 continue
             line, column = doc.mark(where + (key,), key=True)
+            hint = did_you_mean(key, allowed) if len(key) <= SHOWN_CHARS else ""
             yield Problem(doc.path, line, column, format_path(where),
-                          f"unknown key '{key}'{did_you_mean(key, allowed)} "
+                          f"unknown key '{show_value(key)}'{hint} "
                           f"(allowed: {', '.join(allowed)})")
         return
     if check == "required" and isinstance(value, dict):
@@ -128,7 +129,8 @@ def _sentence(check: object, expected: Any, value: Any, schema: Mapping[str, Any
         return _type_sentence(expected, value)
     if check == "enum":
         choices = [str(c) for c in expected]
-        return (f"{_show(value)} is not one of the {noun.lower()}s{did_you_mean(str(value), choices)} "
+        hint = did_you_mean(str(value), choices) if len(str(value)) <= SHOWN_CHARS else ""
+        return (f"{_show(value)} is not one of the {noun.lower()}s{hint} "
                 f"(allowed: {', '.join(choices)})")
     if check == "const":
         return f"{_show(value)} is not allowed here; write {_show(expected)}"
@@ -147,7 +149,8 @@ def _sentence(check: object, expected: Any, value: Any, schema: Mapping[str, Any
     if check == "uniqueItems" and isinstance(value, list):
         seen: set[str] = set()
         twice = [v for v in map(str, value) if v in seen or seen.add(v)]  # type: ignore[func-returns-value]
-        return f"'{twice[0]}' is listed twice; keep one" if twice else "entries are repeated"
+        return f"'{show_value(twice[0])}' is listed twice; keep one" if twice else \
+            "entries are repeated"
     if check == "minimum":
         return f"{_show(value)} is too small: the lowest allowed is {expected}"
     if check == "maximum":
@@ -194,7 +197,7 @@ def _type_sentence(expected: Any, value: Any) -> str:
     if value is None:
         return text + "; write a value after the colon or remove the key"
     if "array" in wanted and isinstance(value, str):
-        return text + f"; write it as a list: [{value}]"
+        return text + f"; write it as a list: [{show_value(value)}]"
     return text
 
 
@@ -207,7 +210,7 @@ def _real_date(value: Any) -> str:
 
 def _show(value: Any) -> str:
     if isinstance(value, str):
-        return f"'{value}'"
+        return f"'{show_value(value)}'"
     if isinstance(value, (dict, list)):
         return _kind_of(value)
     return str(value)

@@ -10,7 +10,7 @@ import pytest
 
 from neutropenia_kb import diff
 from neutropenia_kb.cli import main
-from neutropenia_kb.problems import UsageError
+from neutropenia_kb.diff import RevisionError
 
 from .conftest import REPO, build, bump, edit
 
@@ -112,5 +112,5 @@ def test_git_revisions_and_worktree(tmp_path: Path, capsys: pytest.CaptureFixtur
     _git(repo, "commit", "-qam", "two")
     assert main(["diff", "HEAD~1", "HEAD:rules"]) == 0
     assert capsys.readouterr().out == out
-    with pytest.raises(UsageError, match="neither a folder nor a git revision"):
+    with pytest.raises(RevisionError, match="neither a folder nor a git revision"):
         diff.load_side("no-such-rev", "OLD", repo)

@@ -64,9 +64,9 @@ def test_new_cause_block_is_commented_and_validates_once_filled(
 
 def test_refusals(kb_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = (kb_copy / "causes.yaml").read_bytes()
-    assert main(["new", "cause", "fever", "--rules", str(kb_copy)]) == 1
+    assert main(["new", "cause", "fever", "--rules", str(kb_copy)]) == 2  # usage mistakes: 2
     assert "the id 'fever' is already used" in capsys.readouterr().err
-    assert main(["new", "cause", "Bad-Id", "--rules", str(kb_copy)]) == 1
+    assert main(["new", "cause", "Bad-Id", "--rules", str(kb_copy)]) == 2
     assert "'Bad-Id' is not a valid id" in capsys.readouterr().err
     assert main(["new", "caus", "x", "--rules", str(kb_copy)]) == 2
     assert (kb_copy / "causes.yaml").read_bytes() == before

@@ -34,7 +34,7 @@ def test_errors_exit_1_one_line_each_no_traceback(tmp_path: Path) -> None:
     run = nkb("validate", "rules", cwd=tmp_path)
     assert run.returncode == 1
     assert run.stdout.splitlines() == [
-        "rules/glossary.yaml: error: this is a binary file, not YAML text; remove it from "
+        "rules/glossary.yaml:1:1: error: this is a binary file, not YAML text; remove it from "
         "rules/ or save it as UTF-8 text",
         "rules/tests.yaml:1:1: error: the top level is a list; it must be a mapping of keys "
         "such as 'tests:'",

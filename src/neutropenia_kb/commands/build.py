@@ -19,6 +19,7 @@ from ..loader import rule_files
 from ..model import KnowledgeBase
 from ..problems import KbError, UsageError, render_all
 from ..validate import validate_dir
+from . import rules_folder
 from .validate import summary
 
 PLUGIN = "neutropenia-kb"
@@ -42,9 +43,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.rules.is_dir():
-        raise UsageError(f"no such folder: {args.rules} (give the knowledge base folder, the "
-                         "one holding kb.yaml)")
+    rules_folder(args.rules)
     started = time.perf_counter()
     kb, problems = validate_dir(args.rules)
     if kb is None or (args.strict and problems):

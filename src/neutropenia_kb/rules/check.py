@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Iterator, Mapping
 from ..loader import Doc, PathKey, format_path
 from ..problems import Problem, did_you_mean
 from ..units import find_unit
-from .parse import (FUNCTIONS, And, Bool, Call, Compare, In, Name, Node, Not, Number, Or,
-                    ParseError, names_in, parse, unparse)
+from .parse import (FUNCTIONS, And, Arith, Bool, Call, Compare, In, Name, Node, Not, Number,
+                    Or, ParseError, names_in, parse, unparse, walk)
 
 if TYPE_CHECKING:  # avoids an import cycle with model
     from ..model import KnowledgeBase
@@ -76,6 +76,8 @@ def infer(node: Node, scope: Scope, issues: list[Issue]) -> str | None:
         return _name_type(node, scope, issues)
     if isinstance(node, Call):
         return _call_type(node, scope, issues)
+    if isinstance(node, Arith):
+        return _arith_type(node, scope, issues)
     if isinstance(node, Not):
         _want_bool(node.operand, scope, issues)
         return "bool"
@@ -142,10 +144,81 @@ def _call_type(node: Call, scope: Scope, issues: list[Issue]) -> str | None:
     return None
 
 
+def _arith_type(node: Arith, scope: Scope, issues: list[Issue]) -> str | None:
+    """Units multiply and divide like exponents: a count × a percent / 100 is a count. Dividing
+    by the number 100 turns a percent into a plain fraction (as '100 %' would)."""
+    left, right = infer(node.left, scope, issues), infer(node.right, scope, issues)
+    if left is None or right is None:
+        return None
+    for side, kind in ((node.left, left), (node.right, right)):
+        if kind not in ORDERED and not _is_product(kind):
+            issues.append((side.pos, f"'{node.op}' works with numbers; {_label(side)} is "
+                                     f"{word(kind)}"))
+            return None
+        if "temperature" in dims(kind):
+            issues.append((side.pos, f"{_label(side)} is a temperature: temperatures take no part "
+                                     "in arithmetic (°C and °F differ by an offset, not a factor)"))
+            return None
+    if node.op in "+-":
+        if left != right:
+            issues.append((node.pos, f"'{node.op}' needs two values of one kind; "
+                                     f"{_label(node.left)} is {word(left)} and "
+                                     f"{_label(node.right)} is {word(right)}"))
+            return None
+        return left
+    if node.op == "/" and not (isinstance(node.right, Number) and node.right.value != 0):
+        issues.append((node.right.pos, f"divide only by a number written in the formula (such "
+                                       f"as 100), not by {_label(node.right)}: it could be 0"))
+        return None
+    right_dims = dims(right)
+    if (node.op == "/" and isinstance(node.right, Number) and node.right.unit is None
+            and node.right.value == 100 and dims(left).get("percent", 0) > 0):
+        right_dims = {"percent": 1}
+    sign = 1 if node.op == "*" else -1
+    out = dict(dims(left))
+    for dim, power in right_dims.items():
+        out[dim] = out.get(dim, 0) + sign * power
+    return kind_of(out)
+
+
+def dims(kind: str) -> dict[str, int]:
+    """'cell_count*percent' → {cell_count: 1, percent: 1}; 'number' → {}."""
+    out: dict[str, int] = {}
+    top, _, bottom = kind.partition("/")
+    for part, sign in ((top, 1), (bottom, -1)):
+        for dim in part.split("*"):
+            if dim and dim != "number":
+                out[dim] = out.get(dim, 0) + sign
+    return out
+
+
+def kind_of(found: dict[str, int]) -> str:
+    """The inverse of dims: {cell_count: 1} → 'cell_count'; {} → 'number'."""
+    top = [d for d, n in sorted(found.items()) for _ in range(max(n, 0))]
+    bottom = [d for d, n in sorted(found.items()) for _ in range(max(-n, 0))]
+    text = "*".join(top) or "number"
+    return f"{text}/{'*'.join(bottom)}" if bottom else text
+
+
+def _is_product(kind: str) -> bool:
+    return "*" in kind or "/" in kind
+
+
+def word(kind: str) -> str:
+    """How a type reads in a message: 'a cell count', 'a cell count × percent'."""
+    if kind in WORDS:
+        return WORDS[kind]
+    top, _, bottom = kind.partition("/")
+    text = " × ".join(WORDS.get(d, d)[2:] for d in top.split("*"))
+    if bottom:
+        text += " per " + " × ".join(WORDS.get(d, d)[2:] for d in bottom.split("*"))
+    return "a " + text
+
+
 def _want_bool(node: Node, scope: Scope, issues: list[Issue]) -> None:
     kind = infer(node, scope, issues)
     if kind not in ("bool", None):
-        issues.append((node.pos, f"{_label(node)} is {WORDS[kind]}, not a yes/no "
+        issues.append((node.pos, f"{_label(node)} is {word(kind)}, not a yes/no "
                                  "condition; compare it with something"))
 
 
@@ -163,7 +236,7 @@ def _compare_type(node: Compare, scope: Scope, issues: list[Issue]) -> str:
     if node.op not in ("==", "!=") and not pair <= set(ORDERED):
         bad = node.left if left not in ORDERED else node.right
         issues.append((bad.pos, f"'{node.op}' compares numbers; {_label(bad)} is "
-                                f"{WORDS[left if bad is node.left else right]}"))
+                                f"{word(left if bad is node.left else right)}"))
         return "bool"
     if left == right:
         return "bool"
@@ -171,7 +244,7 @@ def _compare_type(node: Compare, scope: Scope, issues: list[Issue]) -> str:
         if isinstance(this, Number) and this.unit is None and other_kind in QUANTITIES:
             unit = _unit_hint(other, scope)
             issues.append((this.pos, f"'{unparse(this)}' has no unit; write the unit "
-                                     f"of {WORDS[other_kind][2:]}, e.g. '{unparse(this)} {unit}'"))
+                                     f"of {word(other_kind)[2:]}, e.g. '{unparse(this)} {unit}'"))
             return "bool"
         if isinstance(this, Number) and this.unit is None and other_kind == "percent":
             return "bool"
@@ -179,11 +252,11 @@ def _compare_type(node: Compare, scope: Scope, issues: list[Issue]) -> str:
         lit, other, lk, ok = ((node.right, node.left, right, left)
                               if isinstance(node.right, Number) else
                               (node.left, node.right, left, right))
-        issues.append((lit.pos, f"{_label(lit)} is {WORDS[lk]} but {_label(other)} is "
-                                f"{WORDS[ok]}"))
+        issues.append((lit.pos, f"{_label(lit)} is {word(lk)} but {_label(other)} is "
+                                f"{word(ok)}"))
     else:
-        issues.append((node.pos, f"cannot compare {_label(node.left)} ({WORDS[left]}) "
-                                 f"with {_label(node.right)} ({WORDS[right]})"))
+        issues.append((node.pos, f"cannot compare {_label(node.left)} ({word(left)}) "
+                                 f"with {_label(node.right)} ({word(right)})"))
     return "bool"
 
 
@@ -240,13 +313,17 @@ def check_rules(kb: "KnowledgeBase", docs: Mapping[str, Doc]) -> list[Problem]:
         issues: list[Issue] = []
         kind = infer(node, scope, issues)
         if kind not in ("bool", None):
-            issues.append((0, f"the condition is {WORDS[kind]}, not yes/no; compare it with "
+            issues.append((0, f"the condition is {word(kind)}, not yes/no; compare it with "
                               "something"))
+        issues += [(n.pos, f"arithmetic ('{n.op}') is for a derived input's formula "
+                           "(inputs.yaml, derived); in a condition, compare inputs and "
+                           "thresholds directly") for n in walk(node) if isinstance(n, Arith)][:1]
         for pos, message in issues:
             line, col = doc.locate(cond.where, cond.text, pos)
             problems.append(Problem(doc.path, line, col, format_path(cond.where), message))
     problems.extend(_check_cycles(kb, docs))
     problems.extend(_check_bands(kb, docs))
+    problems.extend(check_derived(kb, docs, scope))
     return problems
 
 
@@ -320,4 +397,70 @@ def _check_bands(kb: "KnowledgeBase", docs: Mapping[str, Doc]) -> list[Problem]:
         elif low.below < high.lower:
             at(("severity", "bands", j), f"gap between bands '{low.id}' and '{high.id}': counts "
                f"from {low.below} to below {high.lower} {sev.unit} are in no band")
+    return problems
+
+
+# ---- derived inputs (inputs.yaml, derived) ----------------------------------------------------
+
+
+def check_derived(kb: "KnowledgeBase", docs: Mapping[str, Doc], scope: Scope) -> list[Problem]:
+    """Each derived input: it fills in a declared input, its formula reads declared inputs with
+    units that give the input's kind, and every input the formula reads is listed as needed
+    (when_given) or as counting 0 when missing (zero_when_missing)."""
+    doc = docs["inputs"]
+    problems: list[Problem] = []
+    for i, derived in enumerate(kb.derived):
+        where: PathKey = ("derived", i)
+
+        def at(key: PathKey, message: str) -> None:
+            problems.append(doc.problem(where + key, message))
+
+        want = scope.inputs.get(derived.id)
+        if want is None:
+            at(("id",), f"'{derived.id}' is not an input; a derived input fills in one of the "
+               f"inputs when it is not given{did_you_mean(derived.id, scope.inputs)}")
+        elif want not in ORDERED:
+            at(("id",), f"'{derived.id}' is {word(want)}; only a number, percent or quantity can "
+               "be worked out by a formula")
+        formula_at = where + ("formula",)
+        try:
+            node = parse(derived.formula)
+        except ParseError as exc:
+            line, col = doc.locate(formula_at, derived.formula, exc.pos)
+            problems.append(Problem(doc.path, line, col, format_path(formula_at),
+                                    f"cannot read the formula '{derived.formula}': {exc.message}"))
+            continue
+        issues: list[Issue] = []
+        names = names_in(node)
+        for read_name in names:
+            if read_name.name == derived.id:
+                issues.append((read_name.pos, f"'{derived.id}' cannot be worked out from itself"))
+            elif read_name.name in scope.thresholds or read_name.name in scope.facts or \
+                    read_name.name == "severity":
+                issues.append((read_name.pos, f"a formula reads inputs only; '{read_name.name}' "
+                                              "is not an input"))
+        kind = infer(node, scope, issues)
+        if not issues and kind is not None and want in ORDERED and kind != want:
+            issues.append((0, f"the formula gives {word(kind)}, but '{derived.id}' is "
+                              f"{word(want)}"))
+        read = {n.name for n in names if n.name in scope.inputs and n.name != derived.id}
+        listed = (*derived.when_given, *derived.zero_when_missing)
+        for name in sorted(read - set(listed)):
+            pos = next(n.pos for n in names if n.name == name)
+            issues.append((pos, f"the formula reads '{name}'; list it under when_given (needed) "
+                                "or zero_when_missing (counts as 0 when not given)"))
+        for pos, message in issues:
+            line, col = doc.locate(formula_at, derived.formula, pos)
+            problems.append(Problem(doc.path, line, col, format_path(formula_at), message))
+        for key, values in (("when_given", derived.when_given),
+                            ("zero_when_missing", derived.zero_when_missing)):
+            for j, name in enumerate(values):
+                if name not in read:
+                    at((key, j), f"'{name}' is not read by the formula '{derived.formula}'")
+                elif key == "zero_when_missing" and name in derived.when_given:
+                    at((key, j), f"'{name}' is also under when_given; list it in one place")
+        for j, name in enumerate(derived.add_up_to_100):
+            if scope.inputs.get(name) != "percent":
+                at(("add_up_to_100", j), f"'{name}' is not a percent input"
+                   f"{did_you_mean(name, [k for k, v in scope.inputs.items() if v == 'percent'])}")
     return problems

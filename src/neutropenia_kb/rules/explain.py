@@ -15,7 +15,7 @@ from ..text import display_units
 from ..units import BASE_UNIT, format_number, format_quantity, json_number
 from .check import Scope
 from .compile import literal_value
-from .parse import And, Bool, Call, Compare, In, Name, Node, Not, Number, Or, parse, unparse
+from .parse import And, Arith, Bool, Call, Compare, In, Name, Node, Not, Number, Or, parse, unparse
 
 if TYPE_CHECKING:
     from ..evaluate import Finding, Result
@@ -148,7 +148,7 @@ class Explainer:
             if sev is None:
                 return f"severity is unknown ({self.missing(self.kb.severity.input)})"
             return f"severity is {sev} ({self.kb.severity.input} {self.show(self.kb.severity.input)})"
-        if isinstance(node, Number):
+        if isinstance(node, (Number, Arith)):  # arithmetic is refused in conditions
             return unparse(node)
         return self._compare_words(node)
 

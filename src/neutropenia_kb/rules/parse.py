@@ -2,7 +2,8 @@
 
 Authored text is only ever parsed into these frozen nodes; nothing authored reaches eval/exec.
 Every node keeps ``pos`` (0-based offset in the expression) so the checker can point at the
-exact column inside the YAML value.
+exact column inside the YAML value. The parser counts its nesting and the terms of each
+and/or, so no text can make it (or anything that walks the tree after it) recurse without bound.
 """
 
 from __future__ import annotations
@@ -11,11 +12,18 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from typing import Iterator, Union
+from typing import Callable, Iterator, Union
 
+from ..problems import show_value
 from ..units import ACCEPTED, exact, find_unit
 
 COMPARISONS = ("<=", ">=", "==", "!=", "<", ">")
+ARITHMETIC = ("+", "-", "*", "/")
+# What any backend must handle (DESIGN.md, "Limits"): generous for authors, small enough that
+# the generated code, SQL or JavaScript of a condition stays within their parsers' nesting.
+MAX_DEPTH = 32  # nested 'not', parentheses and operators, counted from the outside in
+MAX_TERMS = 64  # terms joined by one run of 'and', 'or', '+'/'-' or '*'/'/'
+MAX_LENGTH = 10_000  # characters in one condition
 KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false"})
 FUNCTIONS = ("symptom", "any_symptom", "known")
 
@@ -79,7 +87,17 @@ class In:
     pos: int
 
 
-Node = Union[Number, Name, Bool, Call, Not, And, Or, Compare, In]
+@dataclass(frozen=True)
+class Arith:
+    """``left op right`` with op one of + - * /: a derived input's formula."""
+
+    op: str
+    left: "Node"
+    right: "Node"
+    pos: int  # of the operator
+
+
+Node = Union[Number, Name, Bool, Call, Not, And, Or, Compare, In, Arith]
 
 
 class ParseError(ValueError):
@@ -91,7 +109,7 @@ class ParseError(ValueError):
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # "num", "unit", "name", "op", "(", ")", "[", "]", ",", "end"
+    kind: str  # "num", "unit", "name", "op", "arith", "(", ")", "[", "]", ",", "end"
     text: str
     pos: int
 
@@ -104,11 +122,16 @@ _ALL_UNITS = ", ".join(u for units in ACCEPTED.values() for u in units)
 
 
 def _looks_like_unit(text: str) -> bool:
+    if text.startswith(ARITHMETIC):  # "/uL" is a unit; "/ 100" and "* wbc" are arithmetic
+        return find_unit(text) is not None
     return text not in KEYWORDS and (find_unit(text) is not None or not _NAME.fullmatch(text)
                                      or text[0].isupper())
 
 
 def tokenize(text: str) -> list[Token]:
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"the condition is {len(text):,} characters long; the limit is "
+                         f"{MAX_LENGTH:,}: name parts of it as facts", 0)
     tokens: list[Token] = []
     i, n = 0, len(text)
     while i < n:
@@ -123,6 +146,10 @@ def tokenize(text: str) -> list[Token]:
             continue
         if ch in "()[],":
             tokens.append(Token(ch, ch, i))
+            i += 1
+            continue
+        if ch in ARITHMETIC:
+            tokens.append(Token("arith", ch, i))
             i += 1
             continue
         if ch == "=":
@@ -146,7 +173,7 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token("name", name.group(), i))
             i = name.end()
             continue
-        raise ParseError(f"unexpected character '{ch}'", i)
+        raise ParseError(f"unexpected character '{show_value(ch)}'", i)
     tokens.append(Token("end", "", n))
     return tokens
 
@@ -155,6 +182,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0
 
     @property
     def tok(self) -> Token:
@@ -173,6 +201,13 @@ class _Parser:
             raise ParseError(f"expected {what}, found {_describe(self.tok)}", self.tok.pos)
         return self.take()
 
+    def enter(self, pos: int) -> None:
+        """One 'not' or '(' deeper; refused past MAX_DEPTH, so the recursion stays bounded
+        (check_depth then bounds the whole tree)."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ParseError(_too_deep(), pos)
+
     def parse(self) -> Node:
         if self.tok.kind == "end":
             raise ParseError("the condition is empty", 0)
@@ -182,33 +217,46 @@ class _Parser:
                              "'or'", self.tok.pos)
         return node
 
+    def _terms(self, word: str, items: list[Node], pos: int) -> None:
+        if len(items) > MAX_TERMS:
+            raise ParseError(f"more than {MAX_TERMS} terms joined by '{word}'; name groups of "
+                             "them as facts in inputs.yaml and join the facts", pos)
+
     def or_(self) -> Node:
         first = self.and_()
         items = [first]
         while self.is_word("or"):
-            self.take()
+            pos = self.take().pos
             items.append(self.and_())
+            self._terms("or", items, pos)
         return first if len(items) == 1 else Or(tuple(items), _pos(first))
 
     def and_(self) -> Node:
         first = self.not_()
         items = [first]
         while self.is_word("and"):
-            self.take()
+            pos = self.take().pos
             items.append(self.not_())
+            self._terms("and", items, pos)
         return first if len(items) == 1 else And(tuple(items), _pos(first))
 
     def not_(self) -> Node:
-        if self.is_word("not"):
-            pos = self.take().pos
-            return Not(self.not_(), pos)
-        return self.cmp()
+        # Iterative over a run of 'not's: each one still counts as a level of nesting.
+        nots: list[int] = []
+        while self.is_word("not"):
+            nots.append(self.take().pos)
+            self.enter(nots[-1])
+        node = self.cmp()
+        for pos in reversed(nots):
+            node = Not(node, pos)
+            self.depth -= 1
+        return node
 
     def cmp(self) -> Node:
-        left = self.atom()
+        left = self.sum_()
         if self.tok.kind == "op":
             op = self.take()
-            right = self.atom()
+            right = self.sum_()
             if self.tok.kind == "op":
                 raise ParseError("comparisons cannot be chained; write 'a < b and b < c'",
                                  self.tok.pos)
@@ -224,6 +272,25 @@ class _Parser:
             return In(left, tuple(names), pos)
         return left
 
+    def sum_(self) -> Node:
+        return self._arith(("+", "-"), self.product)
+
+    def product(self) -> Node:
+        return self._arith(("*", "/"), self.atom)
+
+    def _arith(self, ops: tuple[str, str], operand: "Callable[[], Node]") -> Node:
+        """Left-associative: a - b - c is (a - b) - c; the chain is built in a loop."""
+        node = operand()
+        terms = 1
+        while self.tok.kind == "arith" and self.tok.text in ops:
+            op = self.take()
+            terms += 1
+            if terms > MAX_TERMS:
+                raise ParseError(f"more than {MAX_TERMS} terms joined by '{ops[0]}'/'{ops[1]}'",
+                                 op.pos)
+            node = Arith(op.text, node, operand(), op.pos)
+        return node
+
     def _name(self, what: str) -> Name:
         token = self.expect("name", what)
         return Name(token.text, token.pos)
@@ -236,7 +303,9 @@ class _Parser:
             return Number(exact(token.text), unit, token.pos)
         if token.kind == "(":
             self.take()
+            self.enter(token.pos)
             node = self.or_()
+            self.depth -= 1
             self.expect(")", "')' to close the '(' at column " f"{token.pos + 1}")
             return node
         if token.kind == "name":
@@ -261,18 +330,48 @@ class _Parser:
         raise ParseError(f"expected a name, a number or '(', found {_describe(token)}", token.pos)
 
 
+def _too_deep() -> str:
+    return (f"the condition is nested more than {MAX_DEPTH} levels deep here (not, parentheses, "
+            "and/or, comparisons, arithmetic); name inner parts as facts in inputs.yaml and use "
+            "their names")
+
+
+def check_depth(root: Node) -> None:
+    """Refuse a tree deeper than MAX_DEPTH, walking it with an explicit stack: every recursive
+    walker after this one (checker, explainer, compilers) then stays far from Python's limit."""
+    stack: list[tuple[Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ParseError(_too_deep(), _pos(node))
+        if isinstance(node, (And, Or)):
+            stack.extend((item, depth + 1) for item in node.items)
+        elif isinstance(node, Not):
+            stack.append((node.operand, depth + 1))
+        elif isinstance(node, (Compare, Arith)):
+            stack += [(node.left, depth + 1), (node.right, depth + 1)]
+        elif isinstance(node, In):
+            stack.append((node.left, depth + 1))
+
+
 def _describe(token: Token) -> str:
     return "the end of the condition" if token.kind == "end" else f"'{token.text}'"
 
 
 def _pos(node: Node) -> int:
-    return node.pos if not isinstance(node, Compare) else _pos(node.left)
+    """Where the text of ``node`` starts (a comparison's or sum's left operand)."""
+    while isinstance(node, (Compare, Arith)):
+        node = node.left
+    return node.pos
 
 
 @lru_cache(maxsize=1024)
 def parse(text: str) -> Node:
-    """Parse one condition; raises ParseError(message, pos)."""
-    return _Parser(text).parse()
+    """Parse one condition; raises ParseError(message, pos), also for a condition longer,
+    deeper or wider than MAX_LENGTH, MAX_DEPTH, MAX_TERMS."""
+    node = _Parser(text).parse()
+    check_depth(node)
+    return node
 
 
 def walk(node: Node) -> Iterator[Node]:
@@ -284,7 +383,7 @@ def walk(node: Node) -> Iterator[Node]:
             yield from walk(item)
     elif isinstance(node, Not):
         yield from walk(node.operand)
-    elif isinstance(node, Compare):
+    elif isinstance(node, (Compare, Arith)):
         yield from walk(node.left)
         yield from walk(node.right)
     elif isinstance(node, In):
@@ -316,11 +415,24 @@ def unparse(node: Node) -> str:
         return " or ".join(_wrap(i) for i in node.items)
     if isinstance(node, Compare):
         return f"{unparse(node.left)} {node.op} {unparse(node.right)}"
+    if isinstance(node, Arith):
+        return f"{_operand(node.left, node.op, False)} {node.op} {_operand(node.right, node.op, True)}"
     return f"{unparse(node.left)} in [{', '.join(n.name for n in node.names)}]"
 
 
 def _wrap(node: Node) -> str:
     return f"({unparse(node)})" if isinstance(node, (And, Or)) else unparse(node)
+
+
+_BINDS = {"+": 1, "-": 1, "*": 2, "/": 2}
+
+
+def _operand(node: Node, op: str, right: bool) -> str:
+    """Parentheses only where the reading would change: a * (b + c), a - (b - c)."""
+    if isinstance(node, Arith) and (_BINDS[node.op] < _BINDS[op] or
+                                    (right and _BINDS[node.op] == _BINDS[op] and op in "-/")):
+        return f"({unparse(node)})"
+    return unparse(node)
 
 
 def _num(value: Fraction) -> str:
