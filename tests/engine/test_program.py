@@ -23,6 +23,7 @@ from neutropenia_kb.engine.python_backend import compile_python
 from neutropenia_kb.model import KnowledgeBase
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "minimal"
+REPO = Path(__file__).resolve().parents[2]
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
     "!=": operator.ne}
@@ -243,3 +244,17 @@ def test_decisions_are_named(kb: KnowledgeBase) -> None:
     assert isinstance(decision, Decision)
     assert (decision.severity, decision.certain, result.urgency) == ("severe", True, "emergency")
     assert decision.facts[[f.id for f in kb.evaluator.program.facts].index("has_fever")] is True
+
+
+def test_derived_inputs_are_in_the_compiled_form() -> None:
+    """The ANC derivation declared in inputs.yaml reaches every backend through Program.derived."""
+    from neutropenia_kb.engine.conditions import Arith, InputRef
+
+    program = build_program(neutropenia_kb.load(REPO / "rules"))
+    [anc] = program.derived
+    assert anc.input == "anc"
+    assert anc.when_given == ("wbc", "neutrophils_percent")
+    assert anc.zero_when_missing == ("bands_percent",)
+    assert isinstance(anc.expr, Arith) and anc.expr.op == "/"
+    assert anc.expr.deps == frozenset({"wbc", "neutrophils_percent", "bands_percent"})
+    assert isinstance(anc.expr.left, Arith) and isinstance(anc.expr.left.left, InputRef)

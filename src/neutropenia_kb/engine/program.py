@@ -129,12 +129,17 @@ class AdviceDef:
 
 @dataclass(frozen=True)
 class DerivedDef:
-    """Reserved for derived inputs declared in inputs.yaml: when ``input`` is not given, its
-    value is ``expr`` over other inputs. Empty until the KB declares them; today the one
-    derivation (ANC from wbc and the percentages) is done while reading input (patient.py)."""
+    """A derived input declared in inputs.yaml (``derived``): when ``input`` is not given and
+    every input of ``when_given`` is, its value is ``expr`` (exact arithmetic in base units),
+    each input of ``zero_when_missing`` counting as 0 when not given. The inputs of
+    ``add_up_to_100`` are percents of one whole: more than 100 in all is an input error. Every
+    backend reads the derivation from here; it is applied before the rules run."""
 
     input: str
     expr: Value
+    when_given: tuple[str, ...] = ()
+    zero_when_missing: tuple[str, ...] = ()
+    add_up_to_100: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -253,6 +258,17 @@ class _Builder:
             raise CompileError(f"unknown name '{name}'")  # the checker has refused it already
         return self.cond(node)
 
+    def arith(self, node: ast.Node) -> Value:
+        """A derived input's formula: inputs, literals in base units, and + - * /."""
+        if isinstance(node, ast.Arith):
+            return Arith(node.op, self.arith(node.left), self.arith(node.right))
+        if isinstance(node, ast.Number):
+            return Const(Fraction(literal_value(node, None, self.scope)), "number")
+        made = self.value(node, None)
+        if not isinstance(made, InputRef):  # the checker allows only inputs and literals
+            raise CompileError("a formula reads only inputs and numbers")
+        return made
+
     def cond(self, node: ast.Node) -> Cond:
         if isinstance(node, ast.And):
             return And(tuple(self.cond(i) for i in node.items))
@@ -320,7 +336,10 @@ def build_program(kb: "KnowledgeBase") -> Program:
         cond = builder.cond(ast.parse(item.applies_when)) if item.applies_when else None
         advice.append(AdviceDef(item.id, item.kind, cond,
                                 cond.deps if cond is not None else frozenset()))
-    return Program(kb.meta.id, kb.meta.version, fingerprint(kb), inputs, (),
+    derived = tuple(
+        DerivedDef(d.id, builder.arith(ast.parse(d.formula)), d.when_given, d.zero_when_missing,
+                   d.add_up_to_100) for d in kb.derived)
+    return Program(kb.meta.id, kb.meta.version, fingerprint(kb), inputs, derived,
                    tuple(s.id for s in kb.symptoms), _severity(kb), tuple(facts), tuple(limits),
                    levels, tuple(rules), tuple(advice))
 
