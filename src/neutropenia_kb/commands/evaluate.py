@@ -27,7 +27,10 @@ def register(subparsers: Any) -> None:
         description="Evaluate one patient (a .yaml/.yml/.json file, or - to read YAML or JSON "
         "from stdin) or a batch (.csv or .jsonl, streamed row by row). A bad patient input "
         "exits with status 2 and names the field, the value and what is allowed; in a batch "
-        "each bad row is reported by line and written out with an 'error' column.")
+        "each bad row is reported by line and written out with an 'error' column (a CSV's "
+        "header must name each column once, after an input or 'id'; a quoted cell closes on "
+        "its own line). The output never replaces the input and is written whole or not at "
+        "all.")
     parser.add_argument("patient", help="patient file (.yaml, .yml, .json), batch file (.csv, "
                         ".jsonl) or - for stdin")
     parser.add_argument("--format", choices=("text", "json"), default="text",

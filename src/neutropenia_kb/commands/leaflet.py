@@ -22,8 +22,10 @@ def register(subparsers: Any) -> None:
         description="Without --patient/--patients: write every general and topic leaflet, in A4 "
         "and US Letter, normal and large print, into --out-dir. With --patient FILE -o OUT.pdf: "
         "one personal leaflet (the patient's result first). With --patients FILE.csv: one "
-        "personal leaflet per row into --out-dir, named after the row's 'id' column, else its "
-        "line number; a bad row is reported and the others are still written.")
+        "personal leaflet per row into --out-dir, named after the row's 'id' column (characters "
+        "other than letters, digits, '-' and '_' written as %XX), else row-LINE; a bad row, or "
+        "rows whose file names would clash, are reported and the others are still written. "
+        "A file is written whole or not at all, and replaces a symlink rather than following it.")
     add_rules_option(parser)
     parser.add_argument("--out-dir", type=Path, default=None, metavar="DIR",
                         help="folder for the leaflets (default: build/leaflets)")
@@ -31,7 +33,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-o", "--output", type=Path, metavar="OUT.pdf",
                         help="where to write the personal leaflet (with --patient)")
     parser.add_argument("--patients", metavar="FILE.csv", type=Path,
-                        help="a CSV of patients, one personal leaflet per row")
+                        help="a CSV (or JSON Lines) file of patients, one personal leaflet per "
+                        "row")
     parser.add_argument("--size", choices=("a4", "letter"), default=None,
                         help="paper size (personal leaflets: default a4; general leaflets: "
                         "default both)")
