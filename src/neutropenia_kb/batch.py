@@ -1,8 +1,10 @@
 """Streaming batches: CSV or JSON Lines in, CSV or JSON Lines out, one row at a time.
 
-Memory stays flat whatever the file size: rows are read, evaluated and written one by one.
-A bad row does not stop the batch: it is written out with its `error` column filled in, and
-counted (with the first few messages kept) in the summary.
+Memory stays flat whatever the file size: rows are read, evaluated and written one by one. Every
+row is accounted for: a row that cannot be read (bad UTF-8, a broken quote, too many or too few
+cells, an oversized line or cell, JSON that is invalid or nested too deep) or evaluated is written
+out with its physical line number and its `error` column filled in, and the other rows go on.
+A header that cannot be used (a repeated or unknown column) stops the file before any row.
 """
 
 from __future__ import annotations
@@ -10,21 +12,44 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, TextIO
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, BinaryIO, Callable, Collection, Iterable, Iterator, NamedTuple, \
+    Sequence, TextIO
 
 from .evaluate import Evaluator, Result
-from .problems import InputError
+from .patient import PASSTHROUGH
+from .problems import InputError, Problem, UsageError, did_you_mean, render_all, show_value
 
 RESULT_COLUMNS = ("severity", "urgency", "urgency_certain", "settle_with", "anc_cells_per_ul",
                   "fever", "scope_warnings", "advice_ids", "error")
 KEEP_ERRORS = 20  # messages kept for the summary; all bad rows are in the output anyway
+# A patient row is a few hundred bytes. Longer lines are skipped in chunks, never held whole;
+# cells are held to the csv module's own default limit, which spreadsheet exports stay below.
+MAX_LINE_BYTES = 1 << 20
+MAX_CELL_CHARS = 131_072
+MAX_ERROR_CHARS = 1_000
+MAX_NUMBER_DIGITS = 1_000  # JSON integers; Python refuses over 4,300 digits with a bare ValueError
+
+
+class Row(NamedTuple):
+    """One row as read: its physical line, its cells by column, and why it could not be read."""
+
+    line: int
+    data: dict[str, Any]
+    error: str | None = None
 
 
 @dataclass
 class Summary:
     rows: int = 0
     errors: int = 0
-    first_errors: list[str] = field(default_factory=list)
+    bugs: int = 0  # rows that raised something other than our own errors (exit status 3)
+    first_errors: list[Problem] = field(default_factory=list)
+
+
+class _Fault(Exception):
+    """A row that cannot be read; the message goes into that row's error column."""
 
 
 def format_of(name: str) -> str | None:
@@ -36,23 +61,235 @@ def format_of(name: str) -> str | None:
     return None
 
 
-def read_rows(stream: TextIO, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, row) pairs; the line number is what an editor or spreadsheet shows."""
-    if fmt == "csv":
-        reader = csv.DictReader(stream)
-        for row in reader:
-            yield reader.line_num, {k: v for k, v in row.items() if k is not None}
-        return
-    for number, line in enumerate(stream, start=1):
-        if not line.strip():
+def accepted_columns(evaluator: Evaluator) -> list[str]:
+    """The column names a batch may have: the knowledge base's inputs and the passthrough ones."""
+    return [*sorted(PASSTHROUGH), *evaluator.parser.specs]
+
+
+def physical_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, bytes without the line ending); None for a line over MAX_LINE_BYTES, which
+    is skipped in chunks so that one huge line costs no memory."""
+    readline = stream.readline
+    number = 0
+    while True:
+        chunk = readline(MAX_LINE_BYTES + 1)
+        if not chunk:
+            return
+        number += 1
+        if number == 1 and chunk.startswith(b"\xef\xbb\xbf"):
+            chunk = chunk[3:]  # the byte-order mark spreadsheets put first
+        if chunk.endswith(b"\n"):
+            chunk = chunk[:-2] if chunk.endswith(b"\r\n") else chunk[:-1]
+        elif len(chunk) > MAX_LINE_BYTES:
+            while chunk and not chunk.endswith(b"\n"):
+                chunk = readline(1 << 16)
+            yield number, None
+            continue
+        yield number, chunk
+
+
+def _decode(raw: bytes | None) -> str:
+    if raw is None:
+        raise _Fault(f"the line is longer than {MAX_LINE_BYTES:,} bytes; a patient row is a "
+                     "few hundred")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        column = len(raw[:exc.start].decode("utf-8", "replace")) + 1
+        raise _Fault(f"not valid UTF-8: byte 0x{raw[exc.start]:02x} at column {column}; save "
+                     "the file as UTF-8 (CSV UTF-8 in a spreadsheet)") from None
+
+
+def split_cells(text: str) -> list[str]:
+    """The cells of one CSV line (RFC 4180 quoting). A quoted cell must close on its own line:
+    no input holds a line break, so a quote left open is one row's fault, not a reason to read
+    the rows after it as part of this one."""
+    if '"' not in text:
+        return text.split(",")
+    cells: list[str] = []
+    i, n = 0, len(text)
+    while True:
+        if i < n and text[i] == '"':
+            start, parts = i, []
+            i += 1
+            while True:
+                j = text.find('"', i)
+                if j < 0:
+                    raise _Fault(f"the quote opened at column {start + 1} is not closed on this "
+                                 "line (a cell cannot span lines)")
+                parts.append(text[i:j])
+                if text.startswith('"', j + 1):  # "" inside quotes is one quote character
+                    parts.append('"')
+                    i = j + 2
+                    continue
+                i = j + 1
+                break
+            cells.append("".join(parts))
+            if i == n:
+                return cells
+            if text[i] != ",":
+                raise _Fault(f"the quoted cell opened at column {start + 1} goes on after its "
+                             f"closing quote (column {i}); quote the whole cell, and write a "
+                             "quote inside it as \"\"")
+            i += 1
+        else:
+            j = text.find(",", i)
+            if j < 0:
+                cells.append(text[i:])
+                return cells
+            cells.append(text[i:j])
+            i = j + 1
+
+
+def check_header(names: Sequence[str], accepted: Collection[str] | None,
+                 source: Path | None, line: int) -> list[Problem]:
+    """Every problem with a CSV header: a repeated column (which value would count?), an
+    unnamed or unknown one (its values would be dropped or make every row fail)."""
+    problems = []
+    seen: dict[str, int] = {}
+    for number, name in enumerate(names, start=1):
+        where = f"column {number}"
+        if not name:
+            problems.append(Problem(source, line, None, where, "the column has no name; name it "
+                                    "after an input or delete it"))
+        elif name in seen:
+            problems.append(Problem(source, line, None, where, f"'{show_value(name)}' repeats "
+                                    f"column {seen[name]}; give each input once"))
+        elif accepted is not None and name not in accepted:
+            problems.append(Problem(source, line, None, where, f"'{show_value(name)}' is not an "
+                                    "input" + (did_you_mean(name, accepted) or ".")
+                                    + " The columns allowed are: " + ", ".join(accepted)))
+        seen.setdefault(name, number)
+    return problems
+
+
+class Rows:
+    """The rows of one batch stream. A CSV header is read and checked on creation (UsageError,
+    before anything is evaluated); ``columns`` is that header (empty for JSON Lines, whose
+    columns ``jsonl_columns`` finds)."""
+
+    def __init__(self, stream: BinaryIO, fmt: str, accepted: Collection[str] | None = None,
+                 source: Path | None = None) -> None:
+        self.fmt = fmt
+        self.lines = physical_lines(stream)
+        self.columns: list[str] = []
+        if fmt == "csv":
+            self.columns = self._header(accepted, source)
+
+    def _header(self, accepted: Collection[str] | None, source: Path | None) -> list[str]:
+        name = str(source) if source is not None else "the batch"
+        for number, raw in self.lines:
+            if raw is not None and not raw.strip():
+                continue
+            try:
+                names = [cell.strip() for cell in split_cells(_decode(raw))]
+            except _Fault as exc:
+                raise UsageError(f"{name}:{number}: the header cannot be read: {exc}") from None
+            problems = check_header(names, accepted, source, number)
+            if problems:
+                raise UsageError(f"{name}: the header cannot be used; nothing was evaluated:\n"
+                                 + render_all(problems))
+            return names
+        raise UsageError(f"{name} is empty: a CSV batch starts with a header line naming its "
+                         "columns, e.g. id,anc,temperature")
+
+    def __iter__(self) -> Iterator[Row]:
+        if self.fmt == "csv":
+            return self._csv()
+        return self._jsonl()
+
+    def _csv(self) -> Iterator[Row]:
+        columns = self.columns
+        width = len(columns)
+        for number, raw in self.lines:
+            if raw is not None and not raw.strip():
+                continue
+            try:
+                text = _decode(raw)
+                cells = split_cells(text)
+                if len(cells) != width:
+                    more = len(cells) - width
+                    raise _Fault(f"{abs(more)} cell{'s' if abs(more) != 1 else ''} "
+                                 f"{'more' if more > 0 else 'fewer'} than the header "
+                                 f"({width} column{'s' if width != 1 else ''})")
+                if len(text) > MAX_CELL_CHARS:
+                    _check_cell_sizes(columns, cells)
+            except _Fault as exc:
+                yield Row(number, {}, str(exc))
+                continue
+            yield Row(number, dict(zip(columns, cells)))
+
+    def _jsonl(self) -> Iterator[Row]:
+        for number, raw in self.lines:
+            if raw is not None and not raw.strip():
+                continue
+            try:
+                yield Row(number, _json_object(_decode(raw)))
+            except _Fault as exc:
+                yield Row(number, {}, str(exc))
+
+
+def _check_cell_sizes(columns: Sequence[str], cells: Sequence[str]) -> None:
+    for name, cell in zip(columns, cells):
+        if len(cell) > MAX_CELL_CHARS:
+            raise _Fault(f"{name}: the cell holds {len(cell):,} characters; at most "
+                         f"{MAX_CELL_CHARS:,}")
+
+
+def _no_constant(name: str) -> Any:
+    raise _Fault(f"{name} is not a number a patient input can have")
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise _Fault(f"a number with {len(text):,} digits; at most {MAX_NUMBER_DIGITS:,}")
+    return int(text)
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _Fault(f"the key '{show_value(key)}' is given twice; give each input once")
+        obj[key] = value
+    return obj
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """One JSON Lines row, read exactly (decimals as Decimal, as YAML's are)."""
+    try:
+        value = json.loads(text, parse_float=Decimal, parse_int=_int,
+                           parse_constant=_no_constant, object_pairs_hook=_object)
+    except json.JSONDecodeError as exc:
+        raise _Fault(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise _Fault("the JSON is nested too deeply to read; a patient row is one flat "
+                     "object") from None
+    except ValueError as exc:
+        raise _Fault(f"not valid JSON ({show_value(str(exc))})") from None
+    if not isinstance(value, dict):
+        raise _Fault("each line must be a JSON object such as {\"anc\": 800}")
+    return value
+
+
+def jsonl_columns(stream: BinaryIO) -> list[str]:
+    """Every key of every readable row, in first-seen order: the CSV columns for JSON Lines in
+    (a first pass, so a key that only a late row has is not dropped)."""
+    seen: dict[str, None] = {}
+    for _, raw in physical_lines(stream):
+        if raw is None or not raw.strip():
             continue
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            row = {"__error__": f"not valid JSON ({exc.msg} at column {exc.colno})"}
-        if not isinstance(row, dict):
-            row = {"__error__": "each line must be a JSON object such as {\"anc\": 800}"}
-        yield number, row
+            seen.update(dict.fromkeys(_json_object(_decode(raw))))
+        except _Fault:
+            continue
+    return list(seen)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):  # passthrough values such as an id keep their digits
+        return int(value) if value == value.to_integral_value() else str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _cell(value: Any) -> str:
@@ -60,8 +297,12 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return ";".join(str(v) for v in value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return ";".join(value)
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, ensure_ascii=False, default=_json_default)
     return str(value)
 
 
@@ -72,51 +313,69 @@ def result_fields(result: Result | None, error: str | None) -> dict[str, Any]:
 
 
 class _Writer:
-    def __init__(self, stream: TextIO, fmt: str) -> None:
+    def __init__(self, stream: TextIO, fmt: str, columns: Sequence[str]) -> None:
         self.stream = stream
         self.fmt = fmt
+        self.inputs = list(columns)
         self.csv: Any = None
 
-    def write(self, line: int, row: dict[str, Any], fields: dict[str, Any]) -> None:
+    def write(self, row: Row, fields: dict[str, Any]) -> None:
         if self.fmt == "jsonl":
-            out = {"line": line}
-            if "id" in row:
-                out["id"] = row["id"]
+            out = {"line": row.line}
+            if "id" in row.data:
+                out["id"] = row.data["id"]
             out.update(fields)
-            self.stream.write(json.dumps(out, ensure_ascii=False) + "\n")
+            self.stream.write(json.dumps(out, ensure_ascii=False, default=_json_default) + "\n")
             return
         if self.csv is None:
-            # Input columns first (a bad row is carried through as it was), then the results.
-            inputs = [k for k in row if k not in RESULT_COLUMNS and k != "__error__"]
-            self.columns = ["line", *inputs, *RESULT_COLUMNS]
-            self.csv = csv.DictWriter(self.stream, self.columns, extrasaction="ignore")
-            self.csv.writeheader()
-        cells = {k: _cell(v) for k, v in row.items()}
-        cells.update({k: _cell(v) for k, v in fields.items()})
-        cells["line"] = str(line)
-        self.csv.writerow(cells)
+            if not self.inputs:  # rows given without their columns: the first row's keys
+                self.inputs = list(row.data)
+            # An input key named like an output column (possible in JSON Lines) keeps its values
+            # under a marked name rather than being overwritten by the result.
+            taken = {"line", *RESULT_COLUMNS}
+            header = ["line", *(f"{k} (input)" if k in taken else k for k in self.inputs),
+                      *RESULT_COLUMNS]
+            self.csv = csv.writer(self.stream)
+            self.csv.writerow(header)
+        data = row.data
+        self.csv.writerow([row.line, *(_cell(data.get(k)) for k in self.inputs),
+                           *(_cell(fields[k]) for k in RESULT_COLUMNS)])
 
 
-def run(evaluator: Evaluator, rows: Iterable[tuple[int, dict[str, Any]]], out: TextIO,
-        fmt: str, on_row: Callable[[], None] | None = None) -> Summary:
-    """Evaluate every row and write it to ``out`` in ``fmt``; returns counts and first errors."""
+def run(evaluator: Evaluator, rows: Iterable[Row], out: TextIO, fmt: str,
+        columns: Sequence[str] = (), on_row: Callable[[], None] | None = None,
+        source: Path | None = None) -> Summary:
+    """Evaluate every row and write it to ``out`` in ``fmt`` (CSV: the input ``columns``, then
+    the results); returns counts and the first errors, placed at ``source``'s lines. Never raises
+    for a row: each fault is written in that row."""
     summary = Summary()
-    writer = _Writer(out, fmt)
+    writer = _Writer(out, fmt, columns)
     evaluate = evaluator.evaluate
-    for line, row in rows:
+    for row in rows:
         summary.rows += 1
-        error = row.get("__error__")
-        result = None
+        error = row.error
+        fields: dict[str, Any] = {}
         if error is None:
             try:
-                result = evaluate(row)
+                fields = result_fields(evaluate(row.data), None)
             except InputError as exc:
                 error = str(exc)
+            except RecursionError:
+                error = "a value is nested too deeply to read; inputs are flat values or lists"
+            except MemoryError:
+                raise
+            except Exception as exc:  # a bug: reported in its row, the batch still goes on
+                summary.bugs += 1
+                error = (f"internal error (a bug in nkb, not in this row; please report it): "
+                         f"{type(exc).__name__}: {show_value(str(exc))}")
         if error is not None:
+            error = show_value(error, MAX_ERROR_CHARS)  # a 1 MB value must not give a 1 MB cell
             summary.errors += 1
             if len(summary.first_errors) < KEEP_ERRORS:
-                summary.first_errors.append(f"line {line}: {error}")
-        writer.write(line, row, result_fields(result, error))
+                summary.first_errors.append(Problem(source, row.line, None, f"row {row.line}",
+                                                    error))
+            fields = result_fields(None, error)
+        writer.write(row, fields)
         if on_row is not None:
             on_row()
     return summary

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from neutropenia_kb.batch import RESULT_COLUMNS, read_rows, result_fields, run
+from neutropenia_kb.batch import RESULT_COLUMNS, Rows, accepted_columns, result_fields, run
 from neutropenia_kb.cli import main
 from neutropenia_kb.problems import InputError
 from neutropenia_kb.testing import load_cases
@@ -72,14 +72,16 @@ def test_bad_input_names_field_value_and_allowed(kb) -> None:  # type: ignore[no
 
 
 def test_batch_reports_bad_row_and_evaluates_the_others(kb) -> None:  # type: ignore[no-untyped-def]
-    source = io.StringIO("id,anc,temperature,symptoms\n"
-                         "a,400,38.5,\n"
-                         "b,-3,37,\n"
-                         "c,0.5 G/L,37,cough;rash\n")
+    source = io.BytesIO(b"id,anc,temperature,symptoms\n"
+                        b"a,400,38.5,\n"
+                        b"b,-3,37,\n"
+                        b"c,0.5 G/L,37,cough;rash\n")
     out = io.StringIO()
-    summary = run(kb.evaluator, read_rows(source, "csv"), out, "csv")
+    rows = Rows(source, "csv", accepted_columns(kb.evaluator))
+    summary = run(kb.evaluator, rows, out, "csv", rows.columns)
     assert (summary.rows, summary.errors) == (3, 1)
-    assert summary.first_errors[0].startswith("line 3: anc: '-3' is not allowed")
+    assert summary.first_errors[0].render().startswith("<input>:3: error: row 3: anc: '-3' is "
+                                                       "not allowed")
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert [r["id"] for r in rows] == ["a", "b", "c"]
     assert [r["severity"] for r in rows] == ["severe", "", "moderate"]

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from .. import load
-from ..batch import format_of, read_rows, run as run_batch
+from ..batch import Rows, Summary, accepted_columns, format_of, jsonl_columns, run as run_batch
 from ..evaluate import Result
 from ..loader import load_text
 from ..model import KnowledgeBase
+from ..output_files import atomic_output, check_target, write_text
 from ..patient import read_json
 from ..problems import Problem, UsageError, render_all, show_value
 from . import add_rules_option
@@ -24,7 +28,10 @@ def register(subparsers: Any) -> None:
         description="Evaluate one patient (a .yaml/.yml/.json file, or - to read YAML or JSON "
         "from stdin) or a batch (.csv or .jsonl, streamed row by row). A bad patient input "
         "exits with status 2 and names the field, the value and what is allowed; in a batch "
-        "each bad row is reported by line and written out with an 'error' column.")
+        "each bad row is reported by line and written out with an 'error' column (a CSV's "
+        "header must name each column once, after an input or 'id'; a quoted cell closes on "
+        "its own line). The output never replaces the input and is written whole or not at "
+        "all.")
     parser.add_argument("patient", help="patient file (.yaml, .yml, .json), batch file (.csv, "
                         ".jsonl) or - for stdin")
     parser.add_argument("--format", choices=("text", "json"), default="text",
@@ -46,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
     text = json.dumps(result.to_json(), indent=2, ensure_ascii=False) if args.format == "json" \
         else summary(kb, result)
     if args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        target = Path(args.output)
+        check_target(target, [] if args.patient == "-" else [Path(args.patient)])
+        write_text(target, text + "\n")
     else:
         print(text)
     return 0
@@ -106,36 +115,56 @@ def _batch(kb: KnowledgeBase, path: Path, fmt: str, output: str | None) -> int:
     out_format = format_of(output) if output else fmt
     if out_format is None:
         raise UsageError(f"-o {output}: a batch is written as .csv or .jsonl")
-    try:
-        source = path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise UsageError(f"cannot read '{path}': {exc.strerror}") from None
-    with source:
-        if output:
-            with open(output, "w", encoding="utf-8", newline="") as out:
-                summary_ = _stream(kb, source, fmt, out, out_format, progress=sys.stderr.isatty())
+    target = Path(output) if output else None
+    if target is not None:
+        check_target(target, [path])  # before anything is read or written
+    with ExitStack() as stack:
+        try:
+            source: BinaryIO = stack.enter_context(path.open("rb"))
+        except OSError as exc:
+            raise UsageError(f"cannot read '{path}': {exc.strerror}") from None
+        columns: list[str] = []
+        if fmt == "jsonl" and out_format == "csv":
+            # CSV needs every column before the first row: a first pass over the file (a pipe
+            # is spooled to a temporary file first, so that it can be read twice).
+            if not source.seekable():
+                spool = stack.enter_context(tempfile.TemporaryFile())
+                shutil.copyfileobj(source, spool)
+                source = spool
+            source.seek(0)
+            columns = jsonl_columns(source)
+            source.seek(0)
+        rows = Rows(source, fmt, accepted_columns(kb.evaluator), path)
+        columns = rows.columns or columns
+        if target is None:
+            summary_ = _stream(kb, rows, columns, sys.stdout, out_format, path, progress=False)
         else:
-            summary_ = _stream(kb, source, fmt, sys.stdout, out_format, progress=False)
-    for message in summary_.first_errors:
-        print(f"nkb: {path}: {message}", file=sys.stderr)
+            with atomic_output(target) as out:
+                summary_ = _stream(kb, rows, columns, out, out_format, path,
+                                   progress=sys.stderr.isatty())
+    for problem in summary_.first_errors:
+        print(problem.render(), file=sys.stderr)
     if summary_.errors:
         more = summary_.errors - len(summary_.first_errors)
         tail = f" ({more} more not shown)" if more > 0 else ""
         print(f"nkb: {summary_.errors} of {summary_.rows} rows had bad input{tail}; they are in "
               "the output with the 'error' column filled in", file=sys.stderr)
-        return 2
-    return 0
+    if summary_.bugs:
+        print(f"nkb: {summary_.bugs} row(s) met an internal error (a bug in nkb, not in your "
+              "file); please report it with this output", file=sys.stderr)
+        return 3
+    return 2 if summary_.errors else 0
 
 
-def _stream(kb: KnowledgeBase, source: TextIO, fmt: str, out: TextIO, out_format: str,
-            progress: bool) -> Any:
-    rows = read_rows(source, fmt)
+def _stream(kb: KnowledgeBase, rows: Rows, columns: list[str], out: TextIO, out_format: str,
+            path: Path, progress: bool) -> Summary:
     if not progress:
-        return run_batch(kb.evaluator, rows, out, out_format)
+        return run_batch(kb.evaluator, rows, out, out_format, columns, source=path)
     from tqdm import tqdm
 
     with tqdm(unit=" rows", file=sys.stderr, mininterval=0.5) as bar:
-        return run_batch(kb.evaluator, rows, out, out_format, on_row=lambda: _tick(bar))
+        return run_batch(kb.evaluator, rows, out, out_format, columns, on_row=lambda: _tick(bar),
+                         source=path)
 
 
 def summary(kb: KnowledgeBase, result: Result) -> str:

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import load
-from ..batch import read_rows
+from ..batch import Row, Rows, accepted_columns, format_of
 from ..model import KnowledgeBase
-from ..problems import InputError, UsageError
+from ..output_files import MAX_NAME_BYTES, check_target, clash_key, file_stem, make_dir, \
+    write_bytes
+from ..problems import InputError, Problem, UsageError, show_value
 from . import add_rules_option
 
 
@@ -20,8 +22,10 @@ def register(subparsers: Any) -> None:
         description="Without --patient/--patients: write every general and topic leaflet, in A4 "
         "and US Letter, normal and large print, into --out-dir. With --patient FILE -o OUT.pdf: "
         "one personal leaflet (the patient's result first). With --patients FILE.csv: one "
-        "personal leaflet per row into --out-dir, named after the row's 'id' column, else its "
-        "line number; a bad row is reported and the others are still written.")
+        "personal leaflet per row into --out-dir, named after the row's 'id' column (characters "
+        "other than letters, digits, '-' and '_' written as %XX), else row-LINE; a bad row, or "
+        "rows whose file names would clash, are reported and the others are still written. "
+        "A file is written whole or not at all, and replaces a symlink rather than following it.")
     add_rules_option(parser)
     parser.add_argument("--out-dir", type=Path, default=None, metavar="DIR",
                         help="folder for the leaflets (default: build/leaflets)")
@@ -29,7 +33,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-o", "--output", type=Path, metavar="OUT.pdf",
                         help="where to write the personal leaflet (with --patient)")
     parser.add_argument("--patients", metavar="FILE.csv", type=Path,
-                        help="a CSV of patients, one personal leaflet per row")
+                        help="a CSV (or JSON Lines) file of patients, one personal leaflet per "
+                        "row")
     parser.add_argument("--size", choices=("a4", "letter"), default=None,
                         help="paper size (personal leaflets: default a4; general leaflets: "
                         "default both)")
@@ -71,16 +76,49 @@ def _one(kb: KnowledgeBase, patient_file: str, output: Path | None, variant: Any
 
     if output is None:
         raise UsageError("--patient needs -o OUT.pdf (where to write the leaflet)")
+    check_target(output, [] if patient_file == "-" else [Path(patient_file)], make_folder=True)
     result = kb.evaluate(read_patient(patient_file))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(render_personal(kb, result, variant))
+    write_bytes(output, render_personal(kb, result, variant))
     print(output)
     return 0
 
 
-def _safe_name(text: str) -> str:
-    name = "".join(c if c.isalnum() or c in "-_." else "-" for c in text.strip()).strip(".-")
-    return name or "patient"
+def plan_names(rows: list[Row], out_dir: Path) -> tuple[dict[int, Path], dict[int, str]]:
+    """One file per row, or an error: (row index → leaflet path, row index → why none).
+
+    Rows whose names clash (the same id, ids that differ only in case or Unicode form, an empty
+    id named row-N beside an id 'row-N') all get an error naming the others and no leaflet. We
+    refuse rather than number them: a leaflet under another patient's name, or a '-2' copy
+    nobody can tell apart, could reach the wrong patient."""
+    paths: dict[int, Path] = {}
+    errors: dict[int, str] = {}
+    claims: dict[str, list[int]] = {}
+    shown: dict[int, str] = {}
+    for index, row in enumerate(rows):
+        if row.error is not None:
+            continue
+        given = str(row.data.get("id") or "").strip()
+        stem = file_stem(given) if given else f"row-{row.line}"
+        shown[index] = f"row {row.line} (id '{show_value(given)}')" if given else \
+            f"row {row.line} (no id, so named {stem})"
+        if len(stem.encode("utf-8")) > MAX_NAME_BYTES:
+            errors[index] = f"the id is too long to name a file ({len(given):,} characters)"
+            continue
+        paths[index] = out_dir / f"{stem}.pdf"
+        claims.setdefault(clash_key(stem), []).append(index)
+    for group in claims.values():
+        if len(group) > 1:
+            names = sorted({paths[i].name for i in group})
+            where = f"'{names[0]}'" if len(names) == 1 else (
+                " and ".join(f"'{n}'" for n in names) + ", one file where case or Unicode form "
+                "is not told apart")
+            for index in group:
+                others = " and ".join(shown[i] for i in group if i != index)
+                errors[index] = (f"{shown[index]} and {others} would be written to the same "
+                                 f"file, {where}; give each row its own id")
+            for index in group:
+                del paths[index]
+    return paths, errors
 
 
 # A worker first lays out the general sections (about 2 s) before its cache pays off, so each
@@ -88,49 +126,71 @@ def _safe_name(text: str) -> str:
 LEAFLETS_PER_WORKER = 10
 
 
-def _batch(kb: KnowledgeBase, csv_path: Path, out_dir: Path, variant: Any,
+def _batch(kb: KnowledgeBase, rows_path: Path, out_dir: Path, variant: Any,
            jobs: int | None) -> int:
     from ..render.leaflet import PersonalHtml, personal_parts_html, render_personal_html
     from ..render.leaflet_build import cpu_count, render_many
 
+    fmt = format_of(str(rows_path))
+    if fmt is None:
+        raise UsageError(f"--patients '{show_value(str(rows_path))}': give a .csv or .jsonl "
+                         "file, one patient per row")
     try:
-        with csv_path.open(encoding="utf-8-sig", newline="") as stream:
-            # The rows `nkb evaluate` reads: an empty symptoms cell means none was ticked.
-            rows = list(read_rows(stream, "csv"))
+        stream = rows_path.open("rb")
     except OSError as exc:
-        raise UsageError(f"cannot read '{csv_path}': {exc.strerror}") from None
-    out_dir.mkdir(parents=True, exist_ok=True)
+        raise UsageError(f"cannot read '{rows_path}': {exc.strerror}") from None
+    with stream:
+        # The rows `nkb evaluate` reads: an empty symptoms cell means none was ticked.
+        rows = list(Rows(stream, fmt, accepted_columns(kb.evaluator), rows_path))
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out-dir '{out_dir}' is not a folder")
+    make_dir(out_dir)
+    paths, errors = plan_names(rows, out_dir)
     bar: Any = None
     if sys.stderr.isatty():
         from tqdm import tqdm
 
         bar = tqdm(total=len(rows), unit="leaflet", file=sys.stderr)
 
-    def say(message: str) -> None:
-        print(message, file=sys.stderr) if bar is None else bar.write(message, file=sys.stderr)
-
-    failed = 0
-    todo: list[tuple[Path, tuple[PersonalHtml, Any]]] = []
-    for line, row in rows:  # evaluating and templating take milliseconds: done here, in order
-        name = _safe_name(str(row.get("id") or f"row-{line}"))
-        try:
-            result = kb.evaluate(row)
-        except InputError as exc:
-            failed += 1
-            say(f"{csv_path}:{line}: error: row {line}: {exc}; no leaflet written")
-            if bar is not None:
-                bar.update(1)
-        else:
-            todo.append((out_dir / f"{name}.pdf",
-                         (personal_parts_html(kb, result, variant), variant)))
-    workers = jobs or min(cpu_count(), max(1, len(todo) // LEAFLETS_PER_WORKER))
-    for index, pdf in render_many(render_personal_html, [job for _, job in todo], workers):
-        todo[index][0].write_bytes(pdf)
+    def fail(index: int, message: str) -> None:
+        line = rows[index].line
+        text = Problem(rows_path, line, None, f"row {line}", f"{message}; no leaflet "
+                       "written").render()
+        print(text, file=sys.stderr) if bar is None else bar.write(text, file=sys.stderr)
         if bar is not None:
             bar.update(1)
+
+    failed = 0
+    todo: list[tuple[int, tuple[PersonalHtml, Any]]] = []
+    for index, row in enumerate(rows):  # evaluating and templating take milliseconds: done here
+        error = row.error or errors.get(index)
+        if error is None:
+            try:
+                result = kb.evaluate(row.data)
+            except InputError as exc:
+                error = str(exc)
+            except RecursionError:
+                error = "a value is nested too deeply to read"
+            else:
+                todo.append((index, (personal_parts_html(kb, result, variant), variant)))
+        if error is not None:
+            failed += 1
+            fail(index, error)
+    written = 0
+    workers = jobs or min(cpu_count(), max(1, len(todo) // LEAFLETS_PER_WORKER))
+    for number, pdf in render_many(render_personal_html, [job for _, job in todo], workers):
+        index = todo[number][0]
+        try:
+            write_bytes(paths[index], pdf)  # a new file renamed into place: never through a link
+        except UsageError as exc:
+            failed += 1
+            fail(index, str(exc))
+        else:
+            written += 1
+            if bar is not None:
+                bar.update(1)
     if bar is not None:
         bar.close()
-    print(f"{len(rows) - failed} leaflet(s) written to {out_dir}; {failed} row(s) failed",
+    print(f"{written} leaflet(s) written to {out_dir}; {failed} row(s) failed",
           file=sys.stderr)
     return 2 if failed else 0
-
