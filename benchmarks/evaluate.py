@@ -199,7 +199,7 @@ def batch_child(src: str, count: int) -> None:
     import itertools
 
     import neutropenia_kb
-    from neutropenia_kb.batch import read_rows, run
+    from neutropenia_kb.engine.batch import read_rows, run
 
     kb = neutropenia_kb.load(ROOT / "rules")
     kb.evaluator  # compile before timing

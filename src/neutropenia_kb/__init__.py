@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .model import KnowledgeBase
-from .problems import InputError, KbError, Problem
+from neutropenia_kb.kb.model import KnowledgeBase
+from neutropenia_kb.core.problems import InputError, KbError, Problem
 
 __version__ = "0.1.0"
 __all__ = ["load", "KnowledgeBase", "KbError", "InputError", "Problem", "__version__"]
@@ -16,7 +16,7 @@ __all__ = ["load", "KnowledgeBase", "KbError", "InputError", "Problem", "__versi
 
 def load(path: str | Path = "rules", *, strict: bool = False) -> KnowledgeBase:
     """Load, validate and build the knowledge base in ``path`` (the folder with kb.yaml)."""
-    from .validate import validate_dir
+    from neutropenia_kb.checks.validate import validate_dir
 
     kb, problems = validate_dir(Path(path))
     errors = [p for p in problems if p.severity == "error" or strict]

@@ -1,5 +1,5 @@
 """`python -m neutropenia_kb` is the same as `nkb`."""
 
-from .cli import main
+from neutropenia_kb.cli import main
 
 raise SystemExit(main())

@@ -13,8 +13,8 @@ import re
 import sys
 from typing import Sequence
 
-from . import __version__
-from .problems import KbError, NkbError, UsageError, did_you_mean, render_all
+from neutropenia_kb import __version__
+from neutropenia_kb.core.problems import KbError, NkbError, UsageError, did_you_mean, render_all
 
 # One module per verb under commands/, each with register(subparsers) setting func=run(args).
 COMMANDS = ("build", "validate", "evaluate", "test", "leaflet", "readability", "status", "diff",
@@ -37,7 +37,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show a traceback on failure")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
-        importlib.import_module(f".commands.{name}", __package__).register(sub)
+        importlib.import_module(f"neutropenia_kb.commands.{name}").register(sub)
     return parser
 
 

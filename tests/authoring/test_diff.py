@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from neutropenia_kb import diff
+from neutropenia_kb.authoring import diff
 from neutropenia_kb.cli import main
-from neutropenia_kb.diff import RevisionError
+from neutropenia_kb.authoring.diff import RevisionError
 
 from .conftest import REPO, build, bump, edit
 
@@ -75,7 +75,7 @@ def test_items_added_removed_changed_and_version(two: tuple[Path, Path]) -> None
     edit(new / "kb.yaml", f'  version: "{version}"', f'  version: "{later}"')
     edit(new / "kb.yaml", "changelog:\n", f'changelog:\n  - version: "{later}"\n    date: '
          '"2027-01-05"\n    changes:\n      - Sore throat reworded.\n')
-    from neutropenia_kb import scaffold
+    from neutropenia_kb.authoring import scaffold
 
     scaffold.new_item(new, "cause", "new_cause_example", title="An example cause")
     result = report(old, new)

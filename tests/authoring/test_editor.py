@@ -6,7 +6,7 @@ import re
 import shlex
 from pathlib import Path
 
-from neutropenia_kb import loader
+from neutropenia_kb.kb import loader
 from neutropenia_kb.cli import make_parser
 
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$")

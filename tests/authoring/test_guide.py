@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from neutropenia_kb import loader, scaffold, testing
+from neutropenia_kb.kb import loader
+from neutropenia_kb.authoring import scaffold
+from neutropenia_kb.engine import cases as testing
 from neutropenia_kb.cli import main, make_parser
-from neutropenia_kb.rules.parse import names_in, parse
-from neutropenia_kb.validate import validate_dir
+from neutropenia_kb.lang.parse import names_in, parse
+from neutropenia_kb.checks.validate import validate_dir
 
 from .conftest import REPO, build
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from neutropenia_kb import readability
+from neutropenia_kb.checks import readability
 from neutropenia_kb.cli import main
 
 from .conftest import build, edit

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from neutropenia_kb import reading_grade
-from neutropenia_kb.readability import plain
-from neutropenia_kb.readability import texts as readability_texts
+from neutropenia_kb.checks import reading_grade
+from neutropenia_kb.checks.readability import plain
+from neutropenia_kb.checks.readability import texts as readability_texts
 
 
 def test_known_values() -> None:
@@ -26,7 +26,7 @@ def test_same_numbers_as_textstat_0_7_3(kb, rules_dir) -> None:  # type: ignore[
 
     if version("textstat") != "0.7.3":
         pytest.skip(f"textstat {version('textstat')} is not the 0.7.3 we replicate")
-    from neutropenia_kb.loader import load_dir
+    from neutropenia_kb.kb.loader import load_dir
 
     docs, _ = load_dir(rules_dir)
     texts = [plain(text) for *_, text in readability_texts(kb, docs)]

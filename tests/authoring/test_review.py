@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from neutropenia_kb import diff, review
+from neutropenia_kb.authoring import diff
+from neutropenia_kb.checks import review
 from neutropenia_kb.cli import main
 
 from .conftest import build, bump, edit

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from neutropenia_kb.model import KnowledgeBase
+from neutropenia_kb.kb.model import KnowledgeBase
 from test_coverage_of_sources import cited
 
 TABLE = Path(__file__).with_name("guidance_statements.yaml")

@@ -15,12 +15,12 @@ from typing import Any, Callable, Mapping
 import pytest
 
 import neutropenia_kb
-from neutropenia_kb.diff import fingerprint
+from neutropenia_kb.authoring.diff import fingerprint
 from neutropenia_kb.engine.program import (
     And, AnySymptom, Compare, Cond, Const, Decision, FactRef, InputRef, InSet, Known, Not, Or,
     Program, SeverityRef, SymptomAny, Value, build_program, walk)
 from neutropenia_kb.engine.python_backend import compile_python
-from neutropenia_kb.model import KnowledgeBase
+from neutropenia_kb.kb.model import KnowledgeBase
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "minimal"
 REPO = Path(__file__).resolve().parents[2]

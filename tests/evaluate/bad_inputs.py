@@ -79,7 +79,7 @@ def run_case(name: str, workdir: Path) -> tuple[float, str]:
     """(seconds, outcome) for one case: read as the CLI reads it, then evaluated."""
     import neutropenia_kb
     from neutropenia_kb.commands.evaluate import read_patient
-    from neutropenia_kb.problems import NkbError
+    from neutropenia_kb.core.problems import NkbError
 
     kb = neutropenia_kb.load(Path(__file__).resolve().parents[2] / "rules")
     if name in API_CASES:

@@ -15,8 +15,8 @@ import pytest
 
 from neutropenia_kb.cli import main
 from neutropenia_kb.commands.evaluate import read_patient
-from neutropenia_kb.problems import SHOWN_CHARS, InputError
-from neutropenia_kb.units import exact, json_number
+from neutropenia_kb.core.problems import SHOWN_CHARS, InputError
+from neutropenia_kb.core.units import exact, json_number
 
 from .bad_inputs import API_CASES, FILE_CASES
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from neutropenia_kb.batch import MAX_CELL_CHARS, Rows, accepted_columns, jsonl_columns, run
-from neutropenia_kb.output_files import atomic_output
-from neutropenia_kb.problems import UsageError
+from neutropenia_kb.engine.batch import MAX_CELL_CHARS, Rows, accepted_columns, jsonl_columns, run
+from neutropenia_kb.core.output_files import atomic_output
+from neutropenia_kb.core.problems import UsageError
 
 
 def nkb(repo: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

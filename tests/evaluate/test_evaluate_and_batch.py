@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from neutropenia_kb.batch import RESULT_COLUMNS, Rows, accepted_columns, result_fields, run
+from neutropenia_kb.engine.batch import RESULT_COLUMNS, Rows, accepted_columns, result_fields, run
 from neutropenia_kb.cli import main
-from neutropenia_kb.problems import InputError
-from neutropenia_kb.testing import load_cases
+from neutropenia_kb.core.problems import InputError
+from neutropenia_kb.engine.cases import load_cases
 
 
 def test_threshold_arithmetic_is_exact(kb) -> None:  # type: ignore[no-untyped-def]

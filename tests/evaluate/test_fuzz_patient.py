@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from neutropenia_kb.commands.evaluate import read_patient
-from neutropenia_kb.patient import read_json
-from neutropenia_kb.problems import InputError, NkbError
-from neutropenia_kb.units import json_number
+from neutropenia_kb.engine.patient import read_json
+from neutropenia_kb.core.problems import InputError, NkbError
+from neutropenia_kb.core.units import json_number
 
 FUZZ = settings(max_examples=150, deadline=timedelta(seconds=1), derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,

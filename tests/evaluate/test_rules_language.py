@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from neutropenia_kb.loader import load_dir
-from neutropenia_kb.model import build
-from neutropenia_kb.rules.check import check_rules
-from neutropenia_kb.rules.explain import Explainer
-from neutropenia_kb.rules.parse import ParseError, parse, unparse
-from neutropenia_kb.units import find_unit
+from neutropenia_kb.kb.loader import load_dir
+from neutropenia_kb.kb.model import build
+from neutropenia_kb.lang.check import check_rules
+from neutropenia_kb.engine.explain import Explainer
+from neutropenia_kb.lang.parse import ParseError, parse, unparse
+from neutropenia_kb.core.units import find_unit
 
 
 @pytest.mark.parametrize("text, pos, message", [

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from neutropenia_kb.model import KnowledgeBase
+from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.render.leaflet import build_leaflets
 
 

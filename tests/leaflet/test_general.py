@@ -12,11 +12,11 @@ import pytest
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from neutropenia_kb.model import KnowledgeBase
+from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.render import leaflet as L
 from neutropenia_kb.render.leaflet_content import PART_HEADINGS
 from neutropenia_kb.render.site import leaflet_links
-from neutropenia_kb.text import band_range, expand
+from neutropenia_kb.kb.text import band_range, expand
 
 from leaflet_pdf import ARTEFACTS, pdf_text, words
 

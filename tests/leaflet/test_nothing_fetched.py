@@ -14,11 +14,11 @@ from typing import Iterator
 import pytest
 from pypdf import PdfReader
 
-from neutropenia_kb.loader import load_dir
-from neutropenia_kb.model import KnowledgeBase, build
+from neutropenia_kb.kb.loader import load_dir
+from neutropenia_kb.kb.model import KnowledgeBase, build
 from neutropenia_kb.render import leaflet as L
 from neutropenia_kb.render.leaflet_weasy import PackageFilesOnly
-from neutropenia_kb.validate import validate_dir
+from neutropenia_kb.checks.validate import validate_dir
 
 REPO = Path(__file__).resolve().parents[2]
 EMERGENCY_TEXT = "      Do not wait. Get medical help now."

@@ -10,9 +10,9 @@ import pytest
 from pypdf import PdfReader
 
 from neutropenia_kb.cli import main
-from neutropenia_kb.model import KnowledgeBase
+from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.render.leaflet import render_personal
-from neutropenia_kb.text import expand
+from neutropenia_kb.kb.text import expand
 
 from leaflet_pdf import words
 

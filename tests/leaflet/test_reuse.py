@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfReader
 
 from neutropenia_kb.cli import main
-from neutropenia_kb.model import KnowledgeBase
+from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.render import leaflet as L
 
 from leaflet_pdf import words

@@ -12,7 +12,7 @@ from mkdocs.config import load_config
 from mkdocs.exceptions import PluginError
 
 from neutropenia_kb import load
-from neutropenia_kb.mkdocs_plugin import KbPlugin
+from neutropenia_kb.plugins.mkdocs import KbPlugin
 from neutropenia_kb.render.leaflet import LEAFLETS, VARIANTS, file_name
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from neutropenia_kb.model import KnowledgeBase
+from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.serve.fhir_input import parse_time, read_prefetch, ucum_unit
 
 from serve_http import bundle, observation

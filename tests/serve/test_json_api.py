@@ -127,7 +127,7 @@ def test_cors_answers_only_the_configured_origin(server: Server) -> None:
 
 def test_health_version_and_openapi(server: Server) -> None:
     from neutropenia_kb import __version__, load
-    from neutropenia_kb.diff import fingerprint
+    from neutropenia_kb.authoring.diff import fingerprint
 
     kb = load(REPO / "rules")
     assert server.json("GET", "/health") == (200, {"status": "ok"})

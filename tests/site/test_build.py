@@ -7,7 +7,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from neutropenia_kb.model import KnowledgeBase
+from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.render.site import PAGES, leaflet_links
 
 from nkb_site_build import Built
@@ -110,7 +110,7 @@ def test_leaflets_are_in_the_site_and_linked_from_their_pages(real_site: Built) 
 
 
 def test_severity_table_numbers_are_the_band_values(real_site: Built, kb: KnowledgeBase) -> None:
-    from neutropenia_kb.text import band_range
+    from neutropenia_kb.kb.text import band_range
 
     html = (real_site.site / "overview.html").read_text(encoding="utf-8")
     for band in kb.severity.bands:

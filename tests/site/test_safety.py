@@ -10,11 +10,11 @@ import markdown
 import pytest
 
 from neutropenia_kb import load
-from neutropenia_kb.diff import fingerprint
-from neutropenia_kb.loader import load_dir
-from neutropenia_kb.model import build
+from neutropenia_kb.authoring.diff import fingerprint
+from neutropenia_kb.kb.loader import load_dir
+from neutropenia_kb.kb.model import build
 from neutropenia_kb.render.site import md_plain, md_text, render_pages
-from neutropenia_kb.validate import validate_dir
+from neutropenia_kb.checks.validate import validate_dir
 
 from nkb_site_build import REPO, build_site
 

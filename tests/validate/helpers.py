@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from neutropenia_kb.loader import load_file
+from neutropenia_kb.kb.loader import load_file
 
 TESTS = Path(__file__).resolve().parents[1]
 MINIMAL = TESTS / "fixtures" / "minimal"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from neutropenia_kb import InputError, load
-from neutropenia_kb.validate import validate_dir
+from neutropenia_kb.checks.validate import validate_dir
 
 from .helpers import make_kb
 

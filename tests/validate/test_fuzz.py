@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from neutropenia_kb.validate import validate_dir
+from neutropenia_kb.checks.validate import validate_dir
 
 from .helpers import MINIMAL
 

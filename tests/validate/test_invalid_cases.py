@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from neutropenia_kb.validate import validate_dir
+from neutropenia_kb.checks.validate import validate_dir
 
 from .helpers import load_cases, make_kb
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from neutropenia_kb.loader import MAX_BYTES, MAX_NESTING, load_text
-from neutropenia_kb.rules.parse import MAX_DEPTH, MAX_TERMS, ParseError, parse
-from neutropenia_kb.validate import validate_dir
+from neutropenia_kb.kb.loader import MAX_BYTES, MAX_NESTING, load_text
+from neutropenia_kb.lang.parse import MAX_DEPTH, MAX_TERMS, ParseError, parse
+from neutropenia_kb.checks.validate import validate_dir
 
 from .helpers import make_kb
 

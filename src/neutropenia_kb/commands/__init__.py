@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..problems import UsageError, show_value
+from neutropenia_kb.core.problems import UsageError, show_value
 
 
 def rules_folder(text: str | Path) -> Path:

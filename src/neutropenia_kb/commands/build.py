@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..loader import rule_files
-from ..model import KnowledgeBase
-from ..problems import KbError, UsageError, render_all
-from ..validate import validate_dir
-from . import rules_folder
-from .validate import summary
+from neutropenia_kb.kb.loader import rule_files
+from neutropenia_kb.kb.model import KnowledgeBase
+from neutropenia_kb.core.problems import KbError, UsageError, render_all
+from neutropenia_kb.checks.validate import validate_dir
+from neutropenia_kb.commands import rules_folder
+from neutropenia_kb.commands.validate import summary
 
 PLUGIN = "neutropenia-kb"
 
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     leaflets_out = args.out / "leaflets"
     if args.no_site:
-        from ..render.leaflet import build_leaflets
+        from neutropenia_kb.render.leaflet import build_leaflets
 
         written = build_leaflets(kb, leaflets_out)
     else:
@@ -77,7 +77,7 @@ def _build_site(config_file: Path, rules: Path, site_dir: Path, kb: KnowledgeBas
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
 
-    from ..mkdocs_plugin import KbPlugin
+    from neutropenia_kb.plugins.mkdocs import KbPlugin
 
     try:
         config = load_config(config_file=str(config_file), site_dir=str(site_dir.resolve()))

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..diff import diff, to_markdown
+from neutropenia_kb.authoring.diff import diff, to_markdown
 
 
 def register(subparsers: Any) -> None:

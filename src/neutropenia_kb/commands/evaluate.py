@@ -11,15 +11,15 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from .. import load
-from ..batch import Rows, Summary, accepted_columns, format_of, jsonl_columns, run as run_batch
-from ..evaluate import Result
-from ..loader import load_text
-from ..model import KnowledgeBase
-from ..output_files import atomic_output, check_target, write_text
-from ..patient import read_json
-from ..problems import Problem, UsageError, render_all, show_value
-from . import add_rules_option
+from neutropenia_kb import load
+from neutropenia_kb.engine.batch import Rows, Summary, accepted_columns, format_of, jsonl_columns, run as run_batch
+from neutropenia_kb.engine.evaluate import Result
+from neutropenia_kb.kb.loader import load_text
+from neutropenia_kb.kb.model import KnowledgeBase
+from neutropenia_kb.core.output_files import atomic_output, check_target, write_text
+from neutropenia_kb.engine.patient import read_json
+from neutropenia_kb.core.problems import Problem, UsageError, render_all, show_value
+from neutropenia_kb.commands import add_rules_option
 
 
 def register(subparsers: Any) -> None:

@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import load
-from ..batch import Row, Rows, accepted_columns, format_of
-from ..model import KnowledgeBase
-from ..output_files import MAX_NAME_BYTES, check_target, clash_key, file_stem, make_dir, \
+from neutropenia_kb import load
+from neutropenia_kb.engine.batch import Row, Rows, accepted_columns, format_of
+from neutropenia_kb.kb.model import KnowledgeBase
+from neutropenia_kb.core.output_files import MAX_NAME_BYTES, check_target, clash_key, file_stem, make_dir, \
     write_bytes
-from ..problems import InputError, Problem, UsageError, show_value
-from . import add_rules_option
+from neutropenia_kb.core.problems import InputError, Problem, UsageError, show_value
+from neutropenia_kb.commands import add_rules_option
 
 
 def register(subparsers: Any) -> None:
@@ -46,7 +46,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..render.leaflet import LEAFLETS, SIZES, Variant, build_leaflets
+    from neutropenia_kb.render.leaflet import LEAFLETS, SIZES, Variant, build_leaflets
 
     if args.patient and args.patients:
         raise UsageError("give either --patient FILE or --patients FILE.csv, not both")
@@ -71,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _one(kb: KnowledgeBase, patient_file: str, output: Path | None, variant: Any) -> int:
-    from ..render.leaflet import render_personal
-    from .evaluate import read_patient
+    from neutropenia_kb.render.leaflet import render_personal
+    from neutropenia_kb.commands.evaluate import read_patient
 
     if output is None:
         raise UsageError("--patient needs -o OUT.pdf (where to write the leaflet)")
@@ -128,8 +128,8 @@ LEAFLETS_PER_WORKER = 10
 
 def _batch(kb: KnowledgeBase, rows_path: Path, out_dir: Path, variant: Any,
            jobs: int | None) -> int:
-    from ..render.leaflet import PersonalHtml, personal_parts_html, render_personal_html
-    from ..render.leaflet_build import cpu_count, render_many
+    from neutropenia_kb.render.leaflet import PersonalHtml, personal_parts_html, render_personal_html
+    from neutropenia_kb.render.leaflet_build import cpu_count, render_many
 
     fmt = format_of(str(rows_path))
     if fmt is None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..scaffold import KINDS, new_item
-from . import add_rules_option
+from neutropenia_kb.authoring.scaffold import KINDS, new_item
+from neutropenia_kb.commands import add_rules_option
 
 
 def register(subparsers: Any) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..readability import distribution, measure, worst_first
-from ..review import load_checked
-from . import add_rules_option
+from neutropenia_kb.checks.readability import distribution, measure, worst_first
+from neutropenia_kb.checks.review import load_checked
+from neutropenia_kb.commands import add_rules_option
 
 
 def register(subparsers: Any) -> None:

@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .. import load
-from ..problems import UsageError
-from . import add_rules_option
+from neutropenia_kb import load
+from neutropenia_kb.core.problems import UsageError
+from neutropenia_kb.commands import add_rules_option
 
 
 def register(subparsers: Any) -> None:
@@ -39,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from ..serve.app import make_app
-        from ..serve.config import load_config
+        from neutropenia_kb.serve.app import make_app
+        from neutropenia_kb.serve.config import load_config
     except ImportError as exc:
         raise UsageError(f"nkb serve needs the serve extra ({exc.name} is missing): "
                          "pip install -e '.[serve]'") from None

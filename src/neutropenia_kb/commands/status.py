@@ -6,9 +6,9 @@ import argparse
 import datetime as dt
 from typing import Any
 
-from ..problems import UsageError
-from ..review import DUE_WITHIN_DAYS, load_checked, status
-from . import add_rules_option
+from neutropenia_kb.core.problems import UsageError
+from neutropenia_kb.checks.review import DUE_WITHIN_DAYS, load_checked, status
+from neutropenia_kb.commands import add_rules_option
 
 
 def register(subparsers: Any) -> None:

@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .. import load
-from ..problems import KbError, UsageError
-from ..testing import case_files, coverage, load_cases, run_case
-from . import add_rules_option
+from neutropenia_kb import load
+from neutropenia_kb.core.problems import KbError, UsageError
+from neutropenia_kb.engine.cases import case_files, coverage, load_cases, run_case
+from neutropenia_kb.commands import add_rules_option
 
 
 def register(subparsers: Any) -> None:

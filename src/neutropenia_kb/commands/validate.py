@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..loader import rule_files
-from ..problems import Problem, UsageError, has_errors, render_all
-from ..validate import validate_dir
+from neutropenia_kb.kb.loader import rule_files
+from neutropenia_kb.core.problems import Problem, UsageError, has_errors, render_all
+from neutropenia_kb.checks.validate import validate_dir
 
 
 def register(subparsers: Any) -> None:

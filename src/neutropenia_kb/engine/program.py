@@ -14,17 +14,17 @@ from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING, Iterator, Mapping, NamedTuple, Union
 
-from ..diff import fingerprint
-from .conditions import (ARITH_OPS, COMPARE_OPS, And, AnySymptom, Arith, Compare, Cond, Const,
+from neutropenia_kb.authoring.diff import fingerprint
+from neutropenia_kb.engine.conditions import (ARITH_OPS, COMPARE_OPS, And, AnySymptom, Arith, Compare, Cond, Const,
                          FactRef, InputRef, InSet, Known, Node, Not, Or, SeverityRef, SymptomAny,
                          Value, children, walk)
-from ..rules.check import Scope
-from ..rules.compile import CompileError, fact_order, literal_value
-from ..rules import parse as ast
-from ..units import BASE_UNIT, UNITS, Unit, find_unit
+from neutropenia_kb.lang.check import Scope
+from neutropenia_kb.engine.compile import CompileError, fact_order, literal_value
+from neutropenia_kb.lang import parse as ast
+from neutropenia_kb.core.units import BASE_UNIT, UNITS, Unit, find_unit
 
 if TYPE_CHECKING:
-    from ..model import Input, KnowledgeBase
+    from neutropenia_kb.kb.model import Input, KnowledgeBase
 
 __all__ = [  # the conditions are part of the form: backends import everything from here
     "ARITH_OPS", "COMPARE_OPS", "And", "AnySymptom", "Arith", "Compare", "Cond", "Const",

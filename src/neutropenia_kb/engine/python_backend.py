@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Mapping
 
-from ..rules.compile import CompileError, simplest
-from .program import (ARITH_OPS, COMPARE_OPS, And, AnySymptom, Arith, Compare, Cond, Const,
+from neutropenia_kb.engine.compile import CompileError, simplest
+from neutropenia_kb.engine.program import (ARITH_OPS, COMPARE_OPS, And, AnySymptom, Arith, Compare, Cond, Const,
                       Decision, FactRef, InputRef, InSet, Known, Not, Or, Program, SeverityRef,
                       SymptomAny, Value)
 

@@ -14,10 +14,10 @@ import markdown as md_lib
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from ..text import expand, markdown_subset
+from neutropenia_kb.kb.text import expand, markdown_subset
 
 if TYPE_CHECKING:
-    from ..model import KnowledgeBase
+    from neutropenia_kb.kb.model import KnowledgeBase
 
 # Belt and braces: markdown_subset lets only http(s) links through; any other link that still
 # appeared would resolve against the build folder and print its path into the PDF.

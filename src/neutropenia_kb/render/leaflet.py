@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING, Any, Literal, Sequence
 
 from markupsafe import Markup
 
-from .env import make_env
-from .leaflet_content import ALL_PARTS, LeafletView, build_view
-from .leaflet_personal import PersonalView, ResultLike, personal_view
+from neutropenia_kb.render.env import make_env
+from neutropenia_kb.render.leaflet_content import ALL_PARTS, LeafletView, build_view
+from neutropenia_kb.render.leaflet_personal import PersonalView, ResultLike, personal_view
 
 if TYPE_CHECKING:
     from jinja2 import Environment
     from weasyprint import CSS, Document  # type: ignore[import-untyped]
     from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
 
-    from ..model import KnowledgeBase
+    from neutropenia_kb.kb.model import KnowledgeBase
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "leaflet"
 FONT_DIR = TEMPLATES / "fonts"
@@ -124,7 +124,7 @@ def _stylesheet(size: Size, body_pt: int) -> "CSS":
     """The stylesheet of one variant, parsed once and reused (it is the same for every patient)."""
     from weasyprint import CSS
 
-    from .leaflet_weasy import PackageFilesOnly
+    from neutropenia_kb.render.leaflet_weasy import PackageFilesOnly
 
     # The base URL is where the fonts are; the fetcher serves nothing outside templates/leaflet.
     return CSS(string=css_text(size, body_pt), base_url=TEMPLATES.as_uri() + "/",
@@ -178,14 +178,14 @@ def layout(html: str, variant: Variant) -> "Document":
     naming the build folder."""
     from weasyprint import HTML
 
-    from .leaflet_weasy import PackageFilesOnly
+    from neutropenia_kb.render.leaflet_weasy import PackageFilesOnly
 
     return HTML(string=html, url_fetcher=PackageFilesOnly()).render(
         stylesheets=[_stylesheet(variant.size, variant.body_pt)], font_config=_font_config())
 
 
 def write(document: "Document") -> bytes:
-    from .leaflet_weasy import fixed_font_dates
+    from neutropenia_kb.render.leaflet_weasy import fixed_font_dates
 
     # No PDF identifier: WeasyPrint then writes none, and the bytes depend only on the input.
     with fixed_font_dates():
@@ -224,7 +224,7 @@ def build_leaflets(kb: "KnowledgeBase", out_dir: Path,
     """Write every leaflet in every variant into ``out_dir``; returns the paths written, in
     table order. The layouts run in parallel (``workers``: default one per CPU); with
     ``cache_dir``, a PDF whose inputs are unchanged is copied from there, not laid out again."""
-    from .leaflet_build import build_all
+    from neutropenia_kb.render.leaflet_build import build_all
 
     jobs = [(out_dir / file_name(lf, v), leaflet_html(kb, lf, v), v)
             for lf in leaflets for v in variants]

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterator, Sequence, TypeVar
 
-from .leaflet import FONT_DIR, FONT_FILES, Variant, css_text, render_html
+from neutropenia_kb.render.leaflet import FONT_DIR, FONT_FILES, Variant, css_text, render_html
 
 A = TypeVar("A")
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from ..model import Group
-from ..text import band_range, display_units
-from ..units import find_unit, format_quantity
-from .site import by_group
+from neutropenia_kb.kb.model import Group
+from neutropenia_kb.kb.text import band_range, display_units
+from neutropenia_kb.core.units import find_unit, format_quantity
+from neutropenia_kb.render.site import by_group
 
 if TYPE_CHECKING:
     from fractions import Fraction
 
-    from ..model import Advice, Band, Cause, Grouping, Item, KnowledgeBase, Level, Source, \
+    from neutropenia_kb.kb.model import Advice, Band, Cause, Grouping, Item, KnowledgeBase, Level, Source, \
         Topic, UrgencyRule
 
 # Every part a leaflet can show, in reading order, with its heading. Headings are page structure,

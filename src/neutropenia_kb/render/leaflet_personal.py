@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
 
-from .leaflet_content import format_count
+from neutropenia_kb.render.leaflet_content import format_count
 
 if TYPE_CHECKING:
-    from ..model import Band, KnowledgeBase, Level, ScopeLimit
+    from neutropenia_kb.kb.model import Band, KnowledgeBase, Level, ScopeLimit
 
 
 class ResultLike(Protocol):

@@ -14,9 +14,9 @@ from typing import Iterable, Mapping, Sequence
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
-from ..model import Advice, Group, Item, KnowledgeBase, Section, Source
-from ..text import HTML_SPECIAL, band_range, expand, markdown_subset, value_of
-from .env import make_env
+from neutropenia_kb.kb.model import Advice, Group, Item, KnowledgeBase, Section, Source
+from neutropenia_kb.kb.text import HTML_SPECIAL, band_range, expand, markdown_subset, value_of
+from neutropenia_kb.render.env import make_env
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ _VARIANT_LABEL = {"a4": "A4", "letter": "US Letter"}
 def leaflet_links() -> tuple[LeafletLink, ...]:
     """Every leaflet in every variant, on the pages of the sections it covers — derived from
     render.leaflet's one table, so the file names the site links are the ones it builds."""
-    from .leaflet import LEAFLETS, VARIANTS, file_name
+    from neutropenia_kb.render.leaflet import LEAFLETS, VARIANTS, file_name
 
     links = []
     for leaflet in LEAFLETS:

@@ -24,15 +24,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import __version__
-from ..problems import InputError, show_value
-from . import cds
-from .config import ServeConfig
-from .openapi import document
-from .security import AuthError, JwtVerifier
+from neutropenia_kb import __version__
+from neutropenia_kb.core.problems import InputError, show_value
+from neutropenia_kb.serve import cds
+from neutropenia_kb.serve.config import ServeConfig
+from neutropenia_kb.serve.openapi import document
+from neutropenia_kb.serve.security import AuthError, JwtVerifier
 
 if TYPE_CHECKING:
-    from ..model import KnowledgeBase
+    from neutropenia_kb.kb.model import KnowledgeBase
 
 Handler = Callable[[Request], Awaitable[Response]]
 LEAFLET_OPTIONS = {"size", "large_print"}
@@ -48,7 +48,7 @@ class UnsupportedType(Exception):
 
 def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> Starlette:
     """``base_url``: the service's public address, the prefix of every JWT audience and link."""
-    from ..diff import fingerprint
+    from neutropenia_kb.authoring.diff import fingerprint
 
     verifier = JwtVerifier(config) if config.auth_required else None
     version = {"nkb": __version__, "knowledge_base": {"id": kb.meta.id, "title": kb.meta.title,
@@ -110,7 +110,7 @@ def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> Starlet
         return _json(kb.evaluator.evaluate(body).to_json())
 
     async def get_leaflet(request: Request) -> Response:
-        from ..render.leaflet import Variant, render_personal
+        from neutropenia_kb.render.leaflet import Variant, render_personal
 
         patient: dict[str, str] = {}
         for key, value in request.query_params.multi_items():

@@ -25,15 +25,15 @@ import uuid
 from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import urlencode
 
-from ..problems import InputError
-from ..render.leaflet_content import format_count
-from ..render.site import item_pages
-from .config import ServeConfig
-from .fhir_input import LOINC, PATIENT_KEY, WANTED, PatientData, read_prefetch
+from neutropenia_kb.core.problems import InputError
+from neutropenia_kb.render.leaflet_content import format_count
+from neutropenia_kb.render.site import item_pages
+from neutropenia_kb.serve.config import ServeConfig
+from neutropenia_kb.serve.fhir_input import LOINC, PATIENT_KEY, WANTED, PatientData, read_prefetch
 
 if TYPE_CHECKING:
-    from ..evaluate import Result
-    from ..model import KnowledgeBase
+    from neutropenia_kb.engine.evaluate import Result
+    from neutropenia_kb.kb.model import KnowledgeBase
 
 SERVICE_ID = "neutropenia-patient-view"
 HOOK = "patient-view"

@@ -13,8 +13,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
-from ..problems import InputError
-from ..units import find_unit
+from neutropenia_kb.core.problems import InputError
+from neutropenia_kb.core.units import find_unit
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
-from . import cds
-from .config import ServeConfig
+from neutropenia_kb import __version__
+from neutropenia_kb.serve import cds
+from neutropenia_kb.serve.config import ServeConfig
 
 if TYPE_CHECKING:
-    from ..model import KnowledgeBase
+    from neutropenia_kb.kb.model import KnowledgeBase
 
 _TYPES: dict[str, dict[str, Any]] = {"quantity": {"oneOf": [{"type": "number"}, {"type": "string"},
                                  {"type": "object", "required": ["value"],

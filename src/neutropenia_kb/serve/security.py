@@ -18,8 +18,8 @@ from typing import Any, Mapping
 import jwt
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from ..problems import UsageError
-from .config import ALLOWED_ALGORITHMS, Issuer, ServeConfig
+from neutropenia_kb.core.problems import UsageError
+from neutropenia_kb.serve.config import ALLOWED_ALGORITHMS, Issuer, ServeConfig
 
 REPLAY_MEMORY = 100_000  # jti values remembered until their token expires
 

@@ -11,10 +11,10 @@ import re
 from fractions import Fraction
 from typing import TYPE_CHECKING, Iterator
 
-from .units import Unit, find_unit, format_number, format_quantity
+from neutropenia_kb.core.units import Unit, find_unit, format_number, format_quantity
 
 if TYPE_CHECKING:
-    from .model import Band, KnowledgeBase
+    from neutropenia_kb.kb.model import Band, KnowledgeBase
 
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)(?:\.(from|below|range))?\}")
 BAND_PARTS = ("from", "below", "range")

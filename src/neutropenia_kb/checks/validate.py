@@ -10,14 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Mapping
 
-from . import loader, model, readability, review
-from .loader import Doc
-from .model import KnowledgeBase
-from .problems import Problem, did_you_mean, sort_problems
-from .rules.check import check_rules
-from .validate_refs import build_index, check_refs, check_units, check_unused
-from .validate_schema import KINDS, check_doc
-from .validate_text import check_schema_comment, check_text
+from neutropenia_kb.kb import loader
+from neutropenia_kb.kb import model
+from neutropenia_kb.checks import readability
+from neutropenia_kb.checks import review
+from neutropenia_kb.kb.loader import Doc
+from neutropenia_kb.kb.model import KnowledgeBase
+from neutropenia_kb.core.problems import Problem, did_you_mean, sort_problems
+from neutropenia_kb.lang.check import check_rules
+from neutropenia_kb.kb.refs import build_index, check_refs, check_units, check_unused
+from neutropenia_kb.kb.schema import KINDS, check_doc
+from neutropenia_kb.kb.safe_text import check_schema_comment, check_text
 
 # Without these the model cannot be built; the others may be added as the content grows.
 REQUIRED = {

@@ -16,12 +16,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import model
-from .loader import load_dir
-from .model import Band, Item, KnowledgeBase
-from .problems import KbError, NkbError, Problem
-from .text import band_range
-from .units import find_unit, format_number, format_quantity
+from neutropenia_kb.kb import model
+from neutropenia_kb.kb.loader import load_dir
+from neutropenia_kb.kb.model import Band, Item, KnowledgeBase
+from neutropenia_kb.core.problems import KbError, NkbError, Problem
+from neutropenia_kb.kb.text import band_range
+from neutropenia_kb.core.units import find_unit, format_number, format_quantity
 
 KIND_NAMES = {
     "threshold": "Threshold", "fact": "Fact", "topic": "Topic", "band": "Severity band",

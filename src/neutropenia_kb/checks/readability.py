@@ -12,13 +12,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
-from .loader import Doc, PathKey, format_path
-from .problems import Problem
-from .reading_grade import fk_grade, sentence_count, smog, words
-from .text import PlaceholderError, expand
+from neutropenia_kb.kb.loader import Doc, PathKey, format_path
+from neutropenia_kb.core.problems import Problem
+from neutropenia_kb.checks.reading_grade import fk_grade, sentence_count, smog, words
+from neutropenia_kb.kb.text import PlaceholderError, expand
 
 if TYPE_CHECKING:
-    from .model import KnowledgeBase
+    from neutropenia_kb.kb.model import KnowledgeBase
 
 DEFAULT_LIMIT = 8.0
 # SMOG was normed on 30-sentence samples; below 3 sentences textstat returns 0, which would read

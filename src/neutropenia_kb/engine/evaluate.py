@@ -12,14 +12,14 @@ from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
-from .engine.program import Decision, Program, build_program
-from .engine.python_backend import PythonProgram, compile_python
-from .patient import Patient, PatientParser
-from .rules.explain import Authored, Explainer
-from .units import json_number
+from neutropenia_kb.engine.program import Decision, Program, build_program
+from neutropenia_kb.engine.python_backend import PythonProgram, compile_python
+from neutropenia_kb.engine.patient import Patient, PatientParser
+from neutropenia_kb.engine.explain import Authored, Explainer
+from neutropenia_kb.core.units import json_number
 
 if TYPE_CHECKING:
-    from .model import KnowledgeBase, ScopeLimit
+    from neutropenia_kb.kb.model import KnowledgeBase, ScopeLimit
 
 UNKNOWN = "unknown"
 # The one fact a result reports by name (Result.fever: the CLI line, the batch column, the cases'

@@ -14,8 +14,8 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Callable, Iterator, Union
 
-from ..problems import show_value
-from ..units import ACCEPTED, exact, find_unit
+from neutropenia_kb.core.problems import show_value
+from neutropenia_kb.core.units import ACCEPTED, exact, find_unit
 
 COMPARISONS = ("<=", ">=", "==", "!=", "<", ">")
 ARITHMETIC = ("+", "-", "*", "/")

@@ -10,17 +10,17 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..engine.program import Decision, Program
-from ..text import display_units
-from ..units import BASE_UNIT, format_number, format_quantity, json_number
-from .check import Scope
-from .compile import literal_value
-from .parse import And, Arith, Bool, Call, Compare, In, Name, Node, Not, Number, Or, parse, unparse
+from neutropenia_kb.engine.program import Decision, Program
+from neutropenia_kb.kb.text import display_units
+from neutropenia_kb.core.units import BASE_UNIT, format_number, format_quantity, json_number
+from neutropenia_kb.lang.check import Scope
+from neutropenia_kb.engine.compile import literal_value
+from neutropenia_kb.lang.parse import And, Arith, Bool, Call, Compare, In, Name, Node, Not, Number, Or, parse, unparse
 
 if TYPE_CHECKING:
-    from ..evaluate import Finding, Result
-    from ..model import Item, KnowledgeBase
-    from ..patient import Patient
+    from neutropenia_kb.engine.evaluate import Finding, Result
+    from neutropenia_kb.kb.model import Item, KnowledgeBase
+    from neutropenia_kb.engine.patient import Patient
 
 Tri = bool | None
 _OPS = {"<": "below", "<=": "at or below", ">": "above", ">=": "at or above", "==": "equal to",
@@ -228,7 +228,7 @@ class Explainer:
         return f"when {unparse(node)}: {self.words(node)}"
 
     def finding(self, item: "Item", because: str, certain: bool = True) -> "Finding":
-        from ..evaluate import Finding
+        from neutropenia_kb.engine.evaluate import Finding
 
         return Finding(item.id, item.kind, item.title, because,
                        tuple((s.source, s.section) for s in item.sources), certain)
@@ -307,7 +307,7 @@ class Explainer:
 
 
 def _band_words(band: Any, kb: "KnowledgeBase") -> str:
-    from ..text import band_range
+    from neutropenia_kb.kb.text import band_range
 
     return f"the {band.id} band ({band_range(kb, band)})"
 

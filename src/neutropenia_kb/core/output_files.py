@@ -15,7 +15,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any, ContextManager, Iterable, Iterator, TextIO, cast
 
-from .problems import UsageError, show_value
+from neutropenia_kb.core.problems import UsageError, show_value
 
 
 def _shown(path: Path) -> str:

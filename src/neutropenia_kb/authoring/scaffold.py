@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .loader import Doc, PathKey, load_dir, load_text
-from .problems import KbError, NkbError, Problem, did_you_mean, show_value
-from .readability import item_paths
-from .validate_schema import resolve, schemas
+from neutropenia_kb.kb.loader import Doc, PathKey, load_dir, load_text
+from neutropenia_kb.core.problems import KbError, NkbError, Problem, did_you_mean, show_value
+from neutropenia_kb.checks.readability import item_paths
+from neutropenia_kb.kb.schema import resolve, schemas
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 WIDTH = 100

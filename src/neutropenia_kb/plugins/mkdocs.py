@@ -24,11 +24,11 @@ from mkdocs.livereload import LiveReloadServer
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
-from .model import KnowledgeBase
-from .problems import render_all
-from .validate import validate_dir
-from .render.leaflet import build_leaflets
-from .render.site import LEAFLET_DIR, PAGES, leaflet_links, render_pages
+from neutropenia_kb.kb.model import KnowledgeBase
+from neutropenia_kb.core.problems import render_all
+from neutropenia_kb.checks.validate import validate_dir
+from neutropenia_kb.render.leaflet import build_leaflets
+from neutropenia_kb.render.site import LEAFLET_DIR, PAGES, leaflet_links, render_pages
 
 log = logging.getLogger("mkdocs.plugins.neutropenia_kb")
 

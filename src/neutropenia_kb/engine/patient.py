@@ -13,15 +13,15 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
-from .problems import InputError, did_you_mean, show_value
-from .rules.compile import simplest
-from .units import (ACCEPTED, MAX_DIGITS, MAX_EXPONENT, MAX_TEXT, UNITS, Unit, UnitError, exact,
+from neutropenia_kb.core.problems import InputError, did_you_mean, show_value
+from neutropenia_kb.engine.compile import simplest
+from neutropenia_kb.core.units import (ACCEPTED, MAX_DIGITS, MAX_EXPONENT, MAX_TEXT, UNITS, Unit, UnitError, exact,
                     find_unit, format_number, split_quantity)
-from .rules.parse import Arith, Name, Node, parse
-from .rules.parse import Number as Literal
+from neutropenia_kb.lang.parse import Arith, Name, Node, parse
+from neutropenia_kb.lang.parse import Number as Literal
 
 if TYPE_CHECKING:
-    from .model import Input, KnowledgeBase
+    from neutropenia_kb.kb.model import Input, KnowledgeBase
 
 # Row fields that are not clinical inputs and pass through batch files untouched.
 PASSTHROUGH = frozenset({"id"})

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .diff import fingerprint
-from .loader import Doc, PathKey
-from .problems import KbError, Problem
-from .readability import item_paths
-from .scaffold import check_todos
+from neutropenia_kb.authoring.diff import fingerprint
+from neutropenia_kb.kb.loader import Doc, PathKey
+from neutropenia_kb.core.problems import KbError, Problem
+from neutropenia_kb.checks.readability import item_paths
+from neutropenia_kb.authoring.scaffold import check_todos
 
 if TYPE_CHECKING:
-    from .model import KnowledgeBase
+    from neutropenia_kb.kb.model import KnowledgeBase
 
 DUE_WITHIN_DAYS = 90
 
@@ -150,7 +150,7 @@ def status(kb: "KnowledgeBase", docs: Mapping[str, Doc], today: dt.date | None =
 def load_checked(rules: Path) -> "tuple[KnowledgeBase, dict[str, Doc]]":
     """The validated knowledge base and its documents (for line marks), from one load;
     raises KbError with the errors, as neutropenia_kb.load does."""
-    from .validate import validate_docs
+    from neutropenia_kb.checks.validate import validate_docs
 
     kb, docs, problems = validate_docs(rules)
     if kb is None:

@@ -12,11 +12,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
-from .loader import Doc
-from .units import Unit, exact, find_unit
+from neutropenia_kb.kb.loader import Doc
+from neutropenia_kb.core.units import Unit, exact, find_unit
 
 if TYPE_CHECKING:
-    from .evaluate import Evaluator, Result
+    from neutropenia_kb.engine.evaluate import Evaluator, Result
 
 
 @dataclass(frozen=True)
@@ -279,7 +279,7 @@ class KnowledgeBase:
 
     @cached_property
     def evaluator(self) -> "Evaluator":
-        from .evaluate import Evaluator  # compiled once, on first use
+        from neutropenia_kb.engine.evaluate import Evaluator  # compiled once, on first use
 
         return Evaluator(self)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import TYPE_CHECKING, Mapping
 
-from ..units import find_unit
-from .check import Scope
-from .parse import Name, Node, Number, names_in
+from neutropenia_kb.core.units import find_unit
+from neutropenia_kb.lang.check import Scope
+from neutropenia_kb.lang.parse import Name, Node, Number, names_in
 
 if TYPE_CHECKING:
-    from ..model import KnowledgeBase
+    from neutropenia_kb.kb.model import KnowledgeBase
 
 
 def simplest(value: Fraction) -> int | Fraction:

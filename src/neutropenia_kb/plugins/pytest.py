@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from .problems import KbError, render_all
+from neutropenia_kb.core.problems import KbError, render_all
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,7 +35,7 @@ _KB_CACHE: dict[Path, Any] = {}
 
 
 def _evaluator(config: pytest.Config) -> Any:
-    from . import load
+    from neutropenia_kb import load
 
     option = config.getoption("--nkb-rules")
     rules = Path(option) if option else Path(str(config.rootpath)) / "rules"
@@ -50,7 +50,7 @@ def _evaluator(config: pytest.Config) -> Any:
 
 class CaseFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
-        from .testing import load_cases
+        from neutropenia_kb.engine.cases import load_cases
 
         cases, problems = load_cases(self.path)
         if problems:
@@ -78,7 +78,7 @@ class CaseItem(pytest.Item):
         self.case = case
 
     def runtest(self) -> None:
-        from .testing import run_case
+        from neutropenia_kb.engine.cases import run_case
 
         evaluator = _evaluator(self.config)
         if isinstance(evaluator, KbError):

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Callable
 
-from .problems import show_value
+from neutropenia_kb.core.problems import show_value
 
 Dimension = str  # "cell_count" | "temperature" | "percent" | "number"
 

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 import yaml
 
-from .problems import Problem, show_value
+from neutropenia_kb.core.problems import Problem, show_value
 
 PathKey = tuple[str | int, ...]
 

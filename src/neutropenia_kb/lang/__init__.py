@@ -1,0 +1,1 @@
+"""Layer 2: the condition language: parser and type/unit checker."""
