@@ -145,7 +145,8 @@ class _Spec:
             value = simplest(unit.to_base(given) if unit else given)
         if (self.min is not None and value < self.min) or \
                 (self.max is not None and value > self.max):
-            raise InputError(self.id, raw, self.allowed())
+            column = f"; this column's bare numbers are in {bare_unit.symbol}" if bare_unit else ""
+            raise InputError(self.id, raw, self.allowed() + column)
         return value, (given, unit)
 
     def _ambiguous(self, raw: Any, number: Fraction) -> None:

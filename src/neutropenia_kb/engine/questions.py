@@ -223,7 +223,8 @@ class Analysis:
             if listed and set(ids) == rest:
                 yield f"If {phrase} any other symptom", rank
             else:
-                yield f"If {phrase} any of these: {', '.join(titles[i] for i in ids)}", rank
+                yield (f"If {phrase} any of these: {'; '.join(titles[i] for i in ids)}" if len(ids) > 1
+                       else f"If {phrase} this: {titles[ids[0]]}"), rank
             listed.update(ids)
 
     def _interval(self, spec: _Input, low: _Region, high: _Region) -> str:
