@@ -111,7 +111,8 @@ def test_csv_batch_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[st
     out = tmp_path / "results.csv"
     assert main(["evaluate", str(src), "-o", str(out)]) == 0
     row = next(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
-    assert (row["line"], row["severity"], row["fever"]) == ("2", "mild", "")
+    # A measured temperature settles fever even without a symptoms column (rules 1.2.0).
+    assert (row["line"], row["severity"], row["fever"]) == ("2", "mild", "false")
 
 
 def test_cli_single_patient_text_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -143,7 +144,7 @@ def test_stdin_form(repo: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["urgency"] == "emergency"
     bad = subprocess.run([sys.executable, "-m", "neutropenia_kb", "evaluate", "-"],
-                         input='{"anc": 5, "colour": "red"}', text=True, capture_output=True,
+                         input='{"anc": 500, "colour": "red"}', text=True, capture_output=True,
                          cwd=repo, check=False)
     assert bad.returncode == 2 and "colour: 'red' is not allowed: it is not an input" in bad.stderr
 

@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from neutropenia_kb import load
-from neutropenia_kb.engine.batch import Rows, Summary, accepted_columns, format_of, jsonl_columns, run as run_batch
+from neutropenia_kb.engine.batch import Rows, Summary, accepted_columns, column_units, format_of, jsonl_columns, run as run_batch
 from neutropenia_kb.engine.evaluate import Result
 from neutropenia_kb.kb.loader import load_text
 from neutropenia_kb.kb.model import KnowledgeBase
+from neutropenia_kb.kb.text import expand
 from neutropenia_kb.core.output_files import atomic_output, check_target, write_text
 from neutropenia_kb.engine.patient import read_json
+from neutropenia_kb.core.units import Unit
 from neutropenia_kb.core.problems import Problem, UsageError, render_all, show_value
 from neutropenia_kb.commands import add_rules_option
 
@@ -39,6 +41,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-o", "--output", metavar="OUT",
                         help="write to OUT instead of stdout (a batch's format follows OUT's "
                         "extension: .csv or .jsonl)")
+    parser.add_argument("--unit", action="append", default=[], metavar="INPUT=UNIT",
+                        help="a batch: the unit of the numbers written without one in a column, "
+                        "e.g. --unit anc=10^9/L (a CSV header may say it too: 'anc [10^9/L]'); "
+                        "without it a bare count below 100 is refused as ambiguous")
     add_rules_option(parser)
     parser.set_defaults(func=run)
 
@@ -46,8 +52,12 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     kb = load(args.rules)
     batch_format = None if args.patient == "-" else format_of(args.patient)
+    units = dict(_unit_option(text) for text in args.unit)
     if batch_format is not None:
-        return _batch(kb, Path(args.patient), batch_format, args.output)
+        return _batch(kb, Path(args.patient), batch_format, args.output, units)
+    if units:
+        raise UsageError("--unit is for a batch (.csv or .jsonl); in a patient file write the "
+                         "unit with the number, e.g. anc: 0.8 10^9/L")
     patient = read_patient(args.patient)
     result = kb.evaluate(patient)
     text = json.dumps(result.to_json(), indent=2, ensure_ascii=False) if args.format == "json" \
@@ -111,7 +121,15 @@ def _not_utf8(path: Path, raw: bytes, exc: UnicodeDecodeError) -> Problem:
                    "the file with UTF-8 encoding")
 
 
-def _batch(kb: KnowledgeBase, path: Path, fmt: str, output: str | None) -> int:
+def _unit_option(text: str) -> tuple[str, str]:
+    name, sep, unit = text.partition("=")
+    if not sep or not name.strip() or not unit.strip():
+        raise UsageError(f"--unit '{show_value(text)}': write INPUT=UNIT, e.g. --unit anc=10^9/L")
+    return name.strip(), unit.strip()
+
+
+def _batch(kb: KnowledgeBase, path: Path, fmt: str, output: str | None,
+           option_units: dict[str, str]) -> int:
     out_format = format_of(output) if output else fmt
     if out_format is None:
         raise UsageError(f"-o {output}: a batch is written as .csv or .jsonl")
@@ -135,12 +153,14 @@ def _batch(kb: KnowledgeBase, path: Path, fmt: str, output: str | None) -> int:
             columns = jsonl_columns(source)
             source.seek(0)
         rows = Rows(source, fmt, accepted_columns(kb.evaluator), path)
+        units = column_units(kb.evaluator, rows.units, option_units)
         columns = rows.columns or columns
         if target is None:
-            summary_ = _stream(kb, rows, columns, sys.stdout, out_format, path, progress=False)
+            summary_ = _stream(kb, rows, columns, sys.stdout, out_format, path, units,
+                               progress=False)
         else:
             with atomic_output(target) as out:
-                summary_ = _stream(kb, rows, columns, out, out_format, path,
+                summary_ = _stream(kb, rows, columns, out, out_format, path, units,
                                    progress=sys.stderr.isatty())
     for problem in summary_.first_errors:
         print(problem.render(), file=sys.stderr)
@@ -157,14 +177,14 @@ def _batch(kb: KnowledgeBase, path: Path, fmt: str, output: str | None) -> int:
 
 
 def _stream(kb: KnowledgeBase, rows: Rows, columns: list[str], out: TextIO, out_format: str,
-            path: Path, progress: bool) -> Summary:
+            path: Path, units: dict[str, Unit], progress: bool) -> Summary:
     if not progress:
-        return run_batch(kb.evaluator, rows, out, out_format, columns, source=path)
+        return run_batch(kb.evaluator, rows, out, out_format, columns, source=path, units=units)
     from tqdm import tqdm
 
     with tqdm(unit=" rows", file=sys.stderr, mininterval=0.5) as bar:
         return run_batch(kb.evaluator, rows, out, out_format, columns, on_row=lambda: _tick(bar),
-                         source=path)
+                         source=path, units=units)
 
 
 def summary(kb: KnowledgeBase, result: Result) -> str:
@@ -173,20 +193,20 @@ def summary(kb: KnowledgeBase, result: Result) -> str:
     level = kb.level(result.urgency)
     lines.append(f"URGENCY: {level.title.upper()} ({result.urgency})")
     if not result.urgency_certain:
-        lines.append(f"  Not certain: a more urgent rule may apply. Ask for: "
-                     f"{', '.join(result.settle_with)}.")
+        lines += _open_questions(kb, result)
     anc = result.inputs.get(kb.severity.input)
-    if result.severity == "unknown":
+    if result.severity == "unknown" and result.scope_warnings:
+        lines.append(f"Severity: not placed in a band ({anc['text'] if anc else ''}); see the "
+                     "warning below")
+    elif result.severity == "unknown":
         lines.append("Severity: unknown (no neutrophil count)")
     else:
         band = kb.band(result.severity)
         lines.append(f"Severity: {band.title} ({anc['text'] if anc else ''})")
     fever = {True: "yes", False: "no", None: "unknown"}[result.fever]
     lines.append(f"Fever: {fever}")
-    for limit in result.scope_warnings:
-        holds = next((f.certain for f in result.findings if f.id == limit.id), False)
-        lines.append(f"WARNING: {limit.title}: the severity bands may not apply"
-                     + ("" if holds else " (not known; give the input to check)"))
+    for limit in result.scope_warnings:  # only limits that hold (an unknown age warns no one)
+        lines.append(f"WARNING: {limit.title}: {expand(kb, limit.text)}")
     lines.append("")
     lines.append("Why:")
     for finding in result.findings:
@@ -202,6 +222,22 @@ def summary(kb: KnowledgeBase, result: Result) -> str:
         if titles:
             lines.append(f"{kind}: " + "; ".join(titles))
     return "\n".join(lines)
+
+
+def _open_questions(kb: KnowledgeBase, result: Result) -> list[str]:
+    """The level decided on what is known, then each answer that would raise it: never a
+    vague "a more urgent rule may apply" (Result.questions, engine/questions.py)."""
+    decided = kb.level(result.decided_urgency)
+    lines = [f"  Decided on what is known: {decided.title} ({decided.id}). Some answers are "
+             "missing, so the more urgent level is shown until they are known:"]
+    for question in result.questions:
+        lines.append(f"  - {question.when}: {kb.level(question.level).title}")
+    asked = {q.input for q in result.questions}
+    together = [name for name in result.settle_with if name not in asked]
+    if together:
+        lines.append(f"  Also ask (it matters together with other answers): "
+                     f"{', '.join(together)}")
+    return lines
 
 
 def _sources(kb: KnowledgeBase, refs: tuple[tuple[str, str | None], ...]) -> str:

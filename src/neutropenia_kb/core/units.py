@@ -112,7 +112,7 @@ def exact(value: object) -> Fraction:
             raise UnitError(f"{shown} is not a finite number")
         value = Decimal(repr(value))
     elif isinstance(value, str):
-        text = value.strip().replace(",", "")
+        text = decimal_text(value.strip())
         if len(text) > MAX_TEXT:
             raise UnitError(f"{shown} is too long for a number; {_RANGE}")
         try:
@@ -135,7 +135,28 @@ def exact(value: object) -> Fraction:
     return Fraction(value)  # now at most 30 digits times 10^-50 .. 10^20: microseconds
 
 
-_QUANTITY = re.compile(r"^\s*([-+]?(?:\d[\d,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+_QUANTITY = re.compile(r"^\s*([-+]?(?:\d[\d,.]*|[.,]\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+# Thousands separators: groups of exactly three digits after a first group of one to three that
+# does not start with 0 ("1,500", "12,000.5"). Any other comma is a decimal comma ("0,4", "37,5",
+# "0,400") when it is the only one and no point is written, and refused otherwise: a comma next
+# to a group of fewer than three digits is never dropped ("0,4 G/L" is not 4 G/L).
+_THOUSANDS = re.compile(r"^[-+]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d*)?(?:[eE][-+]?\d+)?$")
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+(?:[eE][-+]?\d+)?$")
+
+
+def decimal_text(text: str) -> str:
+    """A written number with its commas resolved: thousands separators dropped, a decimal comma
+    made a point; a comma that could be read either way, or in no sensible way, raises UnitError."""
+    if "," not in text:
+        return text
+    if _THOUSANDS.match(text):
+        return text.replace(",", "")
+    if _DECIMAL_COMMA.match(text):
+        return text.replace(",", ".")
+    raise UnitError(f"'{show_value(text)}': the comma cannot be read safely; write the number "
+                    "with a decimal point and no thousands separator, e.g. 1500 or 0.4")
+
+
 
 
 def split_quantity(text: str) -> tuple[Fraction, str]:

@@ -14,12 +14,13 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Collection, Iterable, Iterator, NamedTuple, \
-    Sequence, TextIO
+from typing import Any, BinaryIO, Callable, Collection, Iterable, Iterator, Mapping, \
+    NamedTuple, Sequence, TextIO
 
 from neutropenia_kb.engine.evaluate import Evaluator, Result
 from neutropenia_kb.engine.patient import PASSTHROUGH
 from neutropenia_kb.core.problems import InputError, Problem, UsageError, did_you_mean, render_all, show_value
+from neutropenia_kb.core.units import Unit
 
 RESULT_COLUMNS = ("severity", "urgency", "urgency_certain", "settle_with", "anc_cells_per_ul",
                   "fever", "scope_warnings", "advice_ids", "error")
@@ -141,6 +142,26 @@ def split_cells(text: str) -> list[str]:
             i = j + 1
 
 
+def split_header(name: str) -> tuple[str, str | None]:
+    """'anc [10^9/L]' → ('anc', '10^9/L'): a column may declare the unit of its bare numbers."""
+    if name.endswith("]") and "[" in name:
+        column, _, unit = name[:-1].partition("[")
+        return column.strip(), unit.strip()
+    return name, None
+
+
+def column_units(evaluator: Evaluator, header: Mapping[str, str],
+                 option: Mapping[str, str]) -> dict[str, Unit]:
+    """The unit of bare numbers per column, from the header (``anc [10^9/L]``) and from
+    ``--unit anc=10^9/L``; raises UsageError for an unknown input or unit, or when the two
+    disagree."""
+    for name, unit in option.items():
+        if name in header and header[name] != unit:
+            raise UsageError(f"--unit {show_value(name)}={show_value(unit)} disagrees with the "
+                             f"header, which says '{show_value(name)} [{show_value(header[name])}]'")
+    return evaluator.parser.column_units({**header, **option})
+
+
 def check_header(names: Sequence[str], accepted: Collection[str] | None,
                  source: Path | None, line: int) -> list[Problem]:
     """Every problem with a CSV header: a repeated column (which value would count?), an
@@ -173,6 +194,7 @@ class Rows:
         self.fmt = fmt
         self.lines = physical_lines(stream)
         self.columns: list[str] = []
+        self.units: dict[str, str] = {}  # units declared in the header: 'anc [10^9/L]'
         if fmt == "csv":
             self.columns = self._header(accepted, source)
 
@@ -182,9 +204,11 @@ class Rows:
             if raw is not None and not raw.strip():
                 continue
             try:
-                names = [cell.strip() for cell in split_cells(_decode(raw))]
+                split = [split_header(cell.strip()) for cell in split_cells(_decode(raw))]
             except _Fault as exc:
                 raise UsageError(f"{name}:{number}: the header cannot be read: {exc}") from None
+            names = [column for column, _unit in split]
+            self.units = {column: unit for column, unit in split if unit is not None}
             problems = check_header(names, accepted, source, number)
             if problems:
                 raise UsageError(f"{name}: the header cannot be used; nothing was evaluated:\n"
@@ -313,10 +337,12 @@ def result_fields(result: Result | None, error: str | None) -> dict[str, Any]:
 
 
 class _Writer:
-    def __init__(self, stream: TextIO, fmt: str, columns: Sequence[str]) -> None:
+    def __init__(self, stream: TextIO, fmt: str, columns: Sequence[str],
+                 units: Mapping[str, Unit]) -> None:
         self.stream = stream
         self.fmt = fmt
         self.inputs = list(columns)
+        self.units = units  # echoed in the header, so the bare numbers are read as they were
         self.csv: Any = None
 
     def write(self, row: Row, fields: dict[str, Any]) -> None:
@@ -333,8 +359,9 @@ class _Writer:
             # An input key named like an output column (possible in JSON Lines) keeps its values
             # under a marked name rather than being overwritten by the result.
             taken = {"line", *RESULT_COLUMNS}
-            header = ["line", *(f"{k} (input)" if k in taken else k for k in self.inputs),
-                      *RESULT_COLUMNS]
+            header = ["line", *(f"{k} (input)" if k in taken else
+                                f"{k} [{self.units[k].name}]" if k in self.units else k
+                                for k in self.inputs), *RESULT_COLUMNS]
             self.csv = csv.writer(self.stream)
             self.csv.writerow(header)
         data = row.data
@@ -344,12 +371,12 @@ class _Writer:
 
 def run(evaluator: Evaluator, rows: Iterable[Row], out: TextIO, fmt: str,
         columns: Sequence[str] = (), on_row: Callable[[], None] | None = None,
-        source: Path | None = None) -> Summary:
+        source: Path | None = None, units: Mapping[str, Unit] | None = None) -> Summary:
     """Evaluate every row and write it to ``out`` in ``fmt`` (CSV: the input ``columns``, then
     the results); returns counts and the first errors, placed at ``source``'s lines. Never raises
     for a row: each fault is written in that row."""
     summary = Summary()
-    writer = _Writer(out, fmt, columns)
+    writer = _Writer(out, fmt, columns, units or {})
     evaluate = evaluator.evaluate
     for row in rows:
         summary.rows += 1
@@ -357,7 +384,7 @@ def run(evaluator: Evaluator, rows: Iterable[Row], out: TextIO, fmt: str,
         fields: dict[str, Any] = {}
         if error is None:
             try:
-                fields = result_fields(evaluate(row.data), None)
+                fields = result_fields(evaluate(row.data, units), None)
             except InputError as exc:
                 error = str(exc)
             except RecursionError:

@@ -16,7 +16,9 @@ from neutropenia_kb.engine.program import Decision, Program, build_program
 from neutropenia_kb.engine.python_backend import PythonProgram, compile_python
 from neutropenia_kb.engine.patient import Patient, PatientParser
 from neutropenia_kb.engine.explain import Authored, Explainer
-from neutropenia_kb.core.units import json_number
+from neutropenia_kb.engine.questions import Analysis, Question
+from neutropenia_kb.core.problems import InputError
+from neutropenia_kb.core.units import Unit, json_number
 
 if TYPE_CHECKING:
     from neutropenia_kb.kb.model import KnowledgeBase, ScopeLimit
@@ -69,16 +71,33 @@ class Result:
 
     @cached_property
     def scope_warnings(self) -> tuple["ScopeLimit", ...]:
-        """Out-of-scope limits that hold or may hold (unknown counts: cautious)."""
+        """Out-of-scope limits that hold. One that is unknown (no age given) is no warning:
+        warning every adult who leaves out their age as a baby teaches people to ignore
+        warnings; the severity is then given as usual."""
         return tuple(s for s, v in zip(self._evaluator.kb.severity.out_of_scope,
-                                       self.decision.scope) if v is not False)
+                                       self.decision.scope) if v is True)
+
+    @cached_property
+    def decided_urgency(self) -> str:
+        """The level decided on what is known (a true rule, or the least urgent level);
+        ``urgency`` is the cautious level, more urgent when an unknown rule could raise it."""
+        return self._evaluator._levels[self.decision.decided_level]
 
     @cached_property
     def settle_with(self) -> tuple[str, ...]:
-        """Inputs that would settle an undecided rule more urgent than the decided level."""
+        """The missing inputs whose answers can change the level (exact: engine/questions.py)."""
+        return self._open[0]
+
+    @cached_property
+    def questions(self) -> tuple[Question, ...]:
+        """Each answer that would raise the level decided on what is known, with its level."""
+        return self._open[1]
+
+    @cached_property
+    def _open(self) -> tuple[tuple[str, ...], tuple[Question, ...]]:
         if self.urgency_certain:
-            return ()
-        return self._evaluator.settle_with(self.patient, self.decision)
+            return (), ()
+        return self._evaluator.analysis.answer(self.patient.values, self.decision)
 
     @cached_property
     def inputs(self) -> dict[str, Any]:
@@ -117,6 +136,7 @@ class Result:
 
     def to_json(self, findings: bool = True) -> dict[str, Any]:
         out = self.decision_json()
+        out["questions"] = [q.to_json() for q in self.questions]
         out["inputs"] = self.inputs
         if findings:
             out["findings"] = [f.to_json() for f in self.findings]
@@ -135,11 +155,30 @@ class Evaluator:
         self._fever_index = facts.index(FEVER_FACT) if FEVER_FACT in facts else None
         levels = tuple(lv.id for lv in self.program.levels) or ("routine",)
         self._levels = levels + (levels[-1],)  # index len(levels) = no level at all
+        # The inputs some condition reads; a patient must give at least one of them.
+        read = {name for _o, _k, cond in self.program.conditions() for name in cond.deps}
+        read.add(self.program.severity.input)
+        self._read = frozenset(read)
+        filled = {d.input: d.when_given for d in self.program.derived}
+        self._read_words = [name + (f" (or {' with '.join(filled[name])})"
+                                    if name in filled else "")
+                            for name in (i.id for i in self.program.inputs) if name in read]
 
-    def evaluate(self, patient: Mapping[str, Any]) -> Result:
-        """Raises problems.InputError naming the field, the value and what is allowed."""
-        parsed = self.parser.parse(patient)
+    def evaluate(self, patient: Mapping[str, Any], units: Mapping[str, Unit] | None = None
+                 ) -> Result:
+        """Raises problems.InputError naming the field, the value and what is allowed, also
+        for a patient that gives nothing the rules read. ``units``: the unit of bare numbers
+        per input, from ``parser.column_units`` (a batch's ``--unit``)."""
+        parsed = self.parser.parse(patient, units)
+        if self._read.isdisjoint(parsed.values):
+            raise InputError("patient", patient, "at least one answer the rules read: "
+                             + ", ".join(self._read_words))
         return self.decide(parsed)
+
+    @cached_property
+    def analysis(self) -> Analysis:
+        """What could change an uncertain result; built on first use."""
+        return Analysis(self.kb, self.program, self.compiled.decide)
 
     @cached_property
     def authored(self) -> Authored:
@@ -149,8 +188,12 @@ class Evaluator:
     def decide(self, parsed: Patient) -> Result:
         decision = self.compiled.decide(parsed.values)
         fever_i = self._fever_index
+        # An out-of-scope patient (a baby) is not placed in an adult band: the severity is
+        # reported unknown and the scope warning says what to do instead. The rules still read
+        # the count as the bands do, so a low count is not taken as safe (DESIGN.md).
+        in_band = decision.severity if True not in decision.scope else None
         return Result._make({
-            "severity": decision.severity or UNKNOWN,
+            "severity": in_band or UNKNOWN,
             "urgency": self._levels[decision.level],
             "urgency_certain": decision.certain,
             "fever": None if fever_i is None else decision.facts[fever_i],
@@ -159,17 +202,6 @@ class Evaluator:
             "decision": decision,
             "_evaluator": self,
         })
-
-    def settle_with(self, parsed: Patient, decision: Decision) -> tuple[str, ...]:
-        """Missing inputs read by the unknown rules that are more urgent than the level a true
-        rule decided (DESIGN.md, "The compiled form and its semantics")."""
-        names: dict[str, None] = {}
-        for rule, value in zip(self.program.rules, decision.rules):
-            if value is None and rule.rank < decision.decided_level:
-                for name in sorted(rule.deps):
-                    if name not in parsed.values:
-                        names[name] = None
-        return tuple(names)
 
     def evaluate_many(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[Result]:
         """Lazily, one result per row, in order. A bad row raises InputError when it is reached,

@@ -272,7 +272,12 @@ class Explainer:
     def trace(self, result: "Result") -> tuple[str, ...]:
         lines = [f"input {name} = {self.show(name)}" for name in self.patient.values]
         anc_name = self.kb.severity.input
-        if result.severity == "unknown":
+        if result.severity == "unknown" and result.scope_warnings:
+            lines.append(f"severity = unknown: out of scope "
+                         f"({', '.join(s.id for s in result.scope_warnings)}), so not placed in "
+                         f"a band; the rules read {anc_name} {self.show(anc_name)} as the "
+                         "bands do")
+        elif result.severity == "unknown":
             lines.append(f"severity = unknown: {self.missing(anc_name)}")
         else:
             band = self.kb.band(result.severity)

@@ -13,7 +13,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
-from neutropenia_kb.core.problems import InputError, did_you_mean, show_value
+from neutropenia_kb.core.problems import InputError, UsageError, did_you_mean, show_value
 from neutropenia_kb.engine.compile import simplest
 from neutropenia_kb.core.units import (ACCEPTED, MAX_DIGITS, MAX_EXPONENT, MAX_TEXT, UNITS, Unit, UnitError, exact,
                     find_unit, format_number, split_quantity)
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 # Row fields that are not clinical inputs and pass through batch files untouched.
 PASSTHROUGH = frozenset({"id"})
+# The word for "no symptoms" in every format; an empty list says the same in YAML and JSON. An
+# empty cell, like a missing key, means "not given" (DESIGN.md, "Missing and empty").
+NO_SYMPTOMS = "none"
 Number = int | Fraction
 Value = Number | bool | frozenset[str]
 _TRUE = {"true", "yes", "y", "1"}
@@ -43,10 +46,21 @@ class Patient(NamedTuple):
     anc_derived: bool  # ANC worked out from wbc and the percentages
 
 
+class AmbiguousInput(InputError):
+    """A number without a unit that is plausible in two units (inputs.yaml `bare_number`)."""
+
+    def __init__(self, field_name: str, value: object, readings: str, example: str) -> None:
+        super().__init__(field_name, value, f"a number with its unit, e.g. {example}")
+        shown = f"'{show_value(value)}'" if isinstance(value, str) else show_value(value)
+        self.args = (f"{show_value(field_name)}: {shown} is ambiguous: {readings}? Write the "
+                     f"unit, e.g. {example}",)
+
+
 class _Spec:
     """How one declared input is read; built once per knowledge base."""
 
-    def __init__(self, inp: "Input") -> None:
+    def __init__(self, inp: "Input",
+                 meaning: Callable[[Fraction], str] | None = None) -> None:
         self.id = inp.id
         self.type = inp.type
         self.unit = find_unit(inp.unit) if inp.unit else None
@@ -60,6 +74,8 @@ class _Spec:
         self.min = simplest(to_base(inp.min)) if inp.min is not None else None
         self.max = simplest(to_base(inp.max)) if inp.max is not None else None
         self.fast_ints = self.unit is None or self.unit.to_base(Fraction(7)) == 7
+        self.ambiguous_below = inp.ambiguous_below if self.unit is not None else None
+        self.meaning = meaning  # what a value in base units means, e.g. its severity band
 
     def allowed(self) -> str:
         """'a count from 0 to 100,000 cells/µL (a bare number is in cells/µL; units: ...)'."""
@@ -104,24 +120,63 @@ class _Spec:
             return False
         raise InputError(self.id, raw, "true or false (yes/no)")
 
-    def _number(self, raw: Any) -> tuple[Value, tuple[Number, Unit | None] | None]:
+    def _number(self, raw: Any, bare_unit: Unit | None = None
+                ) -> tuple[Value, tuple[Number, Unit | None] | None]:
+        """``bare_unit``: the unit a batch declared for this column, for numbers written
+        without one (no ambiguity then: the unit was written once for the column)."""
         unit = self.unit
         given: Number
-        if type(raw) is int and self.fast_ints and -_INT_LIMIT < raw < _INT_LIMIT:
+        below = self.ambiguous_below
+        if type(raw) is int and self.fast_ints and -_INT_LIMIT < raw < _INT_LIMIT and \
+                bare_unit is None and (below is None or not 0 < raw < below):
             value: Number = raw
             given = raw
         else:
             try:
-                given, unit = self._split(raw)
+                given, written = self._split(raw)
             except UnitError as exc:
                 raise InputError(self.id, raw, f"{exc}; give {self.allowed()}") from None
+            if written is not None or self.dimension == "percent":
+                unit = written
+            elif bare_unit is not None:
+                unit = bare_unit
+            elif below is not None and 0 < given < below:
+                self._ambiguous(raw, Fraction(given))
             value = simplest(unit.to_base(given) if unit else given)
         if (self.min is not None and value < self.min) or \
                 (self.max is not None and value > self.max):
-            raise InputError(self.id, raw, self.allowed())
+            column = f"; this column's bare numbers are in {bare_unit.symbol}" if bare_unit else ""
+            raise InputError(self.id, raw, self.allowed() + column)
         return value, (given, unit)
 
+    def _ambiguous(self, raw: Any, number: Fraction) -> None:
+        """Refuse a bare number that is plausible in another accepted unit, naming each
+        reading (with its meaning, e.g. the severity band) and asking for the unit."""
+        assert self.unit is not None
+        readings = [self._reading(number, self.unit)]
+        for spelling in self.accepted:
+            other = UNITS[spelling]
+            if other is self.unit or any(r[1] is other for r in readings):
+                continue
+            base = other.to_base(number)
+            if (self.min is None or base >= self.min) and (self.max is None or base <= self.max):
+                readings.append(self._reading(number, other))
+        if len(readings) > 1:
+            example = " or ".join(f"'{format_number(number).replace(',', '')} {u.name}'"
+                                  for _, u in readings[1:] + readings[:1])
+            raise AmbiguousInput(self.id, raw, " or ".join(r[0] for r in readings), example)
+
+    def _reading(self, number: Fraction, unit: Unit) -> tuple[str, Unit]:
+        base = unit.to_base(number)
+        text = f"{format_number(number)} {unit.symbol}"
+        if self.unit is not None and unit is not self.unit:
+            text += f" = {format_number(self.unit.from_base(base))} {self.unit.symbol}"
+        if self.meaning is not None:
+            text += f" ({self.meaning(base)})"
+        return text, unit
+
     def _split(self, raw: Any) -> tuple[Fraction, Unit | None]:
+        """The number and the unit written with it (None when none was written)."""
         unit_text = ""
         if isinstance(raw, Mapping):
             extra = set(raw) - {"value", "unit"}
@@ -136,11 +191,11 @@ class _Spec:
         else:
             number = exact(raw)
         if not unit_text:
-            return number, self.unit
+            return number, None
         unit = find_unit(unit_text) if len(unit_text) <= MAX_TEXT else None
         if unit is None or id(unit) not in self.accepted_units:
             if self.dimension == "percent" and unit_text.strip() == "%":
-                return number, None
+                return number, None  # percent inputs hold the number itself
             shown = show_value(unit_text)
             raise UnitError(f"unknown unit '{shown}'" if unit is None else
                             f"'{shown}' is a unit for {_NOUN.get(unit.dimension, 'another')} "
@@ -152,7 +207,8 @@ class PatientParser:
     """Reads patient mappings for one knowledge base."""
 
     def __init__(self, kb: "KnowledgeBase") -> None:
-        self.specs = {inp.id: _Spec(inp) for inp in kb.inputs}
+        self.specs = {inp.id: _Spec(inp, _band_words(kb) if inp.id == kb.severity.input
+                                    else None) for inp in kb.inputs}
         self.symptoms = frozenset(s.id for s in kb.symptoms)
         self.anc = kb.severity.input
         self.derived = kb.derived
@@ -160,7 +216,26 @@ class PatientParser:
             name: (self._symptoms if spec.type == "symptoms" else spec.read)
             for name, spec in self.specs.items()}
 
-    def parse(self, raw: Mapping[str, Any]) -> Patient:
+    def column_units(self, units: Mapping[str, str]) -> dict[str, Unit]:
+        """Check units declared once for a column of a batch (``--unit anc=10^9/L`` or a
+        header ``anc [10^9/L]``); raises UsageError naming the input and the units allowed."""
+        out: dict[str, Unit] = {}
+        for name, text in units.items():
+            spec = self.specs.get(name)
+            if spec is None or spec.type != "quantity":
+                quantities = [n for n, sp in self.specs.items() if sp.type == "quantity"]
+                raise UsageError(f"unit for '{show_value(name)}': only these inputs take a "
+                                 f"unit: {', '.join(quantities)}"
+                                 + (_hint(name, quantities) if spec is None else ""))
+            unit = find_unit(text) if len(text) <= MAX_TEXT else None
+            if unit is None or id(unit) not in spec.accepted_units:
+                raise UsageError(f"unit for '{name}': '{show_value(text)}' is not one of its "
+                                 f"units: {', '.join(spec.accepted_spellings())}")
+            out[name] = unit
+        return out
+
+    def parse(self, raw: Mapping[str, Any], units: Mapping[str, Unit] | None = None) -> Patient:
+        """``units``: from column_units, the unit of numbers written without one, per input."""
         if not isinstance(raw, Mapping):
             raise InputError("patient", raw, "a mapping of input names to values, e.g. "
                              "{anc: 800, temperature: 38.2}")
@@ -175,11 +250,12 @@ class PatientParser:
                 hint = _hint(key, self.specs)
                 raise InputError(str(key), item, "it is not an input" + (hint or ".") + " The inputs are "
                     + ", ".join(self.specs))
-            if item is None or (type(item) is str and not item):
-                if self.specs[key].type == "symptoms" and item == "":
-                    values[key] = frozenset()  # an empty CSV cell: no symptom was ticked
-                continue
-            value, as_given = reader(item)
+            if item is None or (type(item) is str and not item.strip()):
+                continue  # a missing key, null and an empty cell all mean "not given" (DESIGN.md)
+            if units and key in units:
+                value, as_given = self.specs[key]._number(item, units[key])
+            else:
+                value, as_given = reader(item)
             values[key] = value
             if as_given is not None:
                 given[key] = as_given
@@ -200,6 +276,8 @@ class PatientParser:
         return Patient(values, given, derived)
 
     def _symptoms(self, raw: Any) -> tuple[frozenset[str], None]:
+        if isinstance(raw, str) and raw.strip().lower() == NO_SYMPTOMS:
+            return frozenset(), None
         if isinstance(raw, str):
             items = [s for s in raw.replace(";", ",").replace("|", ",").split(",")]
             items = [s.strip() for s in items if s.strip()]
@@ -216,6 +294,20 @@ class PatientParser:
                 raise InputError("symptoms", item, "it is not a symptom id" + (hint or ".") + " The symptoms are "
                     + ", ".join(sorted(self.symptoms)))
         return frozenset(items), None
+
+
+def _band_words(kb: "KnowledgeBase") -> Callable[[Fraction], str]:
+    """What a count means, for the two readings of an ambiguous number: its band's title."""
+    unit = find_unit(kb.severity.unit)
+    to_base = unit.to_base if unit else (lambda v: v)
+    bands = [(None if b.lower is None else to_base(b.lower),
+              None if b.below is None else to_base(b.below), b.title.lower())
+             for b in kb.severity.bands]
+
+    def words(value: Fraction) -> str:
+        return next((title for low, below, title in bands if (low is None or value >= low)
+                     and (below is None or value < below)), "outside the bands")
+    return words
 
 
 def _hint(word: object, choices: Iterable[str]) -> str:

@@ -67,6 +67,9 @@ class InputDef:
     units: tuple[UnitDef, ...]  # every accepted unit, the default first
     min: Fraction | None  # plausible range, inclusive, in the base unit
     max: Fraction | None
+    # A bare number above 0 and below this (in default_unit, as written) is refused as
+    # ambiguous when it is also within min..max in another unit (inputs.yaml `bare_number`).
+    ambiguous_below: Fraction | None = None
 
     def unit(self, name: str) -> UnitDef:
         return next(u for u in self.units if u.name == name)
@@ -220,7 +223,7 @@ def _input_def(inp: "Input", value_type: str) -> InputDef:
         inp.id, inp.type, value_type, unit_def(base) if base else None,
         unit_def(default) if default else None, tuple(unit_def(u) for u in accepted),
         None if inp.min is None else to_base(inp.min),
-        None if inp.max is None else to_base(inp.max))
+        None if inp.max is None else to_base(inp.max), inp.ambiguous_below)
 
 
 class _Builder:

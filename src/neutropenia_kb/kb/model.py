@@ -161,6 +161,10 @@ class Input:
     display_units: tuple[str, ...] = ()
     min: Fraction | None = None
     max: Fraction | None = None
+    # A bare number above 0 and below this (default unit) is refused as ambiguous when it is
+    # also plausible in another accepted unit (inputs.yaml `bare_number`); None: never.
+    ambiguous_below: Fraction | None = None
+    phrase: str = ""  # how a sentence names the input ("your temperature"); see the schema
 
     @property
     def base_unit(self) -> Unit | None:
@@ -354,7 +358,9 @@ def build(root: Path, docs: Mapping[str, Doc]) -> KnowledgeBase:
     inputs = tuple(
         Input(i["id"], i["type"], i.get("title", i["id"]), i.get("question", ""), i.get("help", ""),
               i.get("dimension"), i.get("unit"), _t(i.get("accepted_units")),
-              _t(i.get("display_units")), _frac(i.get("min")), _frac(i.get("max")))
+              _t(i.get("display_units")), _frac(i.get("min")), _frac(i.get("max")),
+              _frac((i.get("bare_number") or {}).get("ambiguous_below")),
+              i.get("phrase") or i.get("title") or i["id"].replace("_", " "))
         for i in inp.get("inputs", ()))
     derived = tuple(
         Derived(d["id"], d["formula"], _t(d.get("when_given")), _t(d.get("zero_when_missing")),
