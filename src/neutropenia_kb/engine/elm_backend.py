@@ -29,6 +29,18 @@ SCALE = 8  # CQL Decimal: digits after the point (CQL 1.5, "Decimal")
 # and each advice item under "<id> applies". Ids are snake_case, so they never meet these.
 SEVERITY, DECIDED, LEVEL, CERTAIN, ADVICE = (
     "Severity", "Decided Level", "Urgency Level", "Urgency Certain", "Advice")
+
+
+def level_define(level: str) -> str:
+    """The Boolean define that holds when the (cautious) urgency level is ``level``."""
+    return f"Urgency Is {level}"
+
+
+def advice_define(advice: str) -> str:
+    """The Boolean define that holds when an advice item applies (or may: cautious)."""
+    return f"{advice} applies"
+
+
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _CQL_TYPE = {"quantity": "Quantity", "percent": "Decimal", "number": "Decimal",
              "boolean": "Boolean", "symptoms": "List<String>"}
@@ -414,13 +426,16 @@ def _levels(gen: _Gen) -> None:
     gen.define(LEVEL, _case(cautious, least))
     gen.define(CERTAIN, _binary("Equal", _ref("ExpressionRef", LEVEL),
                                 _ref("ExpressionRef", DECIDED), "="))
+    for level in program.levels:  # what a PlanDefinition action's condition names
+        gen.define(level_define(level.id), _binary(
+            "Equal", _ref("ExpressionRef", LEVEL), _string(level.id), "="))
 
 
 def _advice(gen: _Gen) -> None:
     picked = []
     for item in gen.program.advice:
         applies = _bool(True) if item.when is None else _not_false(gen.cond(item.when))
-        ref = gen.define(f"{item.id} applies", applies)
+        ref = gen.define(advice_define(item.id), applies)
         picked.append(_if(ref, _string(item.id), _null("String")))
     items = _list(picked)
     alias = Expr({"type": "AliasRef", "name": "A"}, "A", True)
