@@ -43,6 +43,8 @@
 
   /* JSON text → values, as patient.read_json reads it: exact numbers, NaN/Infinity kept as
      numbers, a duplicate key refused, nesting bounded. */
+  var WORDS = [["true", true], ["false", false], ["null", null], ["NaN", new PyDec("NaN")],
+    ["Infinity", new PyDec("Infinity")], ["-Infinity", new PyDec("-Infinity")]];
   function parseJson(text) {
     var i = 0, depth = 0;
     if (text.charCodeAt(0) === 0xfeff) i = 1;
@@ -72,10 +74,8 @@
         }
       }
       if (c === '"') return string();
-      var words = [["true", true], ["false", false], ["null", null], ["NaN", new PyDec("NaN")],
-        ["Infinity", new PyDec("Infinity")], ["-Infinity", new PyDec("-Infinity")]];
-      for (var w = 0; w < words.length; w++) {
-        if (text.startsWith(words[w][0], i)) { i += words[w][0].length; return words[w][1]; }
+      for (var w = 0; w < WORDS.length; w++) {
+        if (text.startsWith(WORDS[w][0], i)) { i += WORDS[w][0].length; return WORDS[w][1]; }
       }
       NUM.lastIndex = i;
       var m = NUM.exec(text);
@@ -129,10 +129,13 @@
   var STRIP = new RegExp("^" + SPACE + "+|" + SPACE + "+$", "g");
   function strip(s) { return s.replace(STRIP, ""); }
   function chars(s) { return Array.from(s); }
+  function longer(s, n) { return s.length > n && chars(s).length > n; }  // in code points
   function commas(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
   function show(text) {  // problems.show_value for text: cut at 80 characters, controls escaped
-    var c = chars(text);
-    if (c.length > 80) text = c.slice(0, 80).join("") + "\u2026 (" + commas(c.length) + " characters)";
+    if (longer(text, 80)) {
+      var c = chars(text);
+      text = c.slice(0, 80).join("") + "\u2026 (" + commas(c.length) + " characters)";
+    }
     return text.replace(/[\x00-\x1f\x7f]/g, function (ch) {
       var k = ch.charCodeAt(0);
       return k === 10 ? "\\n" : k === 13 ? "\\r" : k === 9 ? "\\t" : "\\x" + hex(k, 2);
@@ -157,7 +160,9 @@
     var i = Math.floor((limit - 3) / 2), j = limit - 3 - i;
     return c.slice(0, i).join("") + "..." + c.slice(c.length - j).join("");
   }
+  var SURROGATE = /[\ud800-\udfff]/;
   function byCodePoint(a, b) {
+    if (!SURROGATE.test(a) && !SURROGATE.test(b)) return a < b ? -1 : a > b ? 1 : 0;
     var x = chars(a), y = chars(b);
     for (var k = 0; k < Math.min(x.length, y.length); k++) {
       var d = x[k].codePointAt(0) - y[k].codePointAt(0);
@@ -212,6 +217,7 @@
   // ---- decimals as Python's Decimal reads and writes them ---------------------------------
   var ND = /\p{Nd}/u;
   function asciiDigits(s) {  // Decimal reads any Unicode decimal digit
+    if (/^[\x00-\x7f]*$/.test(s)) return s;
     return chars(s).map(function (ch) {
       if (ch >= "0" && ch <= "9" || !ND.test(ch)) return ch;
       var k = ch.codePointAt(0), z = k;
@@ -259,20 +265,21 @@
       if (x.v <= -INT_LIMIT || x.v >= INT_LIMIT) throw new UnitError(pyRepr(x, 3) + " is far too large; " + RANGE);
       return Q(x.v);
     }
-    var shown = "'" + show(typeof x === "string" ? x : pyRepr(x, 3)) + "'", text;
+    var text, shown = function () { return "'" + show(typeof x === "string" ? x : pyRepr(x, 3)) + "'"; };
     if (typeof x === "string") {
       text = strip(x).replace(/,/g, "");
-      if (chars(text).length > 100) throw new UnitError(shown + " is too long for a number; " + RANGE);
+      if (longer(text, 100)) throw new UnitError(shown() + " is too long for a number; " + RANGE);
     } else if (x instanceof PyDec) text = x.s;
     else throw new UnitError(show(pyRepr(x, 3)) + " is not a number");
     var d = decParse(text);
-    if (d === null) throw new UnitError(shown + " is not a number");
-    if (d.special !== undefined) throw new UnitError(shown + " is not a finite number");
+    if (d === null) throw new UnitError(shown() + " is not a number");
+    if (d.special !== undefined) throw new UnitError(shown() + " is not a finite number");
     if (d.coef === "0") return ZERO;
     var adj = d.exp + BigInt(d.coef.length) - 1n;
-    if (adj > 20n) throw new UnitError(shown + " is far too large; " + RANGE);
-    if (adj < -20n) throw new UnitError(shown + " is far too small; " + RANGE);
-    if (decStr(text).length > 60 || d.coef.length > 30) throw new UnitError(shown + " has too many digits; " + RANGE);
+    if (adj > 20n) throw new UnitError(shown() + " is far too large; " + RANGE);
+    if (adj < -20n) throw new UnitError(shown() + " is far too small; " + RANGE);
+    // Python also refuses len(str(value)) > 60, which at most 30 digits never reach.
+    if (d.coef.length > 30) throw new UnitError(shown() + " has too many digits; " + RANGE);
     return decQ(d);
   }
   function decQ(d) {
@@ -282,7 +289,7 @@
   var QUANTITY = new RegExp("^" + SPACE + "*([-+]?(?:\\p{Nd}[\\p{Nd},]*\\.?\\p{Nd}*|\\.\\p{Nd}+)(?:[eE][-+]?\\p{Nd}+)?)" +
     SPACE + "*([^\\n]*?)" + SPACE + "*$", "u");
   function splitQuantity(text) {
-    if (chars(text).length > 100) throw new UnitError("'" + show(text) + "' is too long for a number with a unit; " + RANGE);
+    if (longer(text, 100)) throw new UnitError("'" + show(text) + "' is too long for a number with a unit; " + RANGE);
     var m = QUANTITY.exec(text);
     if (!m) throw new UnitError("'" + show(text) + "' is not a number with an optional unit");
     return [exact(m[1]), m[2]];
@@ -332,7 +339,7 @@
     return total;
   }
   function didYouMean(word, choices) {
-    if (typeof word !== "string" || chars(word).length > 100) return "";
+    if (typeof word !== "string" || longer(word, 100)) return "";
     var b = chars(word), best = null, score = -1;
     choices.forEach(function (x) {
       var a = chars(x), r = 2.0 * matches(a, b) / (a.length + b.length);
@@ -352,6 +359,10 @@
     });
     var byId = new Map(inputs.map(function (i) { return [i.id, i]; }));
     var symptoms = new Set(data.symptoms);
+    var adviceSorted = data.advice.slice().sort(function (a, b) { return byCodePoint(a[0], b[0]); });
+    var bands = data.severity.bands.map(function (b) {
+      return [b[0], b[1] === null ? null : qText(b[1]), b[2] === null ? null : qText(b[2])];
+    });
     var constants = {};
 
     function normal(text) {
@@ -379,7 +390,7 @@
         var sq = splitQuantity(raw); number = sq[0]; unitText = sq[1];
       } else number = exact(raw);
       if (!unitText) return [number, spec.unit];
-      var unit = chars(unitText).length <= 100 ? findUnit(unitText) : null;
+      var unit = !longer(unitText, 100) ? findUnit(unitText) : null;
       if (unit === null || spec.accepted.indexOf(unit.name) < 0) {
         if (spec.dim === "percent" && strip(unitText) === "%") return [number, null];
         var shown = show(unitText);
@@ -515,8 +526,8 @@
       var env = { values: values, facts: {}, sev: null };
       var anc = values.get(data.severity.input);
       if (anc !== undefined) {
-        data.severity.bands.forEach(function (band) {
-          if ((band[1] === null || cmp(anc, qText(band[1])) >= 0) && (band[2] === null || cmp(anc, qText(band[2])) < 0)) env.sev = band[0];
+        bands.forEach(function (band) {
+          if ((band[1] === null || cmp(anc, band[1]) >= 0) && (band[2] === null || cmp(anc, band[2]) < 0)) env.sev = band[0];
         });
       }
       data.facts.forEach(function (f) { env.facts[f[0]] = tri(f[1], env); });
@@ -535,10 +546,10 @@
           });
         });
       }
-      var advice = data.advice.filter(function (a) { return a[1] === null || tri(a[1], env) !== false; })
-        .map(function (a) { return a[0]; }).sort(byCodePoint);
+      var advice = adviceSorted.filter(function (a) { return a[1] === null || tri(a[1], env) !== false; })
+        .map(function (a) { return a[0]; });
       var levels = data.levels.concat([data.levels[n - 1] || "routine"]);
-      return {
+      var result = {
         severity: env.sev || "unknown",
         urgency: levels[level],
         urgency_certain: certain,
@@ -548,10 +559,14 @@
         scope_warnings: scope.filter(function (s) { return s[1] !== false; }).map(function (s) { return s[0]; }),
         advice_ids: advice
       };
+      // Not part of the JSON: each rule's value, for the checker page's reasons.
+      Object.defineProperty(result, "rules", { value: data.rules.map(function (r, i) { return [r[0], rules[i]]; }) });
+      return result;
     }
 
     return {
       version: data.kb,
+      levels: data.levels.slice(),
       InputError: InputError,
       UsageError: UsageError,
       /* The decision JSON of `nkb evaluate --format json`, without the explanations (`inputs`,
