@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from conftest import needs_chromium
+from checker_browser import needs_chromium
 from neutropenia_kb import load
 from neutropenia_kb.core.problems import InputError
 from neutropenia_kb.engine.patient import read_json
 from nkb_site_build import REPO
-from patients import boundaries, random_patients, rule_cases
+from checker_patients import boundaries, random_patients, rule_cases
 
 pytestmark = needs_chromium
 
@@ -71,6 +71,9 @@ def _compare(kb: Any, page: Any, named: list[tuple[str, str]]) -> list[str]:
 
 
 def test_every_rule_case_decides_alike(kb: Any, checker_page: Any) -> None:
+    assert checker_page.evaluate("window.neutropeniaKb.version") == {
+        "id": kb.meta.id, "version": kb.meta.version,
+        "fingerprint": kb.evaluator.program.fingerprint}
     cases = rule_cases()
     assert len(cases) >= 100
     assert _compare(kb, checker_page, cases) == []
