@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 
 from neutropenia_kb.kb.model import Advice, Group, Item, KnowledgeBase, Section, Source
 from neutropenia_kb.kb.text import HTML_SPECIAL, band_range, expand, markdown_subset, value_of
+from neutropenia_kb.render.checker import checker_context
 from neutropenia_kb.render.env import make_env
 
 
@@ -36,6 +37,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("treatment.md", "Treatment", "treatment.md.j2"),
     PageSpec("living.md", "Living with neutropenia", "living.md.j2"),
     PageSpec("help.md", "When to get help", "help.md.j2", banner=False),
+    PageSpec("checker.md", "Check your result", "checker.md.j2", banner=False),
     PageSpec("glossary.md", "Glossary", "glossary.md.j2", banner=False),
     PageSpec("sources.md", "Sources and review", "sources.md.j2", banner=False),
 )
@@ -252,6 +254,7 @@ def render_pages(kb: KnowledgeBase, leaflets: Iterable[str] = ()) -> dict[str, s
             level_admonition=LEVEL_ADMONITION,
             causes_in=lambda group_id: [c for c in kb.causes if group_id in c.groups],
             grouped=by_group,
+            **(checker_context(kb) if spec.file == "checker.md" else {}),
         )
     return out
 

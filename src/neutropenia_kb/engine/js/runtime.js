@@ -1,0 +1,583 @@
+/* neutropenia-kb runtime: runs the compiled form of the rules (written out by
+   engine/js_backend.py as JSON data) in the browser, exactly as the Python engine does.
+   Numbers are exact BigInt rationals, never floats; logic is Kleene's three-valued logic
+   (null = unknown); patient input is read by the rules of engine/patient.py, and a bad value
+   throws an error naming the field, the value and what is allowed, in the same words.
+   No third-party code, no eval, no network. DESIGN.md: "The compiled form and its semantics". */
+(function (root) {
+  "use strict";
+
+  // ---- exact rationals -------------------------------------------------------------------
+  function gcd(a, b) { if (a < 0n) a = -a; while (b) { var t = a % b; a = b; b = t; } return a; }
+  function Q(n, d) {
+    if (d === undefined) d = 1n;
+    if (d < 0n) { n = -n; d = -d; }
+    var g = gcd(n, d) || 1n;
+    return { n: n / g, d: d / g };
+  }
+  function qText(t) { var p = t.split("/"); return Q(BigInt(p[0]), BigInt(p[1] || "1")); }
+  function add(a, b) { return Q(a.n * b.d + b.n * a.d, a.d * b.d); }
+  function sub(a, b) { return Q(a.n * b.d - b.n * a.d, a.d * b.d); }
+  function mul(a, b) { return Q(a.n * b.n, a.d * b.d); }
+  function div(a, b) { return b.n === 0n ? null : Q(a.n * b.d, a.d * b.n); }
+  function cmp(a, b) { var l = a.n * b.d, r = b.n * a.d; return l < r ? -1 : l > r ? 1 : 0; }
+  var ZERO = Q(0n), HUNDRED = Q(100n);
+
+  // ---- errors ------------------------------------------------------------------------------
+  function InputError(field, value, allowed) {
+    var shown = typeof value === "string" ? "'" + show(value) + "'" : show(pyRepr(value, 3));
+    this.name = "InputError";
+    this.field = field;
+    this.allowed = allowed;
+    this.message = show(field) + ": " + shown + " is not allowed: " + allowed;
+  }
+  InputError.prototype = Object.create(Error.prototype);
+  function UsageError(message) { this.name = "UsageError"; this.message = message; }
+  UsageError.prototype = Object.create(Error.prototype);
+  function UnitError(message) { this.message = message; }
+
+  // ---- values as Python reads JSON: ints, decimals (kept as text), str, bool, null, list, Map
+  function PyInt(v) { this.v = v; }
+  function PyDec(s) { this.s = s; }
+  var isMap = function (x) { return x instanceof Map; };
+
+  /* JSON text → values, as patient.read_json reads it: exact numbers, NaN/Infinity kept as
+     numbers, a duplicate key refused, nesting bounded. */
+  var WORDS = [["true", true], ["false", false], ["null", null], ["NaN", new PyDec("NaN")],
+    ["Infinity", new PyDec("Infinity")], ["-Infinity", new PyDec("-Infinity")]];
+  function parseJson(text) {
+    var i = 0, depth = 0;
+    if (text.charCodeAt(0) === 0xfeff) i = 1;
+    function fail(why) { throw new UsageError("the patient JSON cannot be read: " + why + " at character " + i); }
+    function ws() { while (" \t\n\r".indexOf(text[i]) >= 0 && i < text.length) i++; }
+    var NUM = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/y;
+    function value() {
+      ws();
+      var c = text[i];
+      if (c === "{" || c === "[") {
+        if (++depth > 900) fail("nested too deeply");
+        i++; ws();
+        var close = c === "{" ? "}" : "]", out = c === "{" ? new Map() : [];
+        if (text[i] === close) { i++; depth--; return out; }
+        for (;;) {
+          if (c === "{") {
+            ws(); if (text[i] !== '"') fail("expecting a key");
+            var key = string(); ws();
+            if (text[i++] !== ":") fail("expecting ':'");
+            if (out.has(key)) fail("duplicate key '" + show(key) + "'");
+            out.set(key, value());
+          } else out.push(value());
+          ws();
+          if (text[i] === ",") { i++; continue; }
+          if (text[i++] === close) { depth--; return out; }
+          fail("expecting ',' or '" + close + "'");
+        }
+      }
+      if (c === '"') return string();
+      for (var w = 0; w < WORDS.length; w++) {
+        if (text.startsWith(WORDS[w][0], i)) { i += WORDS[w][0].length; return WORDS[w][1]; }
+      }
+      NUM.lastIndex = i;
+      var m = NUM.exec(text);
+      if (!m) fail("expecting a value");
+      i = NUM.lastIndex;
+      return (m[1] || m[2] || m[0].length > 30) ? new PyDec(m[0]) : new PyInt(BigInt(m[0]));
+    }
+    function string() {
+      var out = "", start = ++i;
+      for (;;) {
+        var c = text[i];
+        if (c === undefined) fail("unterminated string");
+        if (c === '"') { i++; return out; }
+        if (c.charCodeAt(0) < 0x20) fail("invalid control character");
+        if (c === "\\") {
+          var e = text[i + 1], esc = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" }[e];
+          if (esc !== undefined) { out += esc; i += 2; continue; }
+          if (e === "u" && /^[0-9a-fA-F]{4}$/.test(text.substr(i + 2, 4))) {
+            out += String.fromCharCode(parseInt(text.substr(i + 2, 4), 16)); i += 6; continue;
+          }
+          fail("invalid escape");
+        }
+        out += c; i++;
+      }
+    }
+    var v = value(); ws();
+    if (i < text.length) fail("extra data");
+    return v;
+  }
+
+  /* A JavaScript value (a form's answers, JSON.parse output) → the same values, numbers read
+     from their shortest text as Python reads that JSON text. */
+  function fromJs(x, depth) {
+    if (x === undefined || x === null) return null;
+    if (typeof x === "number") {
+      if (!isFinite(x)) return new PyDec(isNaN(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity");
+      var t = JSON.stringify(x);
+      return /[.eE]/.test(t) || t.length > 30 ? new PyDec(t) : new PyInt(BigInt(t));
+    }
+    if (typeof x === "bigint") return new PyInt(x);
+    if (typeof x !== "object" || x instanceof PyInt || x instanceof PyDec) return x;
+    if (depth > 40) return [];
+    if (Array.isArray(x)) return x.map(function (v) { return fromJs(v, depth + 1); });
+    var m = new Map();
+    Object.keys(x).forEach(function (k) { m.set(k, fromJs(x[k], depth + 1)); });
+    return m;
+  }
+
+  // ---- Python's text of values (messages quote them exactly as Python does) ---------------
+  var SPACE = "[\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+  var STRIP = new RegExp("^" + SPACE + "+|" + SPACE + "+$", "g");
+  function strip(s) { return s.replace(STRIP, ""); }
+  function chars(s) { return Array.from(s); }
+  function longer(s, n) { return s.length > n && chars(s).length > n; }  // in code points
+  function commas(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
+  function show(text) {  // problems.show_value for text: cut at 80 characters, controls escaped
+    if (longer(text, 80)) {
+      var c = chars(text);
+      text = c.slice(0, 80).join("") + "\u2026 (" + commas(c.length) + " characters)";
+    }
+    return text.replace(/[\x00-\x1f\x7f]/g, function (ch) {
+      var k = ch.charCodeAt(0);
+      return k === 10 ? "\\n" : k === 13 ? "\\r" : k === 9 ? "\\t" : "\\x" + hex(k, 2);
+    });
+  }
+  function hex(k, w) { var h = k.toString(16); while (h.length < w) h = "0" + h; return h; }
+  var NONPRINT = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
+  function strRepr(s) {
+    var q = s.indexOf("'") >= 0 && s.indexOf('"') < 0 ? '"' : "'", out = q;
+    chars(s).forEach(function (ch) {
+      var k = ch.codePointAt(0);
+      if (ch === q || ch === "\\") out += "\\" + ch;
+      else if (k === 9) out += "\\t"; else if (k === 10) out += "\\n"; else if (k === 13) out += "\\r";
+      else if (ch !== " " && NONPRINT.test(ch)) out += k < 0x100 ? "\\x" + hex(k, 2) : k < 0x10000 ? "\\u" + hex(k, 4) : "\\U" + hex(k, 8);
+      else out += ch;
+    });
+    return out + q;
+  }
+  function cut(s, limit) {  // reprlib: keep both ends around '...'
+    var c = chars(s);
+    if (c.length <= limit) return s;
+    var i = Math.floor((limit - 3) / 2), j = limit - 3 - i;
+    return c.slice(0, i).join("") + "..." + c.slice(c.length - j).join("");
+  }
+  var SURROGATE = /[\ud800-\udfff]/;
+  function byCodePoint(a, b) {
+    if (!SURROGATE.test(a) && !SURROGATE.test(b)) return a < b ? -1 : a > b ? 1 : 0;
+    var x = chars(a), y = chars(b);
+    for (var k = 0; k < Math.min(x.length, y.length); k++) {
+      var d = x[k].codePointAt(0) - y[k].codePointAt(0);
+      if (d) return d;
+    }
+    return x.length - y.length;
+  }
+  /* reprlib.Repr as problems.show_value sets it up (level 3, 6 list items, 4 dict keys sorted,
+     80 characters); level < 0: the full repr(). */
+  function pyRepr(x, level) {
+    var full = level < 0;
+    if (x === null) return "None";
+    if (x === true) return "True";
+    if (x === false) return "False";
+    if (x instanceof PyInt) return x.v.toString();
+    if (x instanceof PyDec) return full ? "Decimal('" + decStr(x.s) + "')" : chars(decStr(x.s)).slice(0, 80).join("");
+    if (typeof x === "string") {
+      if (full) return strRepr(x);
+      var c = chars(x), s = strRepr(c.slice(0, 80).join(""));
+      if (chars(s).length > 80) {  // x[:38] + x[len(x)-39:], with Python's negative start
+        var from = c.length - 39;
+        if (from < 0) from = Math.max(0, c.length + from);
+        var r = chars(strRepr(c.slice(0, 38).join("") + c.slice(from).join("")));
+        s = r.slice(0, 38).join("") + "..." + r.slice(r.length - 39).join("");
+      }
+      return s;
+    }
+    if (Array.isArray(x)) {
+      if (!full && level <= 0 && x.length) return "[...]";
+      var items = full ? x : x.slice(0, 6);
+      var parts = items.map(function (v) { return pyRepr(v, full ? -1 : level - 1); });
+      if (!full && x.length > 6) parts.push("...");
+      return "[" + parts.join(", ") + "]";
+    }
+    if (isMap(x)) {
+      if (x.size === 0) return "{}";
+      if (!full && level <= 0) return "{...}";
+      var keys = Array.from(x.keys());
+      if (!full) keys = keys.sort(byCodePoint).slice(0, 4);
+      var ps = keys.map(function (k) { return pyRepr(k, full ? -1 : level - 1) + ": " + pyRepr(x.get(k), full ? -1 : level - 1); });
+      if (!full && x.size > 4) ps.push("...");
+      return "{" + ps.join(", ") + "}";
+    }
+    return String(x);
+  }
+  function pyStr(x) {
+    if (typeof x === "string") return x;
+    if (x instanceof PyDec) return decStr(x.s);
+    return pyRepr(x, -1);
+  }
+
+  // ---- decimals as Python's Decimal reads and writes them ---------------------------------
+  var ND = /\p{Nd}/u;
+  function asciiDigits(s) {  // Decimal reads any Unicode decimal digit
+    if (/^[\x00-\x7f]*$/.test(s)) return s;
+    return chars(s).map(function (ch) {
+      if (ch >= "0" && ch <= "9" || !ND.test(ch)) return ch;
+      var k = ch.codePointAt(0), z = k;
+      while (ND.test(String.fromCodePoint(z - 1))) z--;
+      return String((k - z) % 10);
+    }).join("");
+  }
+  // → {special} | {neg, coef (digits, no leading zeros), exp (BigInt)}, or null if not a number
+  function decParse(text) {
+    var t = strip(asciiDigits(text)).replace(/_/g, "");
+    var m = /^([-+]?)(?:(\d+)(?:\.(\d*))?|\.(\d+))(?:[eE]([-+]?\d+))?$/.exec(t);
+    if (!m) {
+      var sp = /^([-+]?)(inf|infinity|s?nan\d*)$/i.exec(t);
+      if (!sp) return null;
+      var w = sp[2].toLowerCase();
+      return { special: sp[1] === "-" ? "-" : "", word: w[0] === "i" ? "Infinity" : (w[0] === "s" ? "sNaN" : "NaN") + w.replace(/^s?nan0*/, "") };
+    }
+    var ip = m[2] !== undefined ? m[2] : "", fp = m[2] !== undefined ? (m[3] || "") : m[4];
+    var coef = (ip + fp).replace(/^0+/, "") || "0";
+    var exp = BigInt(m[5] || "0") - BigInt(fp.length);
+    var adj = exp + BigInt(coef.length) - 1n;
+    if (adj > 999999999999999999n || adj < -1999999999999999997n) return null;
+    return { neg: m[1] === "-", coef: coef, exp: exp };
+  }
+  function decStr(text) {  // str(Decimal(text))
+    var d = decParse(text);
+    if (d === null) return text;
+    if (d.special !== undefined) return d.special + d.word;
+    var c = d.coef, left = d.exp + BigInt(c.length), dot;
+    dot = d.exp <= 0n && left > -6n ? left : 1n;
+    var intpart, frac = "";
+    if (dot <= 0n) { intpart = "0"; frac = "." + "0".repeat(Number(-dot)) + c; }
+    else if (dot >= BigInt(c.length)) intpart = c + "0".repeat(Number(dot - BigInt(c.length)));
+    else { intpart = c.slice(0, Number(dot)); frac = "." + c.slice(Number(dot)); }
+    var e = left === dot ? "" : "E" + (left - dot >= 0n ? "+" : "") + (left - dot).toString();
+    return (d.neg ? "-" : "") + intpart + frac + e;
+  }
+
+  var RANGE = "written numbers have at most 30 digits and lie between 1e-20 and 1e21 (or are 0)";
+  var INT_LIMIT = 10n ** 21n;
+  /* units.exact: a number as an exact rational, in bounded time and size, or a UnitError. */
+  function exact(x) {
+    if (x === true || x === false) throw new UnitError("a true/false value is not a number");
+    if (x instanceof PyInt) {
+      if (x.v <= -INT_LIMIT || x.v >= INT_LIMIT) throw new UnitError(pyRepr(x, 3) + " is far too large; " + RANGE);
+      return Q(x.v);
+    }
+    var text, shown = function () { return "'" + show(typeof x === "string" ? x : pyRepr(x, 3)) + "'"; };
+    if (typeof x === "string") {
+      text = strip(x).replace(/,/g, "");
+      if (longer(text, 100)) throw new UnitError(shown() + " is too long for a number; " + RANGE);
+    } else if (x instanceof PyDec) text = x.s;
+    else throw new UnitError(show(pyRepr(x, 3)) + " is not a number");
+    var d = decParse(text);
+    if (d === null) throw new UnitError(shown() + " is not a number");
+    if (d.special !== undefined) throw new UnitError(shown() + " is not a finite number");
+    if (d.coef === "0") return ZERO;
+    var adj = d.exp + BigInt(d.coef.length) - 1n;
+    if (adj > 20n) throw new UnitError(shown() + " is far too large; " + RANGE);
+    if (adj < -20n) throw new UnitError(shown() + " is far too small; " + RANGE);
+    // Python also refuses len(str(value)) > 60, which at most 30 digits never reach.
+    if (d.coef.length > 30) throw new UnitError(shown() + " has too many digits; " + RANGE);
+    return decQ(d);
+  }
+  function decQ(d) {
+    var n = BigInt(d.coef) * (d.neg ? -1n : 1n);
+    return d.exp >= 0n ? Q(n * 10n ** d.exp) : Q(n, 10n ** -d.exp);
+  }
+  var QUANTITY = new RegExp("^" + SPACE + "*([-+]?(?:\\p{Nd}[\\p{Nd},]*\\.?\\p{Nd}*|\\.\\p{Nd}+)(?:[eE][-+]?\\p{Nd}+)?)" +
+    SPACE + "*([^\\n]*?)" + SPACE + "*$", "u");
+  function splitQuantity(text) {
+    if (longer(text, 100)) throw new UnitError("'" + show(text) + "' is too long for a number with a unit; " + RANGE);
+    var m = QUANTITY.exec(text);
+    if (!m) throw new UnitError("'" + show(text) + "' is not a number with an optional unit");
+    return [exact(m[1]), m[2]];
+  }
+
+  // ---- json_number: a number for JSON, never rounded ----------------------------------------
+  function jsonNumber(q) {  // a JS number when its shortest text is exactly q (as Python's)
+    if (q.d === 1n) return Number(q.n);
+    var a = q.n < 0n ? -q.n : q.n;
+    for (var p = 1; p < 100; p++) {
+      if (a * 10n ** BigInt(p) % q.d === 0n) {
+        var digits = (a * 10n ** BigInt(p) / q.d).toString().padStart(p + 1, "0");
+        var text = (q.n < 0n ? "-" : "") + digits.slice(0, -p) + "." + digits.slice(-p);
+        var x = Number(text), back = decQ(decParse(String(x)));
+        return back.n === q.n && back.d === q.d ? x : text;
+      }
+    }
+    return q.n + "/" + q.d;
+  }
+
+  // ---- difflib.get_close_matches(word, choices, n=1, cutoff=0.6) ---------------------------
+  function matches(a, b) {  // SequenceMatcher(None, a, b): the sum of the matching blocks
+    var b2j = new Map();
+    b.forEach(function (ch, j) { if (!b2j.has(ch)) b2j.set(ch, []); b2j.get(ch).push(j); });
+    var total = 0, queue = [[0, a.length, 0, b.length]];
+    while (queue.length) {
+      var q = queue.pop(), alo = q[0], ahi = q[1], blo = q[2], bhi = q[3];
+      var bi = alo, bj = blo, size = 0, j2len = new Map();
+      for (var i = alo; i < ahi; i++) {
+        var next = new Map(), js = b2j.get(a[i]) || [];
+        for (var t = 0; t < js.length; t++) {
+          var j = js[t];
+          if (j < blo) continue;
+          if (j >= bhi) break;
+          var k = (j2len.get(j - 1) || 0) + 1;
+          next.set(j, k);
+          if (k > size) { bi = i - k + 1; bj = j - k + 1; size = k; }
+        }
+        j2len = next;
+      }
+      if (size) {
+        total += size;
+        if (alo < bi && blo < bj) queue.push([alo, bi, blo, bj]);
+        if (bi + size < ahi && bj + size < bhi) queue.push([bi + size, ahi, bj + size, bhi]);
+      }
+    }
+    return total;
+  }
+  function didYouMean(word, choices) {
+    if (typeof word !== "string" || longer(word, 100)) return "";
+    var b = chars(word), best = null, score = -1;
+    choices.forEach(function (x) {
+      var a = chars(x), r = 2.0 * matches(a, b) / (a.length + b.length);
+      if (r >= 0.6 && (r > score || (r === score && byCodePoint(x, best) > 0))) { best = x; score = r; }
+    });
+    return best === null ? "" : "; did you mean '" + best + "'?";
+  }
+
+  // ---- the program ---------------------------------------------------------------------------
+  function load(data) {
+    var units = {};
+    data.units.forEach(function (u) { units[u[0]] = { name: u[0], dim: u[1], scale: qText(u[2]), offset: qText(u[3]) }; });
+    var inputs = data.inputs.map(function (d) {
+      return { id: d.id, type: d.type, dim: d.dim, unit: d.unit ? units[d.unit] : null,
+        accepted: d.accepted, min: d.min === null ? null : qText(d.min),
+        max: d.max === null ? null : qText(d.max), allowed: d.allowed };
+    });
+    var byId = new Map(inputs.map(function (i) { return [i.id, i]; }));
+    var symptoms = new Set(data.symptoms);
+    var adviceSorted = data.advice.slice().sort(function (a, b) { return byCodePoint(a[0], b[0]); });
+    var bands = data.severity.bands.map(function (b) {
+      return [b[0], b[1] === null ? null : qText(b[1]), b[2] === null ? null : qText(b[2])];
+    });
+    var constants = {};
+
+    function normal(text) {
+      text = strip(text).replace(/ /g, "");
+      [["µ", "u"], ["μ", "u"], ["×", "x"], ["⁹", "9"], ["³", "3"], ["^", ""], ["*", "x"], ["º", "°"], ["deg", "°"]]
+        .forEach(function (p) { text = text.split(p[0]).join(p[1]); });
+      return text;
+    }
+    function findUnit(text) { var n = data.spellings[normal(text)]; return n ? units[n] : null; }
+    function falsy(x) {
+      return x === undefined || x === null || x === false || x === "" || (x instanceof PyInt && x.v === 0n) ||
+        (x instanceof PyDec && decParse(x.s) && decParse(x.s).coef === "0") ||
+        (Array.isArray(x) && !x.length) || (isMap(x) && !x.size);
+    }
+    function split(spec, raw) {
+      var unitText = "", number;
+      if (isMap(raw)) {
+        var extra = Array.from(raw.keys()).some(function (k) { return k !== "value" && k !== "unit"; });
+        if (extra || !raw.has("value")) throw new UnitError("write {value: 0.8, unit: '10^9/L'}");
+        number = exact(raw.get("value"));
+        unitText = falsy(raw.get("unit")) ? "" : raw.get("unit");
+        if (typeof unitText !== "string")
+          throw new UnitError("the unit must be written as text, such as '10^9/L', not " + show(pyRepr(unitText, 3)));
+      } else if (typeof raw === "string") {
+        var sq = splitQuantity(raw); number = sq[0]; unitText = sq[1];
+      } else number = exact(raw);
+      if (!unitText) return [number, spec.unit];
+      var unit = !longer(unitText, 100) ? findUnit(unitText) : null;
+      if (unit === null || spec.accepted.indexOf(unit.name) < 0) {
+        if (spec.dim === "percent" && strip(unitText) === "%") return [number, null];
+        var shown = show(unitText);
+        throw new UnitError(unit === null ? "unknown unit '" + shown + "'" : "'" + shown + "' is a unit for " +
+          ({ cell_count: "count", temperature: "temperature", percent: "percent", number: "number" }[unit.dim] || "another") + " values");
+      }
+      return [number, unit];
+    }
+    function readNumber(spec, raw) {
+      var value;
+      if (raw instanceof PyInt && raw.v > -INT_LIMIT && raw.v < INT_LIMIT &&
+          (spec.unit === null || (spec.unit.scale.n === spec.unit.scale.d && spec.unit.offset.n === 0n))) value = Q(raw.v);
+      else {
+        var got;
+        try { got = split(spec, raw); } catch (e) {
+          if (e instanceof UnitError) throw new InputError(spec.id, raw, e.message + "; give " + spec.allowed);
+          throw e;
+        }
+        value = got[1] ? add(mul(got[0], got[1].scale), got[1].offset) : got[0];
+      }
+      if ((spec.min && cmp(value, spec.min) < 0) || (spec.max && cmp(value, spec.max) > 0))
+        throw new InputError(spec.id, raw, spec.allowed);
+      return value;
+    }
+    function readBool(spec, raw) {
+      if (raw === true || raw === false) return raw;
+      var t = typeof raw === "string" ? strip(raw).toLowerCase() : raw instanceof PyInt && (raw.v === 0n || raw.v === 1n) ? raw.v.toString() : "";
+      if (["true", "yes", "y", "1"].indexOf(t) >= 0) return true;
+      if (["false", "no", "n", "0"].indexOf(t) >= 0) return false;
+      throw new InputError(spec.id, raw, "true or false (yes/no)");
+    }
+    function readSymptoms(raw) {
+      var items;
+      if (typeof raw === "string") items = raw.replace(/[;|]/g, ",").split(",").map(strip).filter(Boolean);
+      else if (Array.isArray(raw)) items = raw;
+      else throw new InputError("symptoms", raw, "a list of symptom ids, e.g. [fever, cough]");
+      items.forEach(function (item) {
+        if (typeof item !== "string")
+          throw new InputError("symptoms", raw, "a list of symptom ids (words), e.g. [fever, cough]; " + show(pyRepr(item, 3)) + " is not a word");
+        if (!symptoms.has(item))
+          throw new InputError("symptoms", item, "it is not a symptom id" + (didYouMean(item, data.symptoms) || ".") +
+            " The symptoms are " + data.symptoms.slice().sort(byCodePoint).join(", "));
+      });
+      return new Set(items);
+    }
+
+    /* patient.PatientParser.parse: values in base units; missing inputs absent. */
+    function readPatient(raw) {
+      if (!isMap(raw))
+        throw new InputError("patient", raw, "a mapping of input names to values, e.g. {anc: 800, temperature: 38.2}");
+      var values = new Map();
+      raw.forEach(function (item, key) {
+        var spec = byId.get(key);
+        if (spec === undefined) {
+          if (data.passthrough.indexOf(key) >= 0) return;
+          throw new InputError(key, item, "it is not an input" + (didYouMean(key, inputs.map(function (i) { return i.id; })) || ".") +
+            " The inputs are " + inputs.map(function (i) { return i.id; }).join(", "));
+        }
+        if (item === null || item === "") {
+          if (spec.type === "symptoms" && item === "") values.set(key, new Set());
+          return;
+        }
+        var t = spec.type;
+        if (t === "symptoms") values.set(key, readSymptoms(item));
+        else if (t === "boolean") values.set(key, readBool(spec, item));
+        else if (t === "quantity" || t === "percent" || t === "number") values.set(key, readNumber(spec, item));
+        else throw new InputError(key, item, "an input of type " + t + " (not supported)");
+      });
+      data.derived.forEach(function (fill) {
+        var parts = fill.add_up_to_100;
+        if (parts.some(function (p) { return values.has(p); })) {
+          var total = parts.reduce(function (s, p) { return values.has(p) ? add(s, values.get(p)) : s; }, ZERO);
+          if (cmp(total, HUNDRED) > 0)
+            throw new InputError(parts.join(" + "), parts.map(function (p) { return pyStr(raw.has(p) ? raw.get(p) : null); }).join(" + "),
+              "percentages that add up to 100 or less");
+        }
+        if (!values.has(fill.input) && fill.when_given.every(function (p) { return values.has(p); })) {
+          var env = { values: values, zero: true };
+          values.set(fill.input, value(fill.expr, env));
+        }
+      });
+      return values;
+    }
+
+    // Conditions: ["n", "p/q"] number, ["b", bool], ["k", band], ["i", input], ["f", fact],
+    // ["sev"], ["a", op, l, r], ["cmp", op, l, r], ["and", [..]], ["or", [..]], ["not", x],
+    // ["in", v, [ids]], ["sym", [ids]], ["any"], ["known", input].
+    function value(node, env) {
+      switch (node[0]) {
+        case "n": return constants[node[1]] || (constants[node[1]] = qText(node[1]));
+        case "b": case "k": return node[1];
+        case "i": return env.values.has(node[1]) ? env.values.get(node[1]) : (env.zero ? ZERO : null);
+        case "f": return env.facts[node[1]];
+        case "sev": return env.sev;
+        case "a":
+          var l = value(node[2], env), r = value(node[3], env);
+          if (l === null || r === null) return null;
+          return node[1] === "+" ? add(l, r) : node[1] === "-" ? sub(l, r) : node[1] === "*" ? mul(l, r) : div(l, r);
+        default: return tri(node, env);
+      }
+    }
+    function tri(node, env) {
+      var v, unknown = false, k;
+      switch (node[0]) {
+        case "and": case "or":
+          var stop = node[0] === "or";
+          for (k = 0; k < node[1].length; k++) {
+            v = tri(node[1][k], env);
+            if (v === stop) return stop;
+            if (v === null) unknown = true;
+          }
+          return unknown ? null : !stop;
+        case "not": v = tri(node[1], env); return v === null ? null : !v;
+        case "known": return env.values.has(node[1]);
+        case "any": v = env.values.get("symptoms"); return v === undefined ? null : v.size > 0;
+        case "sym":
+          v = env.values.get("symptoms");
+          return v === undefined ? null : node[1].some(function (s) { return v.has(s); });
+        case "in": v = value(node[1], env); return v === null ? null : node[2].indexOf(v) >= 0;
+        case "cmp":
+          var a = value(node[2], env), b = value(node[3], env);
+          if (a === null || b === null) return null;
+          var c = typeof a === "object" ? cmp(a, b) : (a === b ? 0 : NaN), op = node[1];
+          return op === "==" ? c === 0 : op === "!=" ? c !== 0 : op === "<" ? c < 0 : op === "<=" ? c <= 0 : op === ">" ? c > 0 : c >= 0;
+        case "i": case "f": case "b":
+          v = value(node, env);
+          return v === undefined ? null : v;
+      }
+      throw new Error("neutropenia-kb: unknown condition " + node[0]);
+    }
+
+    function decide(values) {
+      var env = { values: values, facts: {}, sev: null };
+      var anc = values.get(data.severity.input);
+      if (anc !== undefined) {
+        bands.forEach(function (band) {
+          if ((band[1] === null || cmp(anc, band[1]) >= 0) && (band[2] === null || cmp(anc, band[2]) < 0)) env.sev = band[0];
+        });
+      }
+      data.facts.forEach(function (f) { env.facts[f[0]] = tri(f[1], env); });
+      var scope = data.limits.map(function (l) { return [l[0], tri(l[1], env)]; });
+      var rules = data.rules.map(function (r) { return tri(r[2], env); });
+      var n = data.levels.length, lt = Math.max(n - 1, 0), lu = n;
+      data.rules.forEach(function (r, i) {
+        if (rules[i] === true && r[1] < lt) lt = r[1];
+        if (rules[i] === null && r[1] < lu) lu = r[1];
+      });
+      var level = Math.min(lt, lu), certain = level === lt, settle = [];
+      if (!certain) {
+        data.rules.forEach(function (r, i) {
+          if (rules[i] === null && r[1] < lt) r[3].forEach(function (name) {
+            if (!values.has(name) && settle.indexOf(name) < 0) settle.push(name);
+          });
+        });
+      }
+      var advice = adviceSorted.filter(function (a) { return a[1] === null || tri(a[1], env) !== false; })
+        .map(function (a) { return a[0]; });
+      var levels = data.levels.concat([data.levels[n - 1] || "routine"]);
+      var result = {
+        severity: env.sev || "unknown",
+        urgency: levels[level],
+        urgency_certain: certain,
+        settle_with: settle,
+        anc_cells_per_ul: anc === undefined ? null : jsonNumber(anc),
+        fever: data.fever === null ? null : env.facts[data.fever],
+        scope_warnings: scope.filter(function (s) { return s[1] !== false; }).map(function (s) { return s[0]; }),
+        advice_ids: advice
+      };
+      // Not part of the JSON: each rule's value, for the checker page's reasons.
+      Object.defineProperty(result, "rules", { value: data.rules.map(function (r, i) { return [r[0], rules[i]]; }) });
+      return result;
+    }
+
+    return {
+      version: data.kb,
+      levels: data.levels.slice(),
+      InputError: InputError,
+      UsageError: UsageError,
+      /* The decision JSON of `nkb evaluate --format json`, without the explanations (`inputs`,
+         `findings`). ``patient``: an object, or JSON text (read exactly, as the CLI reads a
+         file). Throws InputError (field, allowed, message) or UsageError for unreadable JSON. */
+      evaluate: function (patient) {
+        var raw = typeof patient === "string" ? parseJson(patient) : fromJs(patient, 0);
+        return decide(readPatient(raw));
+      }
+    };
+  }
+
+  root.neutropeniaKbRuntime = { load: load };
+})(typeof window !== "undefined" ? window : globalThis);
