@@ -11,6 +11,7 @@ explicit COALESCE, and the urgency is decided from explicit IS TRUE / IS NULL te
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import unicodedata
@@ -57,15 +58,31 @@ def _chars(test: Callable[[str], bool]) -> str:
 
 
 # Python's re: \s is str.isspace(), \d is a Unicode decimal digit (category Nd) — which
-# Decimal() reads too; tests/engine/test_sql_backend.py checks both against re.
-WS = _chars(str.isspace)
-DIG = _chars(str.isdecimal)
-_FOREIGN = "".join(chr(i) for i in range(128, sys.maxunicode + 1)
-                   if not 0xD800 <= i <= 0xDFFF and chr(i).isdecimal())
-_FOREIGN_TO = "".join(str(unicodedata.digit(d)) for d in _FOREIGN)
-# patient.py's pattern (units.split_quantity) in parts: sign, mantissa, exponent, the rest.
-NUMBER_RE = (f"^[{WS}]*([-+]?)([{DIG}][{DIG},]*\\.?[{DIG}]*|\\.[{DIG}]+)"
-             f"([eE][-+]?[{DIG}]+)?[{WS}]*([\\s\\S]*)$")
+# Decimal() reads too; tests/engine/test_sql_backend.py checks both against re. Worked out on
+# first use (a pass over every code point), not when `nkb` starts.
+@functools.cache
+def _ws() -> str:
+    return _chars(str.isspace)
+
+
+@functools.cache
+def _dig() -> str:
+    return _chars(str.isdecimal)
+
+
+@functools.cache
+def _foreign() -> tuple[str, str]:
+    """Every non-ASCII decimal digit, and the ASCII digit of each."""
+    found = "".join(chr(i) for i in range(128, sys.maxunicode + 1)
+                    if not 0xD800 <= i <= 0xDFFF and chr(i).isdecimal())
+    return found, "".join(str(unicodedata.digit(d)) for d in found)
+
+
+def number_re() -> str:
+    """patient.py's pattern (units.split_quantity) in parts: sign, mantissa, exponent, the rest."""
+    ws, dig = _ws(), _dig()
+    return (f"^[{ws}]*([-+]?)([{dig}][{dig},]*\\.?[{dig}]*|\\.[{dig}]+)"
+            f"([eE][-+]?[{dig}]+)?[{ws}]*([\\s\\S]*)$")
 
 
 # ---- expression helpers ----------------------------------------------------------------------
@@ -174,7 +191,7 @@ class Sql:
         return fn("TRANSLATE", e, s(old), s(new))
 
     def strip(self, e: exp.Expression) -> exp.Expression:
-        return self.sub(self.sub(e, f"^[{WS}]+", ""), f"[{WS}]+$", "")
+        return self.sub(self.sub(e, f"^[{_ws()}]+", ""), f"[{_ws()}]+$", "")
 
     def show(self, e: exp.Expression, limit: int = SHOWN_CHARS) -> exp.Expression:
         """problems.show_value of a text: cut to ``limit`` with its length, control characters
@@ -278,8 +295,8 @@ class _Query:
             if inp.base_unit is not None or inp.type == "number":
                 t = c(f"{x}__t")
                 for i, part in enumerate(("sg", "mt", "ex", "rs"), start=1):
-                    out.append(sql.extract(t, NUMBER_RE, i).as_(f"{x}__{part}"))
-                out.append(sql.like(t, NUMBER_RE).as_(f"{x}__ok"))
+                    out.append(sql.extract(t, number_re(), i).as_(f"{x}__{part}"))
+                out.append(sql.like(t, number_re()).as_(f"{x}__ok"))
         return out
 
     # -- layer 2: parts → checks, exact value --------------------------------------------------
@@ -288,7 +305,7 @@ class _Query:
         sql, x = self.sql, inp.id
         col = lambda part: c(f"{x}__{part}")  # noqa: E731
         ascii_ = lambda e: case((sql.like(e, "[^\x00-\x7f]"),  # noqa: E731
-                                 sql.translate(e, _FOREIGN, _FOREIGN_TO)), default=e)
+                                 sql.translate(e, *_foreign())), default=e)
         mant = ascii_(exp.Replace(this=col("mt"), expression=s(","), replacement=s("")))
         whole = sql.extract(mant, r"^([0-9]*)", 1)
         frac = sql.extract(mant, r"\.([0-9]*)$", 1)
@@ -297,7 +314,7 @@ class _Query:
         edigits = ascii_(sql.extract(col("ex"), r"^[eE][-+]?(.*)$", 1))
         edigits = exp.Trim(this=edigits, expression=s("0"), position="LEADING")
         eneg = sql.like(col("ex"), "^[eE]-")
-        unit = sql.sub(col("rs"), f"[{WS}]+$", "")
+        unit = sql.sub(col("rs"), f"[{_ws()}]+$", "")
         return [mant.as_(f"{x}__mant"), frac.as_(f"{x}__fr"), coef.as_(f"{x}__co"),
                 edigits.as_(f"{x}__ed"), eneg.as_(f"{x}__en"), unit.as_(f"{x}__un")]
 
@@ -436,7 +453,7 @@ class _Query:
             if not re.fullmatch(r"[a-z][a-z0-9_]*", sid):
                 raise CompileError(f"'{sid}' is not a valid id")
         alt = "|".join(ids)
-        item = f"[{WS}]*(?:{alt})?[{WS}]*"
+        item = f"[{_ws()}]*(?:{alt})?[{_ws()}]*"
         return f"^{item}(?:[,;|]{item})*$", f"^(?:{item}[,;|])*([^,;|]*)", alt
 
     def symptom_error(self, inp: InputDef) -> exp.Expression:
@@ -565,11 +582,11 @@ class _Query:
         if isinstance(node, SymptomAny):
             t = c(f"{node.input}__k")
             alt = "|".join(sorted(node.symptoms, key=lambda i: (-len(i), i)))
-            pattern = f"(?:^|[,;|])[{WS}]*(?:{alt})[{WS}]*(?:[,;|]|$)"
+            pattern = f"(?:^|[,;|])[{_ws()}]*(?:{alt})[{_ws()}]*(?:[,;|]|$)"
             return case((is_null(t), exp.Null()), default=self.sql.like(t, pattern))
         if isinstance(node, AnySymptom):
             t = c(f"{node.input}__k")
-            return case((is_null(t), exp.Null()), default=self.sql.like(t, f"[^,;|{WS}]"))
+            return case((is_null(t), exp.Null()), default=self.sql.like(t, f"[^,;|{_ws()}]"))
         if isinstance(node, Compare):
             return self.compare(node)
         raise CompileError(f"{type(node).__name__} is not a yes/no condition")
