@@ -18,7 +18,7 @@ from neutropenia_kb.core.problems import KbError, NkbError, UsageError, did_you_
 
 # One module per verb under commands/, each with register(subparsers) setting func=run(args).
 COMMANDS = ("build", "validate", "evaluate", "test", "leaflet", "readability", "status", "diff",
-            "new", "serve", "export")
+            "new", "serve", "export", "sql")
 
 
 class _Parser(argparse.ArgumentParser):

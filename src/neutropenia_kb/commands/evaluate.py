@@ -22,6 +22,7 @@ from neutropenia_kb.engine.patient import read_json
 from neutropenia_kb.core.units import Unit
 from neutropenia_kb.core.problems import Problem, UsageError, render_all, show_value
 from neutropenia_kb.commands import add_rules_option
+from neutropenia_kb.engine.scale import DUCKDB_FROM_BYTES, plain_csv, run_duckdb, run_spark
 
 
 def register(subparsers: Any) -> None:
@@ -45,12 +46,24 @@ def register(subparsers: Any) -> None:
                         help="a batch: the unit of the numbers written without one in a column, "
                         "e.g. --unit anc=10^9/L (a CSV header may say it too: 'anc [10^9/L]'); "
                         "without it a bare count below 100 is refused as ambiguous")
+    parser.add_argument("--engine", choices=("auto", "python", "duckdb", "spark"),
+                        default="auto",
+                        help="how a batch is run: python (row by row), duckdb (the rules as SQL, "
+                        "embedded; also reads and writes .parquet) or spark (the same SQL on "
+                        "Spark, see --master). auto: duckdb for a .csv or .parquet file over "
+                        f"{DUCKDB_FROM_BYTES // 1024} KiB written to -o, where it is faster "
+                        "(benchmarks/scale.py), python otherwise. Every engine gives the same "
+                        "rows and errors")
+    parser.add_argument("--master", default="local[*]",
+                        help="Spark master URL for --engine spark (default: local[*])")
     add_rules_option(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     kb = load(args.rules)
+    if args.patient != "-" and args.output and _scaled(args):
+        return _scale(kb, Path(args.patient), Path(args.output), args)
     batch_format = None if args.patient == "-" else format_of(args.patient)
     units = dict(_unit_option(text) for text in args.unit)
     if batch_format is not None:
@@ -69,6 +82,36 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(text)
     return 0
+
+
+def _scaled(args: argparse.Namespace) -> bool:
+    """Whether a batch goes to a SQL engine (DuckDB or Spark) rather than row by row."""
+    path = Path(args.patient)
+    suffix = path.suffix.lower()
+    if args.engine in ("duckdb", "spark"):
+        return True
+    if args.engine == "python" or suffix not in (".csv", ".parquet"):
+        return False
+    if suffix == ".parquet" or Path(args.output).suffix.lower() == ".parquet":
+        return True
+    try:
+        return path.stat().st_size > DUCKDB_FROM_BYTES and plain_csv(path)
+    except OSError:
+        return False
+
+
+def _scale(kb: KnowledgeBase, path: Path, target: Path, args: argparse.Namespace) -> int:
+    check_target(target, [path])
+    if not path.is_file():
+        raise UsageError(f"cannot read '{show_value(str(path))}': no such file")
+    if args.engine == "spark":
+        errors = run_spark(kb, path, target, master=args.master)
+    else:
+        errors = run_duckdb(kb, path, target)
+    if errors:
+        print(f"nkb: {errors} rows had bad input; they are in the output with the 'error' "
+              "column filled in", file=sys.stderr)
+    return 2 if errors else 0
 
 
 MAX_PATIENT_BYTES = 1_000_000  # a patient is a few lines; read no more than this from a file

@@ -40,11 +40,16 @@ def _add(names: list[str], unit: Unit) -> None:
         UNITS[_normal(name)] = unit
 
 
+# The many ways people type a unit: µ/μ, superscripts, ×, mm³ (after spaces are taken out).
+# A table, so that the SQL backend folds a unit exactly as this module does.
+UNIT_FOLDS = (("µ", "u"), ("μ", "u"), ("×", "x"), ("⁹", "9"), ("³", "3"), ("^", ""), ("*", "x"),
+              ("º", "°"), ("deg", "°"))
+
+
 def _normal(text: str) -> str:
     """Fold the many ways people type a unit: spaces, µ/μ, superscripts, ×, mm³."""
     text = text.strip().replace(" ", "")
-    for old, new in (("µ", "u"), ("μ", "u"), ("×", "x"), ("⁹", "9"), ("³", "3"), ("^", ""),
-                     ("*", "x"), ("º", "°"), ("deg", "°")):
+    for old, new in UNIT_FOLDS:
         text = text.replace(old, new)
     return text
 

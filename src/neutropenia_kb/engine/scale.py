@@ -1,0 +1,222 @@
+"""Running the rules over whole files: DuckDB embedded (the SQL backend), Spark, or Python.
+
+Every engine writes the rows batch.py writes, in the same order, with the same errors. DuckDB
+streams (COPY … TO) under a memory limit; rows whose numbers carry more than SCALE decimals into
+arithmetic, or whose bad symptom wants a "did you mean", are answered by the Python engine
+through a UDF (sql_backend.Query.exact_flag), so every answer stays the exact one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from neutropenia_kb.core.problems import UsageError, did_you_mean, render_all
+from neutropenia_kb.engine.batch import (RESULT_COLUMNS, Rows, _cell, accepted_columns, check_header,
+                                         result_fields)
+from neutropenia_kb.engine.sql_backend import Source, Wording, compile_sql
+
+if TYPE_CHECKING:
+    from neutropenia_kb.kb.model import KnowledgeBase
+
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+# Measured on this 2-core machine (benchmarks/scale.py): DuckDB's start-up is paid back above
+# a few thousand rows; below, the Python engine answers first.
+DUCKDB_FROM_BYTES = 256 * 1024
+MEMORY_LIMIT = "1GB"
+
+
+def file_format(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise UsageError(f"'{path}': give a .csv, .jsonl or .parquet file")
+    return fmt
+
+
+def _csv_header(path: Path, kb: "KnowledgeBase") -> list[str]:
+    with path.open("rb") as stream:
+        return Rows(stream, "csv", accepted_columns(kb.evaluator), path).columns
+
+
+def plain_csv(path: Path) -> bool:
+    """True when DuckDB's CSV reader sees the rows batch.py sees, line for line: UTF-8, no blank
+    line, every quote closed on its own line. Other files go through the Python engine."""
+    with path.open("rb") as stream:
+        first = True
+        for raw in stream:
+            if first and raw.startswith(b"\xef\xbb\xbf"):
+                return False
+            first = False
+            body = raw.rstrip(b"\r\n")
+            if not body.strip() or body.count(b'"') % 2:
+                return False
+            if not body.isascii():
+                try:
+                    body.decode("utf-8")
+                except UnicodeDecodeError:
+                    return False
+    return True
+
+
+def _hint(item: str | None) -> str:
+    return did_you_mean(item or "", [])  # replaced per knowledge base in _connect
+
+
+def connect(kb: "KnowledgeBase", memory_limit: str = MEMORY_LIMIT, threads: int | None = None) -> Any:
+    import duckdb
+
+    con = duckdb.connect(config={"memory_limit": memory_limit,
+                                 "preserve_insertion_order": True})
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    symptoms = sorted(kb.evaluator.parser.symptoms)
+    con.create_function("nkb_hint", lambda item: did_you_mean(item, symptoms),
+                        ["VARCHAR"], "VARCHAR", side_effects=False)
+    return con
+
+
+def duckdb_query(kb: "KnowledgeBase", relation: str, columns: Sequence[str],
+                 passthrough: Sequence[str]) -> str:
+    """The SQL text for DuckDB over ``relation`` (with a ``line`` column)."""
+    from sqlglot import exp
+
+    evaluator = kb.evaluator
+    program = evaluator.program
+    inputs = [c for c in columns if c in evaluator.parser.specs]
+    source = Source(exp.to_table(relation), tuple(inputs), "line", tuple(passthrough))
+    select = compile_sql(program, Wording.of(evaluator.parser), source, "duckdb", hint="nkb_hint")
+    return select.sql(dialect="duckdb", copy=False)
+
+
+def _python_row(kb: "KnowledgeBase", names: Sequence[str], cells: Sequence[Any]) -> str:
+    """The Python engine's result fields for one row, as the CSV cells batch.py writes."""
+    from neutropenia_kb.core.problems import InputError, show_value
+
+    data = {k: ("" if v is None else v) for k, v in zip(names, cells)}
+    try:
+        fields = result_fields(kb.evaluator.evaluate(data), None)
+    except InputError as exc:
+        fields = result_fields(None, show_value(str(exc), 1000))
+    return json.dumps([_cell(fields[k]) for k in RESULT_COLUMNS])
+
+
+def run_duckdb(kb: "KnowledgeBase", path: Path, target: Path, memory_limit: str = MEMORY_LIMIT,
+               threads: int | None = None) -> int:
+    """Evaluate every row of ``path`` into ``target`` (CSV, JSON Lines or Parquet by suffix);
+    returns the number of rows with an error."""
+    in_fmt, out_fmt = file_format(path), file_format(target)
+    con = connect(kb, memory_limit, threads)
+    if in_fmt == "csv":
+        names = _csv_header(path, kb)
+        types = ", ".join(f"'{n}': 'VARCHAR'" for n in names)
+        con.execute(f"CREATE VIEW raw AS SELECT * FROM read_csv('{_quote(str(path))}', "
+                    f"header = true, columns = {{{types}}}, quote = '\"', escape = '\"', "
+                    "delim = ',', auto_detect = false, strict_mode = true)")
+        con.execute("CREATE VIEW src AS SELECT (ROW_NUMBER() OVER () + 1) AS line, * FROM raw")
+    elif in_fmt == "parquet":
+        con.execute(f"CREATE VIEW raw AS SELECT * FROM read_parquet('{_quote(str(path))}')")
+        names = [r[0] for r in con.execute("DESCRIBE raw").fetchall()]
+        problems = check_header(names, accepted_columns(kb.evaluator), path, 1)
+        if problems:
+            raise UsageError(f"{path}: the columns cannot be used; nothing was evaluated:\n"
+                             + render_all(problems))
+        cast = ", ".join(f'CAST("{n}" AS VARCHAR) AS "{n}"' for n in names)
+        con.execute(f"CREATE VIEW src AS SELECT ROW_NUMBER() OVER () AS line, {cast} FROM raw")
+    else:
+        raise UsageError("JSON Lines go through --engine python")
+    passthrough = [n for n in names if n not in kb.evaluator.parser.specs]
+    query = duckdb_query(kb, "src", names, passthrough)
+    inputs = [n for n in names if n in kb.evaluator.parser.specs]
+    arg_names = inputs
+    con.create_function("nkb_python", lambda cells: _python_row(kb, arg_names, cells),
+                        ["VARCHAR[]"], "VARCHAR", null_handling="special", side_effects=False)
+    args = "[" + ", ".join(f'"{n}"' for n in arg_names) + "]::VARCHAR[]"
+    fixed = ", ".join(
+        f"CASE WHEN exact_in_sql THEN \"{col}\" ELSE NULLIF(json_extract_string(py, '$[{i}]'), '') "
+        f"END AS \"{col}\"" for i, col in enumerate(RESULT_COLUMNS))
+    keep = ", ".join(f'"{n}"' for n in ["line", *passthrough, *inputs])
+    final = (f"SELECT {keep}, {fixed} FROM (SELECT *, CASE WHEN NOT exact_in_sql THEN "
+             f"nkb_python({args}) END AS py FROM ({query}) q) r ORDER BY line")
+    options = {"csv": "FORMAT csv, HEADER true", "parquet": "FORMAT parquet",
+               "jsonl": "FORMAT json"}[out_fmt]
+    con.execute(f"COPY ({final}) TO '{_quote(str(target))}' ({options})")
+    errors = con.execute(f"SELECT count(*) FROM read_{'csv' if out_fmt == 'csv' else out_fmt}("
+                         f"'{_quote(str(target))}') WHERE error IS NOT NULL").fetchone()
+    con.close()
+    return int(errors[0]) if errors else 0
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def spark_session(master: str = "local[*]") -> Any:
+    """A SparkSession with ANSI mode set explicitly (a bad cast fails rather than giving NULL;
+    the query never casts what it has not checked)."""
+    from pyspark.sql import SparkSession
+
+    return (SparkSession.builder.master(master).appName("nkb")
+            .config("spark.sql.ansi.enabled", "true")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", "4")
+            .getOrCreate())
+
+
+def run_spark(kb: "KnowledgeBase", path: Path, target: Path, spark: Any = None,
+              master: str = "local[*]") -> int:
+    """As run_duckdb, on Spark: the Spark SQL dialect of the same query; the few rows that the
+    SQL cannot answer exactly are answered by the Python engine on the driver."""
+    import shutil
+    import tempfile
+
+    from pyspark.sql import functions as F
+    from sqlglot import exp
+
+    in_fmt, out_fmt = file_format(path), file_format(target)
+    spark = spark or spark_session(master)
+    if in_fmt == "csv":
+        names = _csv_header(path, kb)
+        df = spark.read.csv(str(path), header=True, inferSchema=False, quote='"', escape='"',
+                            mode="FAILFAST", schema=", ".join(f"`{n}` STRING" for n in names))
+        first = 2
+    elif in_fmt == "parquet":
+        df = spark.read.parquet(str(path))
+        names = df.columns
+        df = df.select(*[F.col(f"`{n}`").cast("string").alias(n) for n in names])
+        first = 1
+    else:
+        raise UsageError("JSON Lines go through --engine python")
+    indexed = df.rdd.zipWithIndex().map(lambda pair: (pair[1] + first, *pair[0]))
+    src = spark.createDataFrame(indexed, ", ".join(["line BIGINT"] + [f"`{n}` STRING"
+                                                                      for n in names]))
+    src.createOrReplaceTempView("nkb_src")
+    passthrough = [n for n in names if n not in kb.evaluator.parser.specs]
+    inputs = [n for n in names if n in kb.evaluator.parser.specs]
+    evaluator = kb.evaluator
+    source = Source(exp.to_table("nkb_src"), tuple(inputs), "line", tuple(passthrough))
+    query = compile_sql(evaluator.program, Wording.of(evaluator.parser), source, "spark")
+    result = spark.sql(query.sql(dialect="spark", copy=False))
+    keep = ["line", *passthrough, *inputs, *RESULT_COLUMNS]
+    loose = result.filter("NOT exact_in_sql").select(*keep).collect()
+    fixed = []
+    for row in loose:
+        cells = json.loads(_python_row(kb, inputs, [row[n] for n in inputs]))
+        fixed.append((*[row[n] for n in ["line", *passthrough, *inputs]],
+                      *[cell or None for cell in cells]))
+    out = result.filter("exact_in_sql").select(*keep)
+    if fixed:
+        out = out.unionByName(spark.createDataFrame(fixed, out.schema))
+    out = out.orderBy("line").coalesce(1)
+    errors = out.filter("error IS NOT NULL").count()
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        folder = Path(tmp) / "out"
+        writer = out.write.mode("overwrite")
+        if out_fmt == "csv":
+            writer.csv(str(folder), header=True, quote='"', escape='"', emptyValue="",
+                       quoteAll=False)
+        else:
+            getattr(writer, {"parquet": "parquet", "jsonl": "json"}[out_fmt])(str(folder))
+        part = next(p for p in folder.iterdir() if p.name.startswith("part-"))
+        shutil.move(str(part), str(target))
+    return int(errors)

@@ -1,0 +1,867 @@
+"""The SQL backend: the compiled form (program.py) → one SELECT, built as a sqlglot expression tree.
+
+The query reads raw patient cells as text (CSV cells, Parquet columns cast to text), reads and
+checks them as engine/patient.py does (same error text), and decides as DESIGN.md says. Numbers
+are exact: each value is read from its digits into DECIMAL(34, 12) cut toward zero plus the sign
+of what was cut (``dir``), and compared with each threshold in the value's own unit, so 37.99…9 °C
+(any number of 9s) is no fever and no data column is ever divided. Three-valued logic uses SQL's
+own AND/OR/NOT, which are Kleene's tables; nothing tri-valued reaches CASE or WHERE without an
+explicit COALESCE, and the urgency is decided from explicit IS TRUE / IS NULL tests.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+
+from sqlglot import exp
+
+from neutropenia_kb.core.problems import _CONTROL, SHOWN_CHARS
+from neutropenia_kb.core.units import MAX_DIGITS, MAX_EXPONENT, MAX_TEXT, UNIT_FOLDS, UNITS
+from neutropenia_kb.engine.compile import CompileError
+from neutropenia_kb.engine.program import (And, AnySymptom, Arith, Compare, Cond, Const, FactRef,
+                                           InputDef, InputRef, InSet, Known, Not, Or, Program,
+                                           SeverityRef, SymptomAny, Value)
+
+if TYPE_CHECKING:
+    from neutropenia_kb.engine.patient import PatientParser
+
+DIALECTS = ("duckdb", "spark", "postgres")
+SCALE = 12  # decimals kept; every threshold and range edge must be a multiple of 10^-SCALE
+INT_DIGITS = MAX_EXPONENT + 2  # a number below 10^21 before the range check, and its sign
+NUMBER = exp.DataType.build(f"DECIMAL({INT_DIGITS + SCALE}, {SCALE})")
+MAX_ERROR_CHARS = 1_000  # batch.py cuts an error cell to this
+RESULT_COLUMNS = ("severity", "urgency", "urgency_certain", "settle_with", "anc_cells_per_ul",
+                  "fever", "scope_warnings", "advice_ids", "error")
+_NOUN = {"cell_count": "count", "temperature": "temperature", "percent": "percent",
+         "number": "number"}  # as patient.py words a unit's dimension
+_TRUE = ("true", "yes", "y", "1")
+_FALSE = ("false", "no", "n", "0")
+
+
+def _chars(test: Callable[[str], bool]) -> str:
+    """A regex class body of every character passing ``test``, as ranges of literal characters
+    (so RE2, Java and PostgreSQL read it alike: Python's \\s and \\d are Unicode, theirs are not)."""
+    codes = [i for i in range(sys.maxunicode + 1) if not 0xD800 <= i <= 0xDFFF and test(chr(i))]
+    out, start = [], 0
+    for j in range(1, len(codes) + 1):
+        if j == len(codes) or codes[j] != codes[j - 1] + 1:
+            a, b = codes[start], codes[j - 1]
+            out.append(chr(a) if a == b else f"{chr(a)}-{chr(b)}")
+            start = j
+    return "".join(out)
+
+
+# Python's re: \s is str.isspace(), \d is a Unicode decimal digit (category Nd) — which
+# Decimal() reads too; tests/engine/test_sql_backend.py checks both against re. Worked out on
+# first use (a pass over every code point), not when `nkb` starts.
+@functools.cache
+def _ws() -> str:
+    return _chars(str.isspace)
+
+
+@functools.cache
+def _dig() -> str:
+    return _chars(str.isdecimal)
+
+
+@functools.cache
+def _foreign() -> tuple[str, str]:
+    """Every non-ASCII decimal digit, and the ASCII digit of each."""
+    found = "".join(chr(i) for i in range(128, sys.maxunicode + 1)
+                    if not 0xD800 <= i <= 0xDFFF and chr(i).isdecimal())
+    return found, "".join(str(unicodedata.digit(d)) for d in found)
+
+
+def number_re() -> str:
+    """patient.py's pattern (units.split_quantity) in parts: sign, mantissa, exponent, the rest."""
+    ws, dig = _ws(), _dig()
+    return (f"^[{ws}]*([-+]?)([{dig}][{dig},]*\\.?[{dig}]*|\\.[{dig}]+)"
+            f"([eE][-+]?[{dig}]+)?[{ws}]*([\\s\\S]*)$")
+
+
+# ---- expression helpers ----------------------------------------------------------------------
+
+
+def s(text: str) -> exp.Literal:
+    return exp.Literal.string(text)
+
+
+def n(value: int | str) -> exp.Literal:
+    return exp.Literal.number(value)
+
+
+def c(name: str) -> exp.Column:
+    return exp.column(name, quoted=True)
+
+
+def fn(name: str, *args: exp.Expression) -> exp.Anonymous:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def cat(*parts: exp.Expression | str) -> exp.Expression:
+    """a || b || …, as a balanced tree (shallow for sqlglot's recursive parser)."""
+    items = [s(p) if isinstance(p, str) else p for p in parts]
+    if len(items) == 1:
+        return items[0]
+    half = len(items) // 2
+    return par(exp.DPipe(this=cat(*items[:half]), expression=cat(*items[half:]), safe=True))
+
+
+def case(*whens: tuple[exp.Expression, exp.Expression],
+         default: exp.Expression | None = None) -> exp.Case:
+    out = exp.Case()
+    for cond, then in whens:
+        out = out.when(cond, then, copy=False)
+    return out.else_(default, copy=False) if default is not None else out
+
+
+def par(e: exp.Expression) -> exp.Paren:
+    return exp.Paren(this=e)
+
+
+def and_(*items: exp.Expression) -> exp.Expression:
+    return exp.and_(*items, copy=False) if len(items) > 1 else items[0]
+
+
+def or_(*items: exp.Expression) -> exp.Expression:
+    return exp.or_(*items, copy=False) if len(items) > 1 else items[0]
+
+
+def is_null(e: exp.Expression) -> exp.Expression:
+    return exp.Is(this=e, expression=exp.Null())
+
+
+def not_null(e: exp.Expression) -> exp.Expression:
+    return exp.Not(this=is_null(e))
+
+
+def is_true(e: exp.Expression) -> exp.Expression:
+    return exp.Coalesce(this=e, expressions=[exp.false()])
+
+
+def not_false(e: exp.Expression) -> exp.Expression:
+    return exp.Coalesce(this=e, expressions=[exp.true()])
+
+
+def decimal(value: Fraction) -> exp.Expression:
+    """A constant as an exact DECIMAL literal; refused unless it has at most SCALE decimals."""
+    if (value * 10**SCALE).denominator != 1:
+        raise CompileError(f"{value} has more than {SCALE} decimals: the SQL backend keeps {SCALE}")
+    whole = value * 10**SCALE
+    sign = "-" if whole < 0 else ""
+    digits = str(abs(whole.numerator)).rjust(SCALE + 1, "0")
+    text = f"{sign}{digits[:-SCALE]}.{digits[-SCALE:]}"
+    return exp.Cast(this=s(text), to=NUMBER)
+
+
+class Sql:
+    """The few functions the three dialects spell differently."""
+
+    def __init__(self, dialect: str) -> None:
+        if dialect not in DIALECTS:
+            raise CompileError(f"unknown SQL dialect '{dialect}'; use one of {', '.join(DIALECTS)}")
+        self.dialect = dialect
+
+    def like(self, e: exp.Expression, pattern: str) -> exp.Expression:
+        return exp.RegexpLike(this=e, expression=s(pattern))
+
+    def extract(self, e: exp.Expression, pattern: str, group: int) -> exp.Expression:
+        if self.dialect == "postgres":
+            found = exp.Bracket(this=par(fn("REGEXP_MATCH", e, s(pattern))), expressions=[n(group)])
+            return exp.Coalesce(this=found, expressions=[s("")])
+        return exp.RegexpExtract(this=e, expression=s(pattern), group=n(group))
+
+    def sub(self, e: exp.Expression, pattern: str, by: str) -> exp.Expression:
+        """Replace the one match of an anchored ``pattern``."""
+        return exp.RegexpReplace(this=e, expression=s(pattern), replacement=s(by))
+
+    def thousands(self, e: exp.Expression) -> exp.Expression:
+        if self.dialect == "duckdb":
+            return fn("FORMAT", s("{:,}"), e)
+        if self.dialect == "spark":
+            return fn("FORMAT_NUMBER", e, n(0))
+        return fn("TRIM", fn("TO_CHAR", e, s("FM999,999,999,999,999")))
+
+    def translate(self, e: exp.Expression, old: str, new: str) -> exp.Expression:
+        return fn("TRANSLATE", e, s(old), s(new))
+
+    def strip(self, e: exp.Expression) -> exp.Expression:
+        return self.sub(self.sub(e, f"^[{_ws()}]+", ""), f"[{_ws()}]+$", "")
+
+    def show(self, e: exp.Expression, limit: int = SHOWN_CHARS) -> exp.Expression:
+        """problems.show_value of a text: cut to ``limit`` with its length, control characters
+        escaped."""
+        length = exp.Length(this=e)
+        cut = case((exp.GT(this=length, expression=n(limit)),
+                    cat(exp.Substring(this=e, start=n(1), length=n(limit)), "… (",
+                        self.thousands(length), " characters)")), default=e)
+        return case((self.like(e, "[\x00-\x1f\x7f]"), self.escape(cut)), default=cut)
+
+    def escape(self, e: exp.Expression) -> exp.Expression:
+        """problems._CONTROL in seven steps rather than 33 nested REPLACEs (a tree that deep
+        is more than sqlglot's recursive parser reads back): tab, newline and return by name,
+        then '\\x0' or '\\x1' put before each other control character, which TRANSLATE then
+        turns into its last hex digit."""
+        out = e
+        for code in (0x09, 0x0A, 0x0D):
+            out = exp.Replace(this=out, expression=s(chr(code)), replacement=s(_CONTROL[code]))
+        out = exp.Replace(this=out, expression=s("\x7f"), replacement=s(_CONTROL[0x7F]))
+        low = "".join(chr(i) for i in range(0x10) if i not in (0x09, 0x0A, 0x0D))
+        high = "".join(chr(i) for i in range(0x10, 0x20))
+        for chars, hi in ((low, "0"), (high, "1")):
+            out = self.sub_all(out, f"([{chars}])", "\\\\x" + hi)
+        controls = "".join(chr(i) for i in range(0x20) if i not in (0x09, 0x0A, 0x0D))
+        return self.translate(out, controls, "".join(f"{i & 15:x}" for i in range(0x20)
+                                                      if i not in (0x09, 0x0A, 0x0D)))
+
+    def sub_all(self, e: exp.Expression, pattern: str, before: str) -> exp.Expression:
+        """Every match of ``pattern`` (one group) → ``before`` (backslashes doubled) then the
+        group: each dialect spells the group and the 'all' flag its own way."""
+        if self.dialect == "spark":
+            return exp.RegexpReplace(this=e, expression=s(pattern), replacement=s(before + "$1"))
+        return fn("REGEXP_REPLACE", e, s(pattern), s(before + "\\1"), s("g"))
+
+
+# ---- what patient.py says ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Wording:
+    """The words of patient.py's errors that depend on the knowledge base: per input, what is
+    allowed; and the symptom ids as its message lists them. Taken from the parser itself so the
+    text cannot drift."""
+
+    allowed: Mapping[str, str]
+    symptoms: tuple[str, ...]
+
+    @classmethod
+    def of(cls, parser: "PatientParser") -> "Wording":
+        return cls({k: spec.allowed() for k, spec in parser.specs.items()
+                    if spec.type != "symptoms"}, tuple(sorted(parser.symptoms)))
+
+
+# ---- the query -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the rows come from: a relation with one text column per input present (CSV
+    semantics: an empty cell is a missing value, an empty symptoms cell is "no symptoms") and
+    ``order`` naming a column that keeps the rows' order (the output's first column)."""
+
+    table: exp.Expression
+    columns: tuple[str, ...]  # input columns present, in the file's order
+    order: str = "line"
+    passthrough: tuple[str, ...] = ()  # further columns copied to the output (e.g. id)
+    # CSV: an empty cell reads as NULL and means "" (no symptom ticked); in a table NULL is
+    # "not given" and only '' is an empty list.
+    csv_cells: bool = True
+
+
+def compile_sql(program: Program, wording: Wording, source: Source, dialect: str = "duckdb",
+                hint: str | None = None) -> exp.Select:
+    """The SELECT giving, for every row of ``source`` in order: its order column, its input
+    cells as given, then RESULT_COLUMNS as batch.py writes them (text; NULL for an empty cell).
+    ``hint`` names a SQL function (text → text) giving "; did you mean …?" for a symptom id."""
+    return _Query(program, wording, source, Sql(dialect), hint).select()
+
+
+def view_sql(program: Program, wording: Wording, dialect: str, table: str = "patients") -> str:
+    """A CREATE VIEW a data team can install over a table with one text column per input (and an
+    ``id``): the knowledge base's version and decisions fingerprint in a comment and a column."""
+    columns = tuple(i.id for i in program.inputs)
+    src = Source(_select("*", exp.Window(this=exp.RowNumber(), over=None).as_("line"))
+                 .from_(exp.to_table(table)).subquery("t"), columns, csv_cells=False)
+    select = compile_sql(program, wording, src, dialect)
+    select = select.select(s(program.version).as_("kb_version"),
+                           s(program.fingerprint).as_("kb_fingerprint"), copy=False)
+    name = exp.to_table(f"{table}_{program.kb_id}_decisions".replace("-", "_"))
+    view = exp.Create(this=name, kind="VIEW", expression=select, replace=True)
+    head = (f"-- {program.kb_id} {program.version}, decisions fingerprint {program.fingerprint}\n"
+            f"-- Generated by `nkb sql --dialect {dialect}`; reads {table}("
+            + ", ".join(columns) + ") as text.\n")
+    return head + view.sql(dialect=dialect, pretty=True, copy=False) + ";\n"
+
+
+class _Query:
+    def __init__(self, program: Program, wording: Wording, source: Source, sql: Sql,
+                 hint: str | None) -> None:
+        self.ctes: list[tuple[str, exp.Select]] = []  # each layer reads the one before it
+        self.p = program
+        self.w = wording
+        self.src = source
+        self.sql = sql
+        self.hint = hint
+        self.present = set(source.columns)
+        self.inputs = {i.id: i for i in program.inputs}
+        self.derived = {d.input: d for d in program.derived}
+
+    def layer(self, select: exp.Select, name: str) -> exp.Table:
+        """A named step (a CTE): flat, so neither a database nor sqlglot's recursive parser
+        meets twenty nested subqueries."""
+        name = f"nkb_{name}"  # apart from the names of the user's tables
+        self.ctes.append((name, select))
+        return exp.to_table(name)
+
+    # -- layer 1: cells → parts ----------------------------------------------------------------
+
+    def text(self, name: str) -> exp.Expression:
+        if name not in self.present:
+            return exp.Cast(this=exp.Null(), to=exp.DataType.build("VARCHAR"))
+        cell = exp.Cast(this=c(name), to=exp.DataType.build("VARCHAR"))
+        if self.inputs[name].type == "symptoms":
+            return exp.Coalesce(this=cell, expressions=[s("")]) if self.src.csv_cells else cell
+        return exp.Nullif(this=cell, expression=s(""))
+
+    def parts(self) -> list[exp.Expression]:
+        sql = self.sql
+        out: list[exp.Expression] = []
+        for inp in self.p.inputs:
+            x = inp.id
+            out.append(self.text(x).as_(f"{x}__t"))
+            if inp.base_unit is not None or inp.type == "number":
+                t = c(f"{x}__t")
+                for i, part in enumerate(("sg", "mt", "ex", "rs"), start=1):
+                    out.append(sql.extract(t, number_re(), i).as_(f"{x}__{part}"))
+                out.append(sql.like(t, number_re()).as_(f"{x}__ok"))
+        return out
+
+    # -- layer 2: parts → checks, exact value --------------------------------------------------
+
+    def number(self, inp: InputDef) -> list[exp.Expression]:
+        sql, x = self.sql, inp.id
+        col = lambda part: c(f"{x}__{part}")  # noqa: E731
+        ascii_ = lambda e: case((sql.like(e, "[^\x00-\x7f]"),  # noqa: E731
+                                 sql.translate(e, *_foreign())), default=e)
+        mant = ascii_(exp.Replace(this=col("mt"), expression=s(","), replacement=s("")))
+        whole = sql.extract(mant, r"^([0-9]*)", 1)
+        frac = sql.extract(mant, r"\.([0-9]*)$", 1)
+        coef = exp.Trim(this=exp.DPipe(this=whole, expression=frac, safe=True), expression=s("0"),
+                        position="LEADING")
+        edigits = ascii_(sql.extract(col("ex"), r"^[eE][-+]?(.*)$", 1))
+        edigits = exp.Trim(this=edigits, expression=s("0"), position="LEADING")
+        eneg = sql.like(col("ex"), "^[eE]-")
+        unit = sql.sub(col("rs"), f"[{_ws()}]+$", "")
+        return [mant.as_(f"{x}__mant"), frac.as_(f"{x}__fr"), coef.as_(f"{x}__co"),
+                edigits.as_(f"{x}__ed"), eneg.as_(f"{x}__en"), unit.as_(f"{x}__un")]
+
+    def checks(self, inp: InputDef) -> list[exp.Expression]:
+        """Exponent, digits, unit and the value cut to SCALE decimals."""
+        sql, x = self.sql, inp.id
+        col = lambda part: c(f"{x}__{part}")  # noqa: E731
+        nd = exp.Length(this=col("co"))
+        huge = exp.GT(this=exp.Length(this=col("ed")), expression=n(9))
+        e = case((huge, n(0)), (exp.EQ(this=col("ed"), expression=s("")), n(0)),
+                 default=exp.Cast(this=col("ed"), to=exp.DataType.build("BIGINT")))
+        e = case((col("en"), exp.Neg(this=e)), default=e)
+        xexp = exp.Sub(this=e, expression=exp.Length(this=col("fr")))
+        adjusted = par(exp.Add(this=par(exp.Add(this=xexp, expression=nd)), expression=n(-1)))
+        zero = exp.EQ(this=nd, expression=n(0))
+        too_large = and_(exp.Not(this=zero), or_(and_(huge, exp.Not(this=col("en"))),
+                                                 exp.GT(this=adjusted, expression=n(MAX_EXPONENT))))
+        too_small = and_(exp.Not(this=zero), or_(and_(huge, col("en")),
+                                                 exp.LT(this=adjusted, expression=n(-MAX_EXPONENT))))
+        return [zero.as_(f"{x}__zero"), too_large.as_(f"{x}__big"), too_small.as_(f"{x}__small"),
+                exp.GT(this=nd, expression=n(MAX_DIGITS)).as_(f"{x}__long"),
+                xexp.as_(f"{x}__xe"), self.unit_of(inp).as_(f"{x}__u")]
+
+    def unit_of(self, inp: InputDef) -> exp.Expression:
+        """The unit's canonical name, '' when the input has none, or '?name'/'!' for a unit of
+        another dimension / an unknown unit (patient._Spec._split)."""
+        sql, x = self.sql, inp.id
+        u = c(f"{x}__un")
+        norm: exp.Expression = exp.Replace(this=u, expression=s(" "), replacement=s(""))
+        for old, new in UNIT_FOLDS:
+            norm = exp.Replace(this=norm, expression=s(old), replacement=s(new))
+        accepted = {unit.name for unit in inp.units}
+        default = inp.default_unit.name if inp.default_unit else ""
+        whens: list[tuple[exp.Expression, exp.Expression]] = [
+            (exp.EQ(this=u, expression=s("")), s(default))]
+        if inp.type == "percent":
+            whens.append((exp.EQ(this=u, expression=s("%")), s("")))
+        by_name: dict[str, list[str]] = {}
+        for spelling, unit in UNITS.items():
+            mark = unit.name if unit.name in accepted else f"?{_NOUN.get(unit.dimension, 'another')}"
+            by_name.setdefault(mark, []).append(spelling)
+        for mark, spellings in by_name.items():
+            whens.append((exp.In(this=norm, expressions=[s(sp) for sp in spellings]), s(mark)))
+        long = exp.GT(this=exp.Length(this=u), expression=n(MAX_TEXT))
+        return case((long, s("!")), *whens, default=s("!"))
+
+    def value(self, inp: InputDef) -> list[exp.Expression]:
+        """The value cut toward zero to SCALE decimals (``v``) and the sign of the cut (``d``)."""
+        sql, x = self.sql, inp.id
+        col = lambda part: c(f"{x}__{part}")  # noqa: E731
+        co, xe = col("co"), col("xe")
+        nd = exp.Length(this=co)
+        k = exp.Neg(this=xe)
+        int_pos = fn("RPAD", co, _int(exp.Add(this=nd, expression=xe)), s("0"))
+        head = case((exp.GT(this=nd, expression=k),
+                     exp.Substring(this=co, start=n(1), length=exp.Sub(this=nd, expression=k))),
+                    default=s("0"))
+        tail = case((exp.GT(this=nd, expression=k),
+                     exp.Substring(this=co, start=exp.Add(this=exp.Sub(this=nd, expression=k),
+                                                          expression=n(1)))),
+                    default=fn("LPAD", co, _int(k), s("0")))
+        frac_all = case((exp.GTE(this=xe, expression=n(0)), s("")), default=tail)
+        whole = case((exp.GTE(this=xe, expression=n(0)), int_pos), default=head)
+        kept = fn("RPAD", exp.Substring(this=frac_all, start=n(1), length=n(SCALE)),
+                  _int(n(SCALE)), s("0"))
+        cut = sql.like(exp.Substring(this=frac_all, start=n(SCALE + 1)), "[1-9]")
+        neg = exp.EQ(this=col("sg"), expression=s("-"))
+        text = cat(case((neg, s("-")), default=s("")), whole, ".", kept)
+        # Only a number that passed the format checks is built (an exponent of 10^9 would
+        # otherwise pad a string of a billion zeros).
+        unusable = or_(exp.Not(this=is_true(col("ok"))), col("zero"), col("big"), col("small"),
+                       col("long"))
+        v = case((unusable, decimal(Fraction(0))), default=exp.Cast(this=text, to=NUMBER))
+        d = case((and_(exp.Not(this=col("zero")), is_true(cut)),
+                  case((neg, n(-1)), default=n(1))), default=n(0))
+        return [v.as_(f"{x}__v"), d.as_(f"{x}__d")]
+
+    # -- errors --------------------------------------------------------------------------------
+
+    def error_kind(self, inp: InputDef) -> exp.Expression:
+        """Which of patient.py's checks fails first (1-8), NULL when none: the message is built
+        only for such rows (error_text), so good rows never pay for it."""
+        sql, x = self.sql, inp.id
+        col = lambda part: c(f"{x}__{part}")  # noqa: E731
+        t = col("t")
+        whens = [
+            exp.GT(this=exp.Length(this=t), expression=n(MAX_TEXT)),
+            or_(exp.Not(this=is_true(col("ok"))), sql.like(col("un"), "\n")),
+            col("big"), col("small"), and_(exp.Not(this=col("zero")), col("long")),
+            exp.EQ(this=col("u"), expression=s("!")), sql.like(col("u"), r"^\?"),
+        ]
+        out_of_range = []
+        for edge, op in ((inp.min, "<"), (inp.max, ">")):
+            if edge is not None:
+                out_of_range.append(is_true(self.unit_compare(inp, op, edge, final=False)))
+        whens.append(or_(*out_of_range) if out_of_range else exp.false())
+        return case(*[(and_(not_null(t), w), n(i)) for i, w in enumerate(whens, start=1)])
+
+    def error_text(self, inp: InputDef) -> exp.Expression:
+        sql, x = self.sql, inp.id
+        col = lambda part: c(f"{x}__{part}")  # noqa: E731
+        t, kind = col("t"), col("ek")
+        allowed = self.w.allowed[x]
+        rng = f"written numbers have at most {MAX_DIGITS} digits and lie between " \
+              f"1e-{MAX_EXPONENT} and 1e{MAX_EXPONENT + 1} (or are 0)"
+        give = f"; give {allowed}"
+        shown_t = sql.show(t)
+        shown_num = sql.show(cat(col("sg"), col("mant"), col("ex")))
+        shown_unit = sql.show(col("un"))
+        detail = case(
+            (exp.EQ(this=kind, expression=n(1)),
+             cat("'", shown_t, f"' is too long for a number with a unit; {rng}{give}")),
+            (exp.EQ(this=kind, expression=n(2)),
+             cat("'", shown_t, f"' is not a number with an optional unit{give}")),
+            (exp.EQ(this=kind, expression=n(3)), cat("'", shown_num, f"' is far too large; {rng}{give}")),
+            (exp.EQ(this=kind, expression=n(4)), cat("'", shown_num, f"' is far too small; {rng}{give}")),
+            (exp.EQ(this=kind, expression=n(5)),
+             cat("'", shown_num, f"' has too many digits; {rng}{give}")),
+            (exp.EQ(this=kind, expression=n(6)), cat("unknown unit '", shown_unit, f"'{give}")),
+            (exp.EQ(this=kind, expression=n(7)),
+             cat("'", shown_unit, "' is a unit for ", exp.Substring(this=col("u"), start=n(2)),
+                 f" values{give}")),
+            default=s(allowed))
+        return case((not_null(kind), cat(f"{x}: '", shown_t, "' is not allowed: ", detail)))
+
+    def bool_error(self, inp: InputDef) -> exp.Expression:
+        t = c(f"{inp.id}__t")
+        word = exp.Lower(this=self.sql.strip(t))
+        bad = exp.Not(this=exp.In(this=word, expressions=[s(w) for w in _TRUE + _FALSE]))
+        return case((and_(not_null(t), bad), cat(f"{inp.id}: '", self.sql.show(t),
+                                                 "' is not allowed: true or false (yes/no)")))
+
+    def symptom_patterns(self) -> tuple[str, str, str]:
+        ids = sorted(self.p.symptoms, key=lambda i: (-len(i), i))
+        for sid in ids:
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", sid):
+                raise CompileError(f"'{sid}' is not a valid id")
+        alt = "|".join(ids)
+        item = f"[{_ws()}]*(?:{alt})?[{_ws()}]*"
+        return f"^{item}(?:[,;|]{item})*$", f"^(?:{item}[,;|])*([^,;|]*)", alt
+
+    def symptom_error(self, inp: InputDef) -> exp.Expression:
+        sql = self.sql
+        t = c(f"{inp.id}__t")
+        valid, first_bad, _ = self.symptom_patterns()
+        item = sql.strip(sql.extract(t, first_bad, 1))
+        hint: exp.Expression = s("")
+        if self.hint is not None:
+            hint = case((exp.LTE(this=exp.Length(this=item), expression=n(MAX_TEXT)),
+                         fn(self.hint, item)), default=s(""))
+        text = cat(f"{inp.id}: '", sql.show(item), "' is not allowed: it is not a symptom id",
+                   exp.Coalesce(this=hint, expressions=[s("")]),
+                   case((exp.EQ(this=exp.Coalesce(this=hint, expressions=[s("")]), expression=s("")),
+                         s(".")), default=s("")),
+                   " The symptoms are " + ", ".join(self.w.symptoms))
+        return case((and_(not_null(t), exp.Not(this=sql.like(t, valid))), text))
+
+    def sum_error(self) -> list[exp.Expression]:
+        out = []
+        for d in self.p.derived:
+            parts = d.add_up_to_100
+            if not parts:
+                continue
+            given = or_(*[self.given(p) for p in parts])
+            total: exp.Expression | None = None
+            dirs: exp.Expression | None = None
+            for p in parts:
+                v = case((self.given(p), c(f"{p}__v")), default=decimal(Fraction(0)))
+                dd = case((self.given(p), c(f"{p}__d")), default=n(0))
+                total = v if total is None else exp.Add(this=total, expression=v)
+                dirs = dd if dirs is None else exp.Add(this=dirs, expression=dd)
+            assert total is not None and dirs is not None
+            over = or_(exp.GT(this=total, expression=decimal(Fraction(100))),
+                       and_(exp.EQ(this=total, expression=decimal(Fraction(100))),
+                            exp.GT(this=dirs, expression=n(0))))
+            shown = [exp.Coalesce(this=c(f"{p}__t") if p in self.present else exp.Null(),
+                                  expressions=[s("None" if p not in self.present else "")])
+                     for p in parts]
+            joined: list[exp.Expression | str] = []
+            for i, part in enumerate(shown):
+                joined += ([" + "] if i else []) + [part]
+            text = cat(" + ".join(parts) + ": '", self.sql.show(cat(*joined)),
+                       "' is not allowed: percentages that add up to 100 or less")
+            out.append(case((and_(given, over), text)))
+        return out
+
+    # -- values for the rules -------------------------------------------------------------------
+
+    def given(self, name: str) -> exp.Expression:
+        """The input was given and read (an error row decides nothing)."""
+        return not_null(c(f"{name}__t"))
+
+    def unit_compare(self, inp: InputDef, op: str, base: Fraction,
+                     final: bool = True) -> exp.Expression:
+        """``value op base`` exactly, in the value's own unit; unknown when not given.
+        ``final``: after the derived inputs are filled in (unit '=')."""
+        x = inp.id
+        v, d, u = c(f"{x}__v"), c(f"{x}__d"), c(f"{x}__uf" if final else f"{x}__u")
+        whens = []
+        units = [(unit.name, unit.from_base(base)) for unit in inp.units] or [("", base)]
+        if inp.type == "percent":
+            units.append(("", base))
+        for name, const in units:
+            whens.append((exp.EQ(this=u, expression=s(name)), _pair(op, v, d, decimal(const))))
+        if x in self.derived and final:
+            whens.insert(0, (exp.EQ(this=u, expression=s("=")),
+                             _pair(op, c(f"{x}__dv"), c(f"{x}__dd"), decimal(base))))
+        return case(*whens)
+
+    def arith(self, node: Value) -> tuple[exp.Expression, exp.Expression]:
+        """(exact DECIMAL in the base unit, whether it is exact) of a derived input's formula."""
+        if isinstance(node, Const) and isinstance(node.value, Fraction):
+            return decimal(node.value), exp.true()
+        if isinstance(node, InputRef):
+            inp = self.inputs[node.input]
+            v = c(f"{inp.id}__v")
+            exact = exp.EQ(this=c(f"{inp.id}__d"), expression=n(0))
+            top = max(abs(inp.max or 0), abs(inp.min or 0)) if inp.max is not None else None
+            if top is None:
+                raise CompileError(f"derived input reads '{inp.id}', which has no range")
+            whens = []
+            for unit in inp.units or ():
+                scaled = exp.Mul(this=v, expression=decimal(unit.scale))
+                whens.append((exp.EQ(this=c(f"{inp.id}__u"), expression=s(unit.name)),
+                              exp.Add(this=scaled, expression=decimal(unit.offset))))
+            base = case(*whens, default=v) if whens else v
+            digits = len(str(int(top))) + 1
+            typed = exp.Cast(this=base, to=exp.DataType.build(f"DECIMAL({digits + SCALE}, {SCALE})"))
+            return par(typed), exact
+        if isinstance(node, Arith):
+            (left, le), (right, re_) = self.arith(node.left), self.arith(node.right)
+            if node.op == "/":
+                if not isinstance(node.right, Const) or not isinstance(node.right.value, Fraction) \
+                        or node.right.value == 0:
+                    raise CompileError("the SQL backend divides only by a nonzero number")
+                return par(exp.Mul(this=left, expression=_exact_decimal(1 / node.right.value))), le
+            op = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[node.op]
+            return par(op(this=left, expression=right)), and_(le, re_)
+        raise CompileError(f"{type(node).__name__} in a formula")
+
+    # -- conditions ----------------------------------------------------------------------------
+
+    def cond(self, node: Cond) -> exp.Expression:
+        if isinstance(node, Const):
+            if not isinstance(node.value, bool):
+                raise CompileError("a value is not a yes/no condition")
+            return exp.true() if node.value else exp.false()
+        if isinstance(node, InputRef):
+            return c(f"{node.input}__b")
+        if isinstance(node, FactRef):
+            return c(f"f__{node.fact}")
+        if isinstance(node, Known):
+            return exp.Not(this=is_null(c(f"{node.input}__k")))
+        if isinstance(node, Not):
+            return exp.Not(this=par(self.cond(node.operand)))  # NOT NULL is NULL: Kleene
+        if isinstance(node, And):  # SQL's AND and OR are Kleene's tables
+            return par(exp.and_(*[par(self.cond(i)) for i in node.items], copy=False))
+        if isinstance(node, Or):
+            return par(exp.or_(*[par(self.cond(i)) for i in node.items], copy=False))
+        if isinstance(node, InSet):
+            if not isinstance(node.value, SeverityRef):
+                raise CompileError("'in' reads only the severity")
+            return case((is_null(c("sev")), exp.Null()),
+                        default=exp.In(this=c("sev"), expressions=[s(m) for m in node.members]))
+        if isinstance(node, SymptomAny):
+            t = c(f"{node.input}__k")
+            alt = "|".join(sorted(node.symptoms, key=lambda i: (-len(i), i)))
+            pattern = f"(?:^|[,;|])[{_ws()}]*(?:{alt})[{_ws()}]*(?:[,;|]|$)"
+            return case((is_null(t), exp.Null()), default=self.sql.like(t, pattern))
+        if isinstance(node, AnySymptom):
+            t = c(f"{node.input}__k")
+            return case((is_null(t), exp.Null()), default=self.sql.like(t, f"[^,;|{_ws()}]"))
+        if isinstance(node, Compare):
+            return self.compare(node)
+        raise CompileError(f"{type(node).__name__} is not a yes/no condition")
+
+    def compare(self, node: Compare) -> exp.Expression:
+        left, right = node.left, node.right
+        if isinstance(left, InputRef) and isinstance(right, Const) and \
+                isinstance(right.value, Fraction):
+            return self.unit_compare(self.inputs[left.input], node.op, right.value)
+        if isinstance(left, SeverityRef) and isinstance(right, Const) and node.op in ("==", "!="):
+            op = exp.EQ if node.op == "==" else exp.NEQ
+            return op(this=c("sev"), expression=s(str(right.value)))
+        if isinstance(left, InputRef) and isinstance(right, Const) and isinstance(right.value, bool):
+            op = exp.EQ if node.op == "==" else exp.NEQ
+            return op(this=c(f"{left.input}__b"), expression=exp.true() if right.value else exp.false())
+        raise CompileError(f"the SQL backend cannot compare {type(left).__name__} with "
+                           f"{type(right).__name__}")
+
+    # -- assembly ------------------------------------------------------------------------------
+
+    def select(self) -> exp.Select:
+        p, src = self.p, self.src
+        keep = [c(src.order), *[c(k) for k in src.passthrough], *[c(k) for k in src.columns]]
+        numeric = [i for i in p.inputs if i.base_unit is not None or i.type == "number"]
+        l1 = _select(*keep, *self.parts()).from_(src.table)
+        l2 = _select("*", *[e for i in numeric for e in self.number(i)]).from_(self.layer(l1, "l1"), copy=False)
+        l3 = _select("*", *[e for i in numeric for e in self.checks(i)]).from_(self.layer(l2, "l2"), copy=False)
+        l4 = _select("*", *[e for i in numeric for e in self.value(i)]).from_(self.layer(l3, "l3"), copy=False)
+        l4 = _select("*", *[self.error_kind(i).as_(f"{i.id}__ek") for i in numeric]).from_(self.layer(l4, "l4k"), copy=False)
+        errors: list[exp.Expression] = []
+        order = list(src.columns) + [i.id for i in p.inputs if i.id not in src.columns]
+        for name in order:
+            inp = self.inputs[name]
+            if inp in numeric:
+                errors.append(self.error_text(inp))
+            elif inp.type == "boolean":
+                errors.append(self.bool_error(inp))
+            elif inp.type == "symptoms":
+                errors.append(self.symptom_error(inp))
+        field_error = exp.Coalesce(this=errors[0], expressions=errors[1:]) if errors else exp.Null()
+        l5 = _select("*", field_error.as_("err0")).from_(self.layer(l4, "l4"), copy=False)
+        sums = self.sum_error()
+        err = exp.Coalesce(this=c("err0"), expressions=sums) if sums else c("err0")
+        # Known values: only for rows without an error (a bad row decides nothing).
+        known = []
+        ok = is_null(c("err0"))
+        for inp in p.inputs:
+            t = c(f"{inp.id}__t")
+            known.append(case((ok, t)).as_(f"{inp.id}__known"))
+            if inp.type == "boolean":
+                word = exp.Lower(this=self.sql.strip(t))
+                known.append(case((exp.In(this=word, expressions=[s(w) for w in _TRUE]), exp.true()),
+                                  (exp.In(this=word, expressions=[s(w) for w in _FALSE]), exp.false()))
+                             .as_(f"{inp.id}__b"))
+        l6 = _select("*", err.as_("err"), *known).from_(self.layer(l5, "l5"), copy=False)
+        # Derived inputs: value, exactness, and the unit marker '=' when derived.
+        l7_cols: list[exp.Expression] = []
+        for d in p.derived:
+            value, exact = self.arith(d.expr)
+            fill = and_(is_null(c(f"{d.input}__known")),
+                        *[not_null(c(f"{g}__known")) for g in d.when_given])
+            zero = {z: decimal(Fraction(0)) for z in d.zero_when_missing}
+            value = _fill_zero(value, zero)
+            l7_cols += [case((fill, value)).as_(f"{d.input}__dv"),
+                        case((fill, case((exact, n(0)), default=n(1)))).as_(f"{d.input}__dd"),
+                        case((fill, s("=")), default=c(f"{d.input}__u")).as_(f"{d.input}__uf"),
+                        case((fill, s("=")), default=c(f"{d.input}__known")).as_(f"{d.input}__k")]
+        # The final unit (__uf) and known value (__k) of every input: '=' for a derived one.
+        for inp in p.inputs:
+            if inp.id in self.derived:
+                continue
+            l7_cols.append(c(f"{inp.id}__known").as_(f"{inp.id}__k"))
+            if inp.base_unit is not None or inp.type == "number":
+                l7_cols.append(c(f"{inp.id}__u").as_(f"{inp.id}__uf"))
+        l7 = _select("*", *l7_cols).from_(self.layer(l6, "l6"), copy=False)
+        known_ok = is_null(c("err"))
+        sev_input = self.inputs[p.severity.input]
+        bands = []
+        for band in p.severity.bands:
+            tests = []
+            if band.lower is not None:
+                tests.append(self.unit_compare(sev_input, ">=", band.lower))
+            if band.below is not None:
+                tests.append(self.unit_compare(sev_input, "<", band.below))
+            bands.append((is_true(and_(*tests)) if tests else exp.true(), s(band.id)))
+        sev = case((exp.Not(this=known_ok), exp.Null()),
+                   (is_null(c(f"{p.severity.input}__k")), exp.Null()), *bands)
+        l8 = _select("*", sev.as_("sev")).from_(self.layer(l7, "l7"), copy=False)
+        rel = l8
+        for fact in p.facts:  # one layer per fact: a fact reads only facts before it
+            rel = _select("*", self.cond(fact.when).as_(f"f__{fact.id}")).from_(self.layer(rel, f"f_{fact.id}"), copy=False)
+        rel = _select("*", *[self.cond(lim.when).as_(f"s__{i}") for i, lim in enumerate(p.limits)],
+                         *[self.cond(r.when).as_(f"r__{i}") for i, r in enumerate(p.rules)]).from_(self.layer(rel, "rules"), copy=False)
+        return self.finish(rel)
+
+    def finish(self, rel: exp.Select) -> exp.Select:
+        p, src = self.p, self.src
+        n_levels = len(p.levels)
+        decided = case(*[(or_(*[is_true(c(f"r__{i}")) for i, r in enumerate(p.rules) if r.rank == lv]),
+                          n(lv)) for lv in range(n_levels)
+                         if any(r.rank == lv for r in p.rules)], default=n(max(n_levels - 1, 0)))
+        unknown = case(*[(or_(*[is_null(c(f"r__{i}")) for i, r in enumerate(p.rules) if r.rank == lv]),
+                          n(lv)) for lv in range(n_levels)
+                         if any(r.rank == lv for r in p.rules)], default=n(n_levels))
+        rel = _select("*", decided.as_("lt"), unknown.as_("lu")).from_(self.layer(rel, "lv"), copy=False)
+        level = case((exp.LTE(this=c("lt"), expression=c("lu")), c("lt")), default=c("lu"))
+        ids = [lv.id for lv in p.levels] or ["routine"]
+        urgency = case(*[(exp.EQ(this=level, expression=n(i)), s(lid)) for i, lid in enumerate(ids)],
+                       default=s(ids[-1]))
+        certain = case((exp.EQ(this=level, expression=c("lt")), s("true")), default=s("false"))
+        # settle_with: in rule order, each missing input of an unknown rule more urgent than lt,
+        # first occurrence only (evaluate.Evaluator.settle_with).
+        settle: list[exp.Expression] = []
+        seen: dict[str, list[int]] = {}
+        for i, rule in enumerate(p.rules):
+            active = and_(is_null(c(f"r__{i}")), exp.LT(this=n(rule.rank), expression=c("lt")))
+            for name in sorted(rule.deps):
+                earlier = [and_(is_null(c(f"r__{j}")),
+                                exp.LT(this=n(p.rules[j].rank), expression=c("lt")))
+                           for j in seen.get(name, [])]
+                cond = and_(active, is_null(c(f"{name}__k")),
+                            *[exp.Not(this=par(e)) for e in earlier])
+                settle.append(case((cond, s(name))))
+                seen.setdefault(name, []).append(i)
+        advice = []
+        for item in sorted(p.advice, key=lambda a: a.id):
+            keep = exp.true() if item.when is None else not_false(self.cond(item.when))
+            advice.append(case((keep, s(item.id))))
+        scope = [case((not_false(c(f"s__{i}")), s(lim.id))) for i, lim in enumerate(p.limits)]
+        fever_ids = [f.id for f in p.facts]
+        fever = c("f__has_fever") if "has_fever" in fever_ids else exp.Null()
+        ok = is_null(c("err"))
+        out = lambda e: case((ok, e))  # noqa: E731  a bad row has only its error
+        anc = self.anc_text()
+        sql = self.sql
+        error = case((exp.GT(this=exp.Length(this=c("err")), expression=n(MAX_ERROR_CHARS)),
+                      sql.show(c("err"), MAX_ERROR_CHARS)), default=c("err"))
+        cols = [c(src.order), *[c(k) for k in src.passthrough], *[c(k) for k in src.columns],
+                out(case((is_null(c("sev")), s("unknown")), default=c("sev"))).as_("severity"),
+                out(urgency).as_("urgency"), out(certain).as_("urgency_certain"),
+                out(exp.Nullif(this=_join(settle), expression=s(""))).as_("settle_with"),
+                out(anc).as_("anc_cells_per_ul"),
+                out(case((fever, s("true")), (exp.Not(this=fever), s("false")))).as_("fever"),
+                out(exp.Nullif(this=_join(scope), expression=s(""))).as_("scope_warnings"),
+                out(exp.Nullif(this=_join(advice), expression=s(""))).as_("advice_ids"),
+                error.as_("error"), self.exact_flag().as_("exact_in_sql")]
+        final = _select(*cols).from_(self.layer(rel, "decided"), copy=False)
+        for name, select in self.ctes:
+            final = final.with_(name, as_=select, copy=False)
+        return final.order_by(c(src.order), copy=False)
+
+    def anc_text(self) -> exp.Expression:
+        """The severity input in the base unit as batch.py writes it (units.json_number)."""
+        x = self.p.severity.input
+        inp = self.inputs[x]
+        whens = []
+        for unit in inp.units:
+            value = exp.Add(this=exp.Mul(this=c(f"{x}__v"), expression=decimal(unit.scale)),
+                            expression=decimal(unit.offset))
+            whens.append((exp.EQ(this=c(f"{x}__uf"), expression=s(unit.name)), value))
+        if x in self.derived:
+            whens.append((exp.EQ(this=c(f"{x}__uf"), expression=s("=")), c(f"{x}__dv")))
+        text = exp.Cast(this=case(*whens), to=exp.DataType.build("VARCHAR"))
+        trimmed = self.sql.sub(self.sql.sub(text, r"0+$", ""), r"\.$", "")
+        plain = case((self.sql.like(text, r"\."), trimmed), default=text)
+        return case((is_null(c(f"{x}__k")), exp.Null()), default=plain)
+
+    def exact_flag(self) -> exp.Expression:
+        """False when a number had more than SCALE decimals and fed an arithmetic result (the
+        derived count, the printed count) or a symptom hint was wanted: SQL's answer may then
+        differ from the exact one; engine/scale.py gives such rows to the Python engine."""
+        loose: list[exp.Expression] = []
+        feeds = {self.p.severity.input}
+        for d in self.p.derived:
+            feeds |= d.expr.deps
+        for inp in self.p.inputs:
+            if inp.id in feeds and (inp.base_unit is not None or inp.type == "number"):
+                loose.append(exp.NEQ(this=c(f"{inp.id}__d"), expression=n(0)))
+        # json_number writes a count below 0.0001 as a float would ('5e-05')
+        anc = self.anc_text()
+        small = self.sql.like(anc, r"^0\.0000")
+        loose.append(small)
+        for inp in self.p.inputs:
+            if inp.type == "symptoms" and self.hint is None:
+                valid, _, _ = self.symptom_patterns()
+                t = c(f"{inp.id}__t")
+                loose.append(and_(not_null(t), exp.Not(this=self.sql.like(t, valid))))
+        if not loose:
+            return exp.true()
+        return exp.Not(this=par(is_true(or_(*loose))))
+
+
+def _select(*items: exp.Expression | str) -> exp.Select:
+    return exp.Select().select(*items, copy=False)
+
+
+def _int(e: exp.Expression) -> exp.Expression:
+    return exp.Cast(this=e, to=exp.DataType.build("INT"))
+
+
+def _pair(op: str, v: exp.Expression, d: exp.Expression, const: exp.Expression) -> exp.Expression:
+    """(v, d) op const: v is the value cut toward zero to SCALE decimals and d the sign of what
+    was cut; const has at most SCALE decimals, so v ≠ const decides and v = const defers to d."""
+    eq = exp.EQ(this=v, expression=const)
+    ops = {
+        "<": or_(exp.LT(this=v, expression=const), and_(eq, exp.LT(this=d, expression=n(0)))),
+        "<=": or_(exp.LT(this=v, expression=const), and_(eq, exp.LTE(this=d, expression=n(0)))),
+        ">": or_(exp.GT(this=v, expression=const), and_(eq, exp.GT(this=d, expression=n(0)))),
+        ">=": or_(exp.GT(this=v, expression=const), and_(eq, exp.GTE(this=d, expression=n(0)))),
+        "==": and_(eq, exp.EQ(this=d, expression=n(0))),
+        "!=": exp.Not(this=par(and_(eq, exp.EQ(this=d, expression=n(0))))),
+    }
+    if op not in ops:
+        raise CompileError(f"unknown comparison '{op}'")
+    return par(ops[op])
+
+
+def _exact_decimal(value: Fraction) -> exp.Expression:
+    places = next((p for p in range(SCALE + 1) if (value * 10**p).denominator == 1), None)
+    if places is None:
+        raise CompileError(f"{value} is not a decimal of at most {SCALE} places")
+    whole = int(value * 10**places)
+    digits = str(abs(whole)).rjust(places + 1, "0")
+    text = digits if places == 0 else f"{digits[:-places]}.{digits[-places:]}"
+    width = max(len(digits), places + 1)
+    return exp.Cast(this=s(("-" if whole < 0 else "") + text),
+                    to=exp.DataType.build(f"DECIMAL({width}, {places})"))
+
+
+def _fill_zero(value: exp.Expression, zero: Mapping[str, exp.Expression]) -> exp.Expression:
+    """Inputs counted as 0 when missing: COALESCE each one's column inside the formula."""
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and node.name.endswith("__v") and \
+                node.name[:-3] in zero:
+            return exp.Coalesce(this=node.copy(), expressions=[zero[node.name[:-3]]])
+        return node
+    return value.transform(swap)
+
+
+def _join(items: Sequence[exp.Expression]) -> exp.Expression:
+    if not items:
+        return s("")
+    # CONCAT_WS skips NULLs in all three dialects (sqlglot's ConcatWs would wrap it for
+    # null-propagating semantics, which is not what is meant here).
+    return fn("CONCAT_WS", s(";"), *items)

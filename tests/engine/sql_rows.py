@@ -1,0 +1,130 @@
+"""Seeded patients for the sameness tests: good rows, rows at every edge, missing inputs and bad
+rows, written as the CSV cells a lab feed or a spreadsheet gives."""
+
+from __future__ import annotations
+
+import csv
+import random
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from neutropenia_kb.engine.program import Compare, Const, InputRef, Program, walk
+
+COLUMNS = ("id", "anc", "wbc", "neutrophils_percent", "bands_percent", "temperature", "symptoms",
+           "on_chemotherapy", "age_years")
+_UNIT_SPELLINGS = {"cells/uL": ["", " cells/uL", "/uL", " cells/µL", " cells/mm3", "cells/ul"],
+                   "10^9/L": [" x10^9/L", " G/L", " ×10⁹/L", "10^9/l", " x 10^9/L"],
+                   "C": ["", " C", "°C", " celsius"], "F": [" F", "°F", " fahrenheit"],
+                   "%": ["", "%", " %", " percent"], "": [""]}
+_BAD_NUMBERS = ["abc", "1e25", "1e-25", "-5", "12.5.3", "1234567890123456789012345678901",
+                "38 K", "5 %", "five", " ", "1e99999999999", "0e999", "\x1b[31m", "x" * 150,
+                "1,2,3", ".5", "+7", "-0", "٣٨", "38\t", "1\u2028", "37 C extra", "100 cells/uL", "0.8 G/L"]
+_WORDS = ["yes", "no", "true", "false", "Y", "n", "1", "0", " Yes ", "maybe", "TRUE", "2"]
+
+
+def decimal_text(value: Fraction, places: int) -> str:
+    """The value cut to ``places`` decimals, as text."""
+    scaled = value * 10**places
+    whole = int(scaled)
+    sign = "-" if value < 0 and whole == 0 and scaled != 0 else ""
+    digits = str(abs(whole)).rjust(places + 1, "0")
+    text = digits if places == 0 else f"{digits[:-places]}.{digits[-places:]}"
+    return ("-" if whole < 0 else sign) + text
+
+
+def edges(program: Program) -> list[tuple[str, str, Fraction]]:
+    """(input, unit name, value in that unit) for every band edge and threshold in every unit."""
+    out = []
+    inputs = program.input_by_id
+    sev = inputs[program.severity.input]
+    for band in program.severity.bands:
+        for edge in (band.lower, band.below):
+            if edge is not None:
+                out += [(sev.id, u.name, u.from_base(edge)) for u in sev.units]
+    for _owner, _kind, cond in program.conditions():
+        for node in walk(cond):
+            if isinstance(node, Compare) and isinstance(node.left, InputRef) and \
+                    isinstance(node.right, Const):
+                for unit, value in node.in_units.items():
+                    out.append((node.left.input, unit, value))
+                if not node.in_units:
+                    out.append((node.left.input, "", node.right.value))  # type: ignore[arg-type]
+    for inp in program.inputs:
+        for edge in (inp.min, inp.max):
+            if edge is not None:
+                out += [(inp.id, u.name, u.from_base(edge)) for u in inp.units] or \
+                    [(inp.id, "", edge)]
+    return sorted(set(out))
+
+
+def grid(program: Program) -> Iterator[dict[str, str]]:
+    """Each edge, and just above and below it at 1, 2, 12, 13 and 20 decimals, in each unit."""
+    for name, unit, value in edges(program):
+        spelling = _UNIT_SPELLINGS.get(unit, [f" {unit}"])[-1] if unit else ""
+        for step in (0, 1, 2, 12, 13, 20):
+            for sign in (-1, 1):
+                near = value + sign * Fraction(1, 10**step) if step else value
+                for places in sorted({step, 20}):
+                    row = {"anc": "800", "temperature": "37", "on_chemotherapy": "yes",
+                           "symptoms": "", "age_years": "40"}
+                    row[name] = decimal_text(near, places) + spelling
+                    if name == "wbc":
+                        row.pop("anc")
+                        row["neutrophils_percent"] = "40"
+                    if name in ("neutrophils_percent", "bands_percent"):
+                        row.pop("anc")
+                        row["wbc"] = "2500"
+                    yield row
+
+
+def patients(seed: int, count: int, symptoms: Sequence[str]) -> Iterator[dict[str, str]]:
+    rnd = random.Random(seed)
+
+    def number(low: float, high: float, units: list[str], edges_: list[float]) -> str:
+        roll = rnd.random()
+        if roll < 0.06:
+            return rnd.choice(_BAD_NUMBERS)
+        if roll < 0.3 and edges_:
+            base = rnd.choice(edges_)
+            text = decimal_text(Fraction(base) + Fraction(rnd.randint(-3, 3), 10**rnd.choice(
+                [0, 1, 2, 13, 18])), rnd.choice([0, 1, 2, 13, 18]))
+        else:
+            text = str(round(rnd.uniform(low, high), rnd.choice([0, 1, 2, 3])))
+        return text + rnd.choice(units)
+
+    for i in range(count):
+        row: dict[str, str] = {"id": str(i)}
+        unit = rnd.choice(["cells/uL", "10^9/L"])
+        scale = 1 if unit == "cells/uL" else 1000
+        if rnd.random() < 0.6:
+            row["anc"] = number(0, 3000 / scale, _UNIT_SPELLINGS[unit],
+                                [500 / scale, 1000 / scale, 1500 / scale])
+        elif rnd.random() < 0.8:
+            row["wbc"] = number(0, 9000 / scale, _UNIT_SPELLINGS[unit], [2500 / scale])
+            row["neutrophils_percent"] = number(0, 90, _UNIT_SPELLINGS["%"], [20, 40, 60])
+            if rnd.random() < 0.5:
+                row["bands_percent"] = number(0, 30, _UNIT_SPELLINGS["%"], [10, 50])
+        if rnd.random() < 0.85:
+            t_unit = rnd.choice(["C", "F"])
+            row["temperature"] = number(*((34, 40) if t_unit == "C" else (93, 104)),
+                                        _UNIT_SPELLINGS[t_unit],
+                                        [38, 36] if t_unit == "C" else [100.4, 96.8])
+        if rnd.random() < 0.85:
+            picked = rnd.sample(list(symptoms), rnd.choice([0, 0, 1, 1, 2, 3]))
+            if rnd.random() < 0.04:
+                picked.append(rnd.choice(["fevr", "headache", "Fever", "x" * 120, "a\tb"]))
+            row["symptoms"] = rnd.choice([",", ";", "|", ", "]).join(picked)
+        if rnd.random() < 0.8:
+            row["on_chemotherapy"] = rnd.choice(_WORDS)
+        if rnd.random() < 0.7:
+            row["age_years"] = number(0, 90, [""], [12])
+        yield row
+
+
+def write_csv(path: Path, rows: Iterator[dict[str, Any]], columns: Sequence[str] = COLUMNS) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(columns)
+        for row in rows:
+            out.writerow([row.get(c, "") for c in columns])

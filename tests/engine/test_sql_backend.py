@@ -1,0 +1,98 @@
+"""The SQL backend's parts: its regex classes are Python's, its constants exact, and the view
+`nkb sql` prints parses back through sqlglot and, installed in DuckDB, decides as Python does."""
+
+from __future__ import annotations
+
+import re
+import sys
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import sqlglot
+
+from neutropenia_kb import load
+from neutropenia_kb.cli import main
+from neutropenia_kb.core.problems import InputError
+from neutropenia_kb.engine import sql_backend
+from neutropenia_kb.engine.batch import result_fields, _cell, RESULT_COLUMNS
+from neutropenia_kb.engine.compile import CompileError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def kb() -> Any:
+    return load(ROOT / "rules")
+
+
+def test_character_classes_are_pythons() -> None:
+    ws = re.compile(f"[{sql_backend._ws()}]")
+    dig = re.compile(f"[{sql_backend._dig()}]")
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        assert bool(ws.match(char)) == bool(re.match(r"\s", char)), hex(code)
+        assert bool(dig.match(char)) == bool(re.match(r"\d", char)), hex(code)
+
+
+def test_constants_with_more_decimals_than_kept_are_refused() -> None:
+    assert sql_backend.decimal(Fraction(1004, 10)).sql() == "CAST('100.400000000000' AS " \
+        "DECIMAL(34, 12))"
+    with pytest.raises(CompileError, match="more than 12 decimals"):
+        sql_backend.decimal(Fraction(1, 3))
+
+
+@pytest.mark.parametrize("dialect", sql_backend.DIALECTS)
+def test_view_parses_back(dialect: str, capsys: pytest.CaptureFixture[str], kb: Any) -> None:
+    assert main(["sql", "--dialect", dialect, "--table", "labs", "--rules",
+                 str(ROOT / "rules")]) == 0
+    text = capsys.readouterr().out
+    assert f"decisions fingerprint {kb.evaluator.program.fingerprint}" in text.splitlines()[0]
+    parsed = sqlglot.parse_one(text, read=dialect)
+    assert isinstance(parsed, sqlglot.exp.Create)
+    assert "kb_fingerprint" in parsed.expression.named_selects
+
+
+def test_bad_table_name_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sql", "--table", "x; drop table y", "--rules", str(ROOT / "rules")]) == 2
+    assert "--table" in capsys.readouterr().err
+
+
+def test_view_installed_in_duckdb_decides_as_python(kb: Any) -> None:
+    evaluator = kb.evaluator
+    text = sql_backend.view_sql(evaluator.program, sql_backend.Wording.of(evaluator.parser),
+                                "duckdb", "labs")
+    rows = [
+        {"anc": "499.999999999", "temperature": "37.99999999999999999999", "symptoms": "cough",
+         "on_chemotherapy": "yes", "age_years": "40"},
+        {"wbc": "2.5 G/L", "neutrophils_percent": "40", "temperature": "35.9"},
+        {"anc": "0.8 x10^9/L", "temperature": "38 K"},
+        {"anc": "", "symptoms": "", "on_chemotherapy": "maybe"},
+        {"neutrophils_percent": "70", "bands_percent": "40"},
+    ]
+    columns = [i.id for i in evaluator.program.inputs]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE labs (" + ", ".join(f"{c} VARCHAR" for c in columns) + ")")
+    for row in rows:
+        con.execute("INSERT INTO labs VALUES (" + ", ".join("?" for _ in columns) + ")",
+                    [row.get(c) for c in columns])
+    con.execute(text)
+    got = con.execute(f"SELECT {', '.join(RESULT_COLUMNS)}, kb_version FROM "
+                      "labs_neutropenia_kb_decisions ORDER BY line").fetchall()
+    for row, answer in zip(rows, got):
+        try:
+            fields = result_fields(evaluator.evaluate({k: v for k, v in row.items()}), None)
+        except InputError as exc:
+            fields = result_fields(None, str(exc))
+        want = tuple(_cell(fields[k]) or None for k in RESULT_COLUMNS)
+        assert answer[:-1] == want
+        assert answer[-1] == kb.meta.version
+    # More decimals than the view keeps: flagged, as accepted_divergences.yaml says.
+    con.execute("INSERT INTO labs (anc) VALUES ('499.99999999999999999')")
+    flags = con.execute("SELECT exact_in_sql FROM labs_neutropenia_kb_decisions WHERE anc = "
+                        "'499.99999999999999999'").fetchall()
+    assert flags == [(False,)]
