@@ -18,7 +18,9 @@ from neutropenia_kb.kb.loader import load_text
 from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.core.output_files import atomic_output, check_target, write_text
 from neutropenia_kb.engine.patient import read_json
-from neutropenia_kb.core.problems import Problem, UsageError, render_all, show_value
+from neutropenia_kb.core.json_text import dumps
+from neutropenia_kb.core.problems import InputError, Problem, UsageError, render_all, show_value
+from neutropenia_kb.kb.text import expand, service_line
 from neutropenia_kb.commands import add_rules_option
 
 
@@ -48,10 +50,17 @@ def run(args: argparse.Namespace) -> int:
     batch_format = None if args.patient == "-" else format_of(args.patient)
     if batch_format is not None:
         return _batch(kb, Path(args.patient), batch_format, args.output)
-    patient = read_patient(args.patient)
-    result = kb.evaluate(patient)
-    text = json.dumps(result.to_json(), indent=2, ensure_ascii=False) if args.format == "json" \
-        else summary(kb, result)
+    try:
+        result = kb.evaluate(read_patient(args.patient))
+    except (InputError, UsageError) as exc:
+        if args.format != "json":
+            raise
+        # A program asked for JSON: the error is JSON too, on stdout; people still read stderr.
+        error = exc.to_json() if isinstance(exc, InputError) else {"message": str(exc)}
+        print(dumps({"error": error}, indent=2))
+        print(f"nkb: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    text = dumps(result.to_json(), indent=2) if args.format == "json" else summary(kb, result)
     if args.output:
         target = Path(args.output)
         check_target(target, [] if args.patient == "-" else [Path(args.patient)])
@@ -172,6 +181,15 @@ def summary(kb: KnowledgeBase, result: Result) -> str:
     lines = []
     level = kb.level(result.urgency)
     lines.append(f"URGENCY: {level.title.upper()} ({result.urgency})")
+    # What to do and whom to call come first, in the level's own words (rules/urgency.yaml).
+    if level.action:
+        lines.append(f"Do now: {level.action}")
+    service = kb.level_service(level.id)
+    if service is not None:
+        lines.append(f"  {service_line(service)}")
+        if service.say:
+            lines.append(f"  {service.say}")
+    lines.append(f"Tell the patient: {' '.join(expand(kb, level.text).split())}")
     if not result.urgency_certain:
         lines.append(f"  Not certain: a more urgent rule may apply. Ask for: "
                      f"{', '.join(result.settle_with)}.")
