@@ -69,9 +69,11 @@ def test_real_knowledge_base_is_measured_fast(rules_dir: Path) -> None:
     start = time.perf_counter()
     measured = readability.measure(kb, docs)
     cold = time.perf_counter() - start
-    # Every item with text, every input, and the cause groupings are measured.
+    # Every item with text, every input, the cause groupings, each level's action and each
+    # service are measured.
     assert len(measured) == (sum(bool(i.text) for i in kb.items()) + len(kb.inputs)
-                             + sum(bool(g.text) for g in kb.cause_groupings))
+                             + sum(bool(g.text) for g in kb.cause_groupings)
+                             + sum(bool(lv.action) for lv in kb.levels) + len(kb.services))
     assert cold < 0.5, cold
     assert sum(readability.distribution(measured).values()) == len(measured)
 

@@ -16,7 +16,8 @@ import pytest
 from neutropenia_kb.cli import main
 from neutropenia_kb.commands.evaluate import read_patient
 from neutropenia_kb.core.problems import SHOWN_CHARS, InputError
-from neutropenia_kb.core.units import exact, json_number
+from neutropenia_kb.core.json_text import dumps
+from neutropenia_kb.core.units import exact, exact_ratio, json_number
 
 from .bad_inputs import API_CASES, FILE_CASES
 
@@ -156,16 +157,21 @@ def test_json_and_yaml_decide_alike_at_the_severity_boundaries(kb, tmp_path: Pat
     assert Fraction(str(decided[0][1])) == Fraction(anc)  # the count as given, not a float's
 
 
-@pytest.mark.parametrize("value, written", [
-    (Fraction(1500), 1500), (Fraction(3795, 100), 37.95), (Fraction(-1, 2), -0.5),
-    (Fraction("37.99999999999999999"), "37.99999999999999999"),
-    (Fraction(683, 18), "683/18"), (Fraction(1, 3), "1/3"),
+@pytest.mark.parametrize("value, written, ratio", [
+    (Fraction(1500), "1500", None), (Fraction(3795, 100), "37.95", None),
+    (Fraction(-1, 2), "-0.5", None), (Fraction(1, 10**20), "0.00000000000000000001", None),
+    (Fraction("37.99999999999999999"), "37.99999999999999999", None),
+    # a repeating decimal is floored (never up across a threshold), the ratio kept beside it
+    (Fraction(683, 18), "37.944444", "683/18"), (Fraction(-1, 3), "-0.333334", "-1/3"),
 ])
-def test_output_numbers_are_exact(value: Fraction, written: object) -> None:
+def test_output_numbers_are_exact(value: Fraction, written: str, ratio: str | None) -> None:
     out = json_number(value)
-    assert out == written and type(out) is type(written)
-    back = json.loads(json.dumps(out))
-    assert (Fraction(back) if isinstance(back, str) else Fraction(repr(back))) == value
+    assert dumps(out) == written  # a JSON number, with every digit
+    back = json.loads(dumps(out), parse_float=Decimal)
+    assert Fraction(back) == (value if ratio is None else Fraction(written))
+    assert exact_ratio(value) == ratio
+    if ratio is not None:
+        assert Fraction(ratio) == value and Fraction(written) <= value
 
 
 def test_a_whole_count_given_as_a_float_is_written_as_an_int(kb, tmp_path: Path,  # type: ignore[no-untyped-def]
@@ -177,6 +183,7 @@ def test_a_whole_count_given_as_a_float_is_written_as_an_int(kb, tmp_path: Path,
                  "--rules", str(rules_dir)]) == 0
     out = capsys.readouterr().out
     assert '"anc_cells_per_ul": 1500,' in out
-    data: dict[str, Any] = json.loads(out)
+    data: dict[str, Any] = json.loads(out, parse_float=Decimal)
     assert data["fever"] is False and data["severity"] == "normal"
-    assert data["inputs"]["temperature"]["value"] == "37.99999999999999999"
+    assert '"value": 37.99999999999999999,' in out  # a number, every digit: not 38.0
+    assert data["inputs"]["temperature"]["value"] == Decimal("37.99999999999999999")

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from neutropenia_kb.commands.evaluate import read_patient
 from neutropenia_kb.engine.patient import read_json
 from neutropenia_kb.core.problems import InputError, NkbError
-from neutropenia_kb.core.units import json_number
+from neutropenia_kb.core.json_text import dumps
+from neutropenia_kb.core.units import JSON_PLACES, exact_ratio, json_number
 
 FUZZ = settings(max_examples=150, deadline=timedelta(seconds=1), derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -52,10 +53,17 @@ def test_any_patient_mapping_gives_a_result_or_an_input_error(kb, data: st.DataO
     except InputError as exc:
         assert len(str(exc)) < 1000
         return
-    out = json.loads(json.dumps(result.to_json()))  # JSON as it stands: no Decimal, no NaN
-    anc = out["anc_cells_per_ul"]
+    out = json.loads(dumps(result.to_json()), parse_float=Decimal)  # no NaN, exact numbers
+    anc = out.get("anc_cells_per_ul")
+    assert (anc is None) == (result.anc_cells_per_ul is None)
     if anc is not None:
-        assert _read_back(anc) == result.anc_cells_per_ul
+        exact = result.anc_cells_per_ul
+        ratio = exact_ratio(exact)
+        if ratio is None:
+            assert _read_back(anc) == exact
+        else:  # a count with no finite decimal (a Fraction through the API): floored, ratio kept
+            assert 0 <= exact - _read_back(anc) < Fraction(1, 10**JSON_PLACES)
+            assert out["inputs"]["anc"]["exact"] == ratio
 
 
 def _json_text(value: Any) -> str:
@@ -99,11 +107,16 @@ def test_json_text_is_read_or_refused_as_json(text: str) -> None:
 
 
 def _read_back(number: Any) -> Fraction:
-    return Fraction(number) if isinstance(number, (int, str)) else Fraction(repr(number))
+    return Fraction(number) if isinstance(number, (int, str, Decimal)) else Fraction(repr(number))
 
 
 @settings(max_examples=300, deadline=timedelta(seconds=1), derandomize=True)
 @given(value=st.fractions(max_denominator=10**12) | st.decimals(places=25, allow_nan=False,
                                                                  allow_infinity=False).map(Fraction))
 def test_output_numbers_read_back_exactly(value: Fraction) -> None:
-    assert _read_back(json.loads(json.dumps(json_number(value)))) == value
+    back = _read_back(json.loads(dumps(json_number(value)), parse_float=Decimal))
+    ratio = exact_ratio(value)
+    if ratio is None:
+        assert back == value
+    else:  # a repeating decimal: floored to JSON_PLACES places, the exact ratio beside it
+        assert Fraction(ratio) == value and 0 <= value - back < Fraction(1, 10**JSON_PLACES)

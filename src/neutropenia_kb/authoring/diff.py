@@ -48,6 +48,8 @@ def decisions(kb: KnowledgeBase) -> dict[str, dict[str, str]]:
         "severity": {"input": kb.severity.input, "unit": kb.severity.unit},
         "levels": {"order": ",".join(level.id for level in kb.levels)},
     }
+    for level in kb.levels:  # whom to call and what to do are decisions too
+        out[f"level:{level.id}"] = {"action": _cond(level.action), "service": level.service or ""}
     for band in kb.severity.bands:
         out[f"band:{band.id}"] = {"from": _num(band.lower), "below": _num(band.below)}
     for threshold in kb.thresholds:
@@ -194,6 +196,14 @@ def _decision_changes(old: KnowledgeBase, new: KnowledgeBase) -> Iterator[str]:
     if [lv.id for lv in old.levels] != [lv.id for lv in new.levels]:
         yield (f"Urgency levels: order changed from {', '.join(lv.id for lv in old.levels)} to "
                f"{', '.join(lv.id for lv in new.levels)}")
+    old_levels = {lv.id: lv for lv in old.levels}
+    for level in new.levels:
+        before = old_levels.get(level.id)
+        if before is not None and before.service != level.service:
+            yield (f"{level.title}: service changed from {before.service or 'none'} to "
+                   f"{level.service or 'none'}")
+        if before is not None and _cond(before.action) != _cond(level.action):
+            yield f"{level.title}: action changed from \"{before.action}\" to \"{level.action}\""
     old_ids, new_ids = old.by_id, new.by_id
     for b in new.items():
         a = old_ids.get(b.id)

@@ -140,6 +140,13 @@ def texts(kb: "KnowledgeBase", docs: Mapping[str, Doc]) -> Iterator[tuple[str, s
             stem, where = index.get(grouping.id, ("causes", ()))
             yield grouping.id, "grouping", stem, where + ("text",), _joined(grouping.title,
                                                                              grouping.text)
+    for level in kb.levels:  # the action is read first, alone: measured on its own
+        if level.action:
+            stem, where = index.get(level.id, ("urgency", ()))
+            yield f"action:{level.id}", level.kind, stem, where + ("action",), level.action
+    for i, service in enumerate(kb.services):
+        words = " ".join(w for w in (service.when, service.say) if w)
+        yield f"service:{service.id}", "service", "kb", ("services", i, "when"), words
     for i, inp in enumerate(kb.inputs):
         words = _joined(inp.question, inp.help)
         if words:

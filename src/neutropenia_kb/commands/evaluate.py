@@ -20,7 +20,9 @@ from neutropenia_kb.kb.text import expand
 from neutropenia_kb.core.output_files import atomic_output, check_target, write_text
 from neutropenia_kb.engine.patient import read_json
 from neutropenia_kb.core.units import Unit
-from neutropenia_kb.core.problems import Problem, UsageError, render_all, show_value
+from neutropenia_kb.core.json_text import dumps
+from neutropenia_kb.core.problems import InputError, Problem, UsageError, render_all, show_value
+from neutropenia_kb.kb.text import service_line
 from neutropenia_kb.commands import add_rules_option
 from neutropenia_kb.engine.scale import DUCKDB_FROM_BYTES, plain_csv, run_duckdb, run_spark
 
@@ -71,10 +73,17 @@ def run(args: argparse.Namespace) -> int:
     if units:
         raise UsageError("--unit is for a batch (.csv or .jsonl); in a patient file write the "
                          "unit with the number, e.g. anc: 0.8 10^9/L")
-    patient = read_patient(args.patient)
-    result = kb.evaluate(patient)
-    text = json.dumps(result.to_json(), indent=2, ensure_ascii=False) if args.format == "json" \
-        else summary(kb, result)
+    try:
+        result = kb.evaluate(read_patient(args.patient))
+    except (InputError, UsageError) as exc:
+        if args.format != "json":
+            raise
+        # A program asked for JSON: the error is JSON too, on stdout; people still read stderr.
+        error = exc.to_json() if isinstance(exc, InputError) else {"message": str(exc)}
+        print(dumps({"error": error}, indent=2))
+        print(f"nkb: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    text = dumps(result.to_json(), indent=2) if args.format == "json" else summary(kb, result)
     if args.output:
         target = Path(args.output)
         check_target(target, [] if args.patient == "-" else [Path(args.patient)])
@@ -235,6 +244,15 @@ def summary(kb: KnowledgeBase, result: Result) -> str:
     lines = []
     level = kb.level(result.urgency)
     lines.append(f"URGENCY: {level.title.upper()} ({result.urgency})")
+    # What to do and whom to call come first, in the level's own words (rules/urgency.yaml).
+    if level.action:
+        lines.append(f"Do now: {level.action}")
+    service = kb.level_service(level.id)
+    if service is not None:
+        lines.append(f"  {service_line(service)}")
+        if service.say:
+            lines.append(f"  {service.say}")
+    lines.append(f"Tell the patient: {' '.join(expand(kb, level.text).split())}")
     if not result.urgency_certain:
         lines += _open_questions(kb, result)
     anc = result.inputs.get(kb.severity.input)

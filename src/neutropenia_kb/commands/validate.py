@@ -32,12 +32,20 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"no such folder or file: {path} (give the knowledge base folder, "
                          "the one holding kb.yaml)")
     folder = path if path.is_dir() else path.parent
-    _, problems = validate_dir(folder)
+    kb, problems = validate_dir(folder)
     if path.is_file():  # one file asked for: the whole base is checked, only its lines shown
         problems = [p for p in problems if p.file is not None and p.file.name == path.name]
     if problems or args.format == "json":
         print(render_all(problems, args.format))
     print(summary(path, problems, len(list(rule_files(folder))), args.strict), file=sys.stderr)
+    blank = [s.id for s in kb.services if not s.phone] if kb is not None else []
+    if blank:
+        # A note, not a warning: a released knowledge base leaves the numbers to its publisher,
+        # so --strict must still pass; said once, not once per service.
+        print(f"{folder / 'kb.yaml'}: note: {count(len(blank), 'service')} "
+              f"{'has' if len(blank) == 1 else 'have'} no phone number ({', '.join(blank)}): "
+              "outputs print a blank to write it in; fill in `phone:` under `services:`",
+              file=sys.stderr)
     return 1 if has_errors(problems, args.strict) else 0
 
 

@@ -10,6 +10,7 @@ import difflib
 import json
 import reprlib
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterable, Literal, Sequence
@@ -151,6 +152,20 @@ class InputError(NkbError, ValueError):
         self.allowed = allowed
         shown = f"'{show_value(value)}'" if isinstance(value, str) else show_value(value)
         super().__init__(f"{show_value(field_name)}: {shown} is not allowed: {allowed}")
+
+    def to_json(self) -> dict[str, object]:
+        """{field, value, allowed, message} for a program: the value as given when it is a
+        short JSON scalar (a Decimal stays a number), else as the message quotes it."""
+        value = self.value
+        if isinstance(value, Decimal) and value.is_finite() and len(str(value)) <= SHOWN_CHARS:
+            shown: object = value
+        elif value is None or isinstance(value, bool) or (
+                isinstance(value, int) and abs(value) < 10 ** SHOWN_CHARS):
+            shown = value
+        else:
+            shown = show_value(value)
+        return {"field": show_value(self.field), "value": shown, "allowed": self.allowed,
+                "message": str(self)}
 
 
 class UsageError(NkbError):

@@ -174,24 +174,41 @@ def split_quantity(text: str) -> tuple[Fraction, str]:
     return exact(match.group(1)), match.group(2)
 
 
-def json_number(value: Fraction) -> int | float | str:
-    """A number for JSON and CSV, never rounded: an int when whole (1500, not 1500.0); a float
-    when its shortest repr is the exact value (0.8, 37.95: json writes those digits, and any
-    reader gets the same decimal back); otherwise a string that Fraction() reads back exactly:
-    the decimal when it ends ("37.99999999999999999", which a float would make 38.0, a fever)
-    or numerator/denominator when it repeats ("683/18" for 100.3 °F in °C)."""
+# A repeating decimal (°F → °C) is written to this many places in JSON, floored: flooring keeps
+# the value on the same side of every threshold written with at most this many decimals.
+JSON_PLACES = 6
+
+
+def json_number(value: Fraction) -> int | Decimal:
+    """A number for JSON and CSV, written as a number (core.json_text.dumps writes a Decimal as
+    its digits): an int when whole (1500, not 1500.0); the exact decimal when it ends, however
+    many digits it has (37.99999999999999999, which a float would make 38.0, a fever); a
+    repeating decimal floored to JSON_PLACES places (683/18 → 37.944444), with the exact value
+    from ``exact_ratio``."""
     if value.denominator == 1:
         return value.numerator
-    number = float(value)
-    if Fraction(repr(number)) == value:
-        return number
-    places = next((p for p in range(2 * (MAX_DIGITS + MAX_EXPONENT))
-                   if (value * 10**p).denominator == 1), None)
-    if places is None:  # repeating (or longer than any bounded input gives): exact as a ratio
-        return f"{value.numerator}/{value.denominator}"
-    digits = str(abs(int(value * 10**places))).rjust(places + 1, "0")  # integer arithmetic: exact
-    sign = "-" if value < 0 else ""
-    return f"{sign}{digits[:-places]}.{digits[-places:]}"
+    places = _decimal_places(value)
+    if places is None:
+        places = JSON_PLACES
+        value = Fraction(math.floor(value * 10**places), 10**places)
+    scaled = value * 10**places  # a whole number now: integer arithmetic, exact
+    # Built from its digits: Decimal arithmetic (scaleb, /) would round to the context's 28.
+    return Decimal((0 if scaled >= 0 else 1, tuple(map(int, str(abs(scaled.numerator)))),
+                    -places))
+
+
+def exact_ratio(value: Fraction) -> str | None:
+    """'683/18' when ``value`` has no finite decimal (json_number floors it); None otherwise."""
+    if value.denominator == 1 or _decimal_places(value) is not None:
+        return None
+    return f"{value.numerator}/{value.denominator}"
+
+
+def _decimal_places(value: Fraction) -> int | None:
+    """How many decimals ``value`` has, or None when it repeats (or is longer than any bounded
+    input gives)."""
+    return next((p for p in range(2 * (MAX_DIGITS + MAX_EXPONENT))
+                 if (value * 10**p).denominator == 1), None)
 
 
 def format_number(value: Fraction, places: int | None = None) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Collection, Iterable, Iterator, Mapping, \
     NamedTuple, Sequence, TextIO
 
+from neutropenia_kb.core.json_text import dumps
 from neutropenia_kb.engine.evaluate import Evaluator, Result
 from neutropenia_kb.engine.patient import PASSTHROUGH
 from neutropenia_kb.core.problems import InputError, Problem, UsageError, did_you_mean, render_all, show_value
@@ -326,7 +327,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return ";".join(value)
     if isinstance(value, (list, tuple, dict)):
-        return json.dumps(value, ensure_ascii=False, default=_json_default)
+        return dumps(value, default=_json_default)
     return str(value)
 
 
@@ -351,7 +352,7 @@ class _Writer:
             if "id" in row.data:
                 out["id"] = row.data["id"]
             out.update(fields)
-            self.stream.write(json.dumps(out, ensure_ascii=False, default=_json_default) + "\n")
+            self.stream.write(dumps(out, default=_json_default) + "\n")  # exact numbers
             return
         if self.csv is None:
             if not self.inputs:  # rows given without their columns: the first row's keys

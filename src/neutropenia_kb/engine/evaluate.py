@@ -18,7 +18,8 @@ from neutropenia_kb.engine.patient import Patient, PatientParser
 from neutropenia_kb.engine.explain import Authored, Explainer
 from neutropenia_kb.engine.questions import Analysis, Question
 from neutropenia_kb.core.problems import InputError
-from neutropenia_kb.core.units import Unit, json_number
+from neutropenia_kb.core.units import Unit, exact_ratio, json_number
+from neutropenia_kb.kb.text import expand
 
 if TYPE_CHECKING:
     from neutropenia_kb.kb.model import KnowledgeBase, ScopeLimit
@@ -42,7 +43,8 @@ class Finding:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "title": self.title, "because": self.because,
                 "certain": self.certain,
-                "sources": [{"source": s, "section": sec} for s, sec in self.sources]}
+                "sources": [{"source": s} | ({"section": sec} if sec else {})
+                            for s, sec in self.sources]}
 
 
 @dataclass(frozen=True)
@@ -135,12 +137,42 @@ class Result:
         }
 
     def to_json(self, findings: bool = True) -> dict[str, Any]:
-        out = self.decision_json()
+        """The whole result for a program to read (schema/result.schema.json), keys always in
+        this order; numbers are Decimals where a float would not be exact: write it with
+        core.json_text.dumps. A key whose value would only say "nothing" is left out."""
+        decision = self.decision_json()
+        evaluator = self._evaluator
+        out: dict[str, Any] = {
+            "kb": evaluator.kb_json,
+            "level": evaluator.level_json[self.urgency],
+            "severity": decision["severity"],
+            "urgency": decision["urgency"],
+            "urgency_certain": decision["urgency_certain"],
+            "fever": decision["fever"],  # null means unknown, a meaning of its own
+        }
+        if decision["anc_cells_per_ul"] is not None:
+            out["anc_cells_per_ul"] = decision["anc_cells_per_ul"]
+        out["settle_with"] = decision["settle_with"]
         out["questions"] = [q.to_json() for q in self.questions]
-        out["inputs"] = self.inputs
+        out["scope_warnings"] = decision["scope_warnings"]
+        out["advice_ids"] = decision["advice_ids"]
+        out["inputs"] = {name: _input_json(value, self.patient.values.get(name))
+                         for name, value in self.inputs.items()}
         if findings:
             out["findings"] = [f.to_json() for f in self.findings]
         return out
+
+
+def _input_json(shown: Any, value: Any) -> Any:
+    """One input as understood, without a meaningless "unit": null; a number that has no
+    finite decimal (100.3 °F in °C) also carries its exact value as a ratio."""
+    if not isinstance(shown, dict):
+        return shown
+    out = {k: v for k, v in shown.items() if v is not None}
+    ratio = exact_ratio(Fraction(value)) if isinstance(value, (Fraction, int)) else None
+    if ratio is not None:
+        out = {"value": out["value"], "exact": ratio} | out
+    return out
 
 
 class Evaluator:
@@ -163,6 +195,27 @@ class Evaluator:
         self._read_words = [name + (f" (or {' with '.join(filled[name])})"
                                     if name in filled else "")
                             for name in (i.id for i in self.program.inputs) if name in read]
+
+    @cached_property
+    def kb_json(self) -> dict[str, str]:
+        """Which knowledge base decided, for audits: id, version and decisions fingerprint."""
+        program = self.program
+        return {"id": program.kb_id, "version": program.version, "fingerprint": program.fingerprint}
+
+    @cached_property
+    def level_json(self) -> dict[str, dict[str, Any]]:
+        """Each level as a result shows it: its patient text, action and service."""
+        out = {}
+        for level in self.kb.levels:
+            entry: dict[str, Any] = {"id": level.id, "title": level.title,
+                                     "text": expand(self.kb, level.text), "action": level.action}
+            service = self.kb.level_service(level.id)
+            if service is not None:
+                entry["service"] = {"id": service.id, "name": service.name} | (
+                    {"phone": service.phone} if service.phone else {}) | (
+                    {"say": service.say} if service.say else {})
+            out[level.id] = entry
+        return out
 
     def evaluate(self, patient: Mapping[str, Any], units: Mapping[str, Unit] | None = None
                  ) -> Result:

@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
 from neutropenia_kb.core.problems import InputError, UsageError, did_you_mean, show_value
+from neutropenia_kb.engine.plausible import check_given
 from neutropenia_kb.engine.compile import simplest
 from neutropenia_kb.core.units import (ACCEPTED, MAX_DIGITS, MAX_EXPONENT, MAX_TEXT, UNITS, Unit, UnitError, exact,
                     find_unit, format_number, split_quantity)
@@ -269,7 +270,10 @@ class PatientParser:
                     raise InputError(" + ".join(parts),
                                      " + ".join(str(raw.get(name)) for name in parts),
                                      "percentages that add up to 100 or less")
-            if fill.id not in values and all(name in values for name in fill.when_given):
+            if fill.id in values:  # given directly: it must be able to be true with the rest
+                check_given(fill, parse(fill.formula), values, given, raw,
+                            self.specs[fill.id].unit)
+            elif all(name in values for name in fill.when_given):
                 known = {name: values.get(name, 0) for name in fill.inputs}
                 values[fill.id] = simplest(arithmetic(parse(fill.formula), known))
                 derived = derived or fill.id == self.anc

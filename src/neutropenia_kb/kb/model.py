@@ -81,6 +81,8 @@ class Advice(Item):
 @dataclass(frozen=True, kw_only=True)
 class Level(Item):
     rank: int  # 0 = most urgent
+    action: str = ""  # what to do, in words no other level uses ("No need to call now.")
+    service: str | None = None  # id of the Service to call; None: no one to call now
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,6 +148,19 @@ class Source:
 
     def section(self, section_id: str | None) -> Section | None:
         return next((s for s in self.sections if s.id == section_id), None)
+
+
+@dataclass(frozen=True)
+class Service:
+    """Where to get help (kb.yaml ``services``). ``phone`` is None until the publisher fills it
+    in: outputs then print a blank to write it in (kb.text.service_line), never a guess."""
+
+    id: str  # its own namespace: "emergency" is both a service and an urgency level
+    name: str
+    when: str
+    phone: str | None = None
+    say: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -243,6 +258,7 @@ class KnowledgeBase:
     levels: tuple[Level, ...]
     urgency_rules: tuple[UrgencyRule, ...]
     terms: tuple[Term, ...]
+    services: tuple[Service, ...] = ()
 
     def items(self) -> Iterator[Item]:
         """Every clinical item, in file order."""
@@ -280,6 +296,14 @@ class KnowledgeBase:
 
     def level(self, level_id: str) -> Level:
         return next(lv for lv in self.levels if lv.id == level_id)
+
+    def service(self, service_id: str) -> Service:
+        return next(s for s in self.services if s.id == service_id)
+
+    def level_service(self, level_id: str) -> Service | None:
+        """The service a level tells the patient to call, or None (nothing to call now)."""
+        service = self.level(level_id).service
+        return None if service is None else self.service(service)
 
     @cached_property
     def evaluator(self) -> "Evaluator":
@@ -383,8 +407,12 @@ def build(root: Path, docs: Mapping[str, Doc]) -> KnowledgeBase:
         Grouping(g["id"], g["title"], g.get("text", ""), _groups(g.get("groups")))
         for g in (causes_doc.data.get("groupings", ()) if causes_doc else ()))
     urgency = docs["urgency"]  # a required file: validation guarantees it
-    levels = tuple(Level(**_common(urgency, ("levels", i), lv, "level"), rank=i)
+    levels = tuple(Level(**_common(urgency, ("levels", i), lv, "level"), rank=i,
+                         action=lv.get("action", ""), service=lv.get("service"))
                    for i, lv in enumerate(urgency.data.get("levels", ())))
+    services = tuple(Service(s["id"], s["name"], s["when"], s.get("phone"), s.get("say"),
+                             s.get("note"))
+                     for s in kb.get("services") or ())
     return KnowledgeBase(
         root=root,
         meta=meta,
@@ -412,4 +440,5 @@ def build(root: Path, docs: Mapping[str, Doc]) -> KnowledgeBase:
         urgency_rules=_items(docs, "urgency", "rules", "urgency_rule", UrgencyRule,
                              level=lambda r: r["level"], when=lambda r: r["when"]),
         terms=_items(docs, "glossary", "terms", "term", Term),
+        services=services,
     )

@@ -39,7 +39,7 @@ NOT_PATIENT_TEXT = {"note", "when", "applies_when", "url", "id", "source", "sect
                     "unit", "level", "group", "groups", "see_also", "type", "dimension",
                     "accepted_units", "display_units", "version", "language", "date",
                     "last_reviewed", "next_review", "updated", "kind", "formula",
-                    "when_given", "zero_when_missing", "add_up_to_100"}
+                    "when_given", "zero_when_missing", "add_up_to_100", "service", "phone"}
 PLAIN_KEYS = {"title", "term", "question"}
 PLACEHOLDER_KEYS = {"text", "definition", "help"}
 UNIT_NAMES = sorted({unit.name for unit in UNITS.values()})  # the canonical spellings
@@ -163,9 +163,48 @@ def check_refs(docs: Mapping[str, Doc], index: Index, links: bool = True) -> lis
                                index.idset("precautions.groups"), "precaution group")
     problems += _check_id_refs(index.of("urgency.rules"), "level", index.idset("urgency.levels"),
                                "urgency level")
+    problems += check_services(docs, index)
     if "severity" in docs and isinstance(docs["severity"].data.get("severity"), dict):
         sev = Entry(docs["severity"], ("severity",), docs["severity"].data["severity"])
         problems += _check_id_refs([sev], "input", index.idset("inputs.inputs"), "input")
+    return problems
+
+
+def check_services(docs: Mapping[str, Doc], index: Index) -> list[Problem]:
+    """Services (kb.yaml) have their own ids, and the levels name them so that a frightened
+    reader cannot mix two levels up: each level but the least urgent names a service, and no
+    two levels share a service or an action."""
+    services = list(entries(docs["kb"], ("services",))) if "kb" in docs else []
+    problems: list[Problem] = []
+    seen: dict[str, Entry] = {}
+    for entry in services:
+        sid = entry.data.get("id")
+        if isinstance(sid, str):
+            if sid in seen:
+                problems.append(entry.at("id", f"duplicate service id '{sid}' (also at "
+                                         f"{_place(seen[sid])}); rename one"))
+            seen.setdefault(sid, entry)
+    levels = index.of("urgency.levels")
+    if "kb" in docs:
+        problems += _check_id_refs(levels, "service", list(seen), "service")
+    used: dict[tuple[str, str], Entry] = {}
+    for i, level in enumerate(levels):
+        if i < len(levels) - 1 and "service" not in level.data:
+            known = ", ".join(seen) or "the ids under `services:` in kb.yaml"
+            problems.append(level.at("id", f"level '{level.data.get('id')}' names no service; "
+                                     "every level but the least urgent says whom to call: add "
+                                     f"`service:` with one of {known}"))
+        for key in ("action", "service"):
+            value = level.data.get(key)
+            if not isinstance(value, str):
+                continue
+            words = " ".join(value.lower().split())
+            other = used.get((key, words))
+            if other is not None:
+                problems.append(level.at(key, f"levels '{other.data.get('id')}' and "
+                                         f"'{level.data.get('id')}' have the same {key}; each "
+                                         f"level needs its own, so that they cannot be confused"))
+            used.setdefault((key, words), level)
     return problems
 
 

@@ -27,6 +27,7 @@ _AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]*:[^\s<>]*)>")
 _WEB = re.compile(r"https?://", re.IGNORECASE)
 _MARKDOWN = re.compile(r"\*\*|__|`|\]\(|^#")
 _BRACES = re.compile(r"\{[^{}\n]*\}")
+SERVICE_TEXT = {"name", "when", "say"}  # kb.yaml services: plain patient text
 
 
 def strings(data: Any, where: PathKey = ()) -> Iterator[tuple[PathKey, str, str]]:
@@ -53,9 +54,11 @@ def check_text(docs: Mapping[str, Doc], bands: Mapping[str, Mapping[str, Any]],
     for doc in docs.values():
         for path, _, text in strings(doc.data):
             key = _key_of(path)
-            if key in NOT_PATIENT_TEXT and key != "url":
+            # A service's `when` is words for the patient, not a condition; all its text is plain.
+            service = path[:1] == ("services",) and key in SERVICE_TEXT
+            if key in NOT_PATIENT_TEXT and key != "url" and not service:
                 continue
-            problems.extend(_safety(doc, path, key, text))
+            problems.extend(_safety(doc, path, "title" if service else key, text))
             if key in PLACEHOLDER_KEYS:
                 problems.extend(_placeholders(doc, path, text, bands, thresholds))
     return problems

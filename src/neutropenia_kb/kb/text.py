@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterator
 from neutropenia_kb.core.units import Unit, find_unit, format_number, format_quantity
 
 if TYPE_CHECKING:
-    from neutropenia_kb.kb.model import Band, KnowledgeBase
+    from neutropenia_kb.kb.model import Band, KnowledgeBase, Service
 
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)(?:\.(from|below|range))?\}")
 BAND_PARTS = ("from", "below", "range")
@@ -87,6 +87,17 @@ def value_of(kb: "KnowledgeBase", ident: str, part: str | None) -> str:
 def expand(kb: "KnowledgeBase", text: str) -> str:
     """Replace every placeholder in ``text`` with its value in words."""
     return PLACEHOLDER.sub(lambda m: value_of(kb, m.group(1), m.group(2)), text)
+
+
+# A number the publisher has not filled in: a line to write it on. Plain text; a renderer that
+# reads Markdown must escape it (a run of underscores is emphasis or a rule there).
+PHONE_BLANK = "________"
+
+
+def service_line(service: "Service") -> str:
+    """'<name>: <phone>' as the publisher filled it in, or with no number yet
+    'Your 24-hour cancer advice line: ________' — never a made-up number."""
+    return f"{service.name}: {service.phone or PHONE_BLANK}"
 
 
 # ---- the Markdown subset of authored text ------------------------------------------------------

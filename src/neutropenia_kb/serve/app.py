@@ -25,7 +25,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from neutropenia_kb import __version__
+from neutropenia_kb.core.json_text import dumps
 from neutropenia_kb.core.problems import InputError, show_value
+from neutropenia_kb.core.units import json_number
 from neutropenia_kb.serve import cds
 from neutropenia_kb.serve.config import ServeConfig
 from neutropenia_kb.serve.openapi import document
@@ -239,8 +241,8 @@ def _plain(value: Any) -> Any:
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, (Decimal, Fraction)):
-        return _plain(value)
+    if isinstance(value, Fraction):
+        return json_number(value)
     if isinstance(value, (set, frozenset, tuple)):
         return sorted(value, key=str)
     raise TypeError(f"{type(value).__name__} is not JSON")
@@ -248,7 +250,7 @@ def _default(value: Any) -> Any:
 
 def _json(data: Any, status: int = 200, headers: Mapping[str, str] | None = None,
           media_type: str = "application/json") -> Response:
-    text = json.dumps(data, ensure_ascii=False, default=_default, separators=(",", ":"))
+    text = dumps(data, compact=True, default=_default)  # exact numbers, as nkb evaluate
     return Response(text, status_code=status, headers=dict(headers or {}),
                     media_type=media_type)
 

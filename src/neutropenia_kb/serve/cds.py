@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import urlencode
 
 from neutropenia_kb.core.problems import InputError
+from neutropenia_kb.kb.text import service_line
 from neutropenia_kb.render.leaflet_content import format_count
 from neutropenia_kb.render.site import item_pages
 from neutropenia_kb.serve.config import ServeConfig
@@ -141,6 +142,11 @@ def _urgency_card(kb: "KnowledgeBase", result: "Result", data: PatientData, conf
         summary = f"{level.title} (not certain: missing {', '.join(result.settle_with)})"
     lines = [f"**{md_plain(level.title)}**" + ("" if result.urgency_certain else
                                                " — not certain"), ""]
+    # What to do and whom to call, in the level's own words, as on every other output.
+    service = kb.level_service(level.id)
+    if level.action:
+        lines += [f"**Do now:** {md_plain(level.action)}"
+                  + (f" {md_plain(service_line(service))}" if service else ""), ""]
     if not result.urgency_certain:
         asks = [_question(kb, n) for n in result.settle_with]
         lines += ["A more urgent rule may apply. It would be settled by: "
