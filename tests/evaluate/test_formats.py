@@ -92,7 +92,7 @@ def test_every_case_gets_one_answer_in_every_format(evaluator: Evaluator) -> Non
         out = io.StringIO()
         rows = Rows(io.BytesIO(text.encode("utf-8")), fmt)
         run(evaluator, rows, out, "jsonl", rows.columns)
-        batch[fmt] = [json.loads(line) for line in out.getvalue().splitlines()]
+        batch[fmt] = [json.loads(line, parse_float=Decimal) for line in out.getvalue().splitlines()]
         assert len(batch[fmt]) == len(flat)
 
     for i, case in enumerate(flat):
