@@ -84,7 +84,8 @@ def duckdb_query(kb: "KnowledgeBase", relation: str, columns: Sequence[str],
     evaluator = kb.evaluator
     program = evaluator.program
     inputs = [c for c in columns if c in evaluator.parser.specs]
-    source = Source(exp.to_table(relation), tuple(inputs), "line", tuple(passthrough))
+    source = Source(exp.to_table(relation), tuple(inputs), "line", tuple(passthrough),
+                    ordered=False)
     select = compile_sql(program, Wording.of(evaluator.parser), source, "duckdb", hint="nkb_hint")
     return select.sql(dialect="duckdb", copy=False)
 
@@ -137,7 +138,7 @@ def run_duckdb(kb: "KnowledgeBase", path: Path, target: Path, memory_limit: str 
         f"END AS \"{col}\"" for i, col in enumerate(RESULT_COLUMNS))
     keep = ", ".join(f'"{n}"' for n in ["line", *passthrough, *inputs])
     final = (f"SELECT {keep}, {fixed} FROM (SELECT *, CASE WHEN NOT exact_in_sql THEN "
-             f"nkb_python({args}) END AS py FROM ({query}) q) r ORDER BY line")
+             f"nkb_python({args}) END AS py FROM ({query}) q) r")
     options = {"csv": "FORMAT csv, HEADER true", "parquet": "FORMAT parquet",
                "jsonl": "FORMAT json"}[out_fmt]
     con.execute(f"COPY ({final}) TO '{_quote(str(target))}' ({options})")

@@ -92,7 +92,7 @@ def s(text: str) -> exp.Literal:
     return exp.Literal.string(text)
 
 
-def n(value: int | str) -> exp.Literal:
+def n(value: int | str) -> exp.Expr:
     return exp.Literal.number(value)
 
 
@@ -100,11 +100,11 @@ def c(name: str) -> exp.Column:
     return exp.column(name, quoted=True)
 
 
-def fn(name: str, *args: exp.Expression) -> exp.Anonymous:
+def fn(name: str, *args: exp.Expr) -> exp.Anonymous:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
-def cat(*parts: exp.Expression | str) -> exp.Expression:
+def cat(*parts: exp.Expr | str) -> exp.Expr:
     """a || b || …, as a balanced tree (shallow for sqlglot's recursive parser)."""
     items = [s(p) if isinstance(p, str) else p for p in parts]
     if len(items) == 1:
@@ -113,43 +113,43 @@ def cat(*parts: exp.Expression | str) -> exp.Expression:
     return par(exp.DPipe(this=cat(*items[:half]), expression=cat(*items[half:]), safe=True))
 
 
-def case(*whens: tuple[exp.Expression, exp.Expression],
-         default: exp.Expression | None = None) -> exp.Case:
+def case(*whens: tuple[exp.Expr, exp.Expr],
+         default: exp.Expr | None = None) -> exp.Case:
     out = exp.Case()
     for cond, then in whens:
         out = out.when(cond, then, copy=False)
     return out.else_(default, copy=False) if default is not None else out
 
 
-def par(e: exp.Expression) -> exp.Paren:
+def par(e: exp.Expr) -> exp.Paren:
     return exp.Paren(this=e)
 
 
-def and_(*items: exp.Expression) -> exp.Expression:
+def and_(*items: exp.Expr) -> exp.Expr:
     return exp.and_(*items, copy=False) if len(items) > 1 else items[0]
 
 
-def or_(*items: exp.Expression) -> exp.Expression:
+def or_(*items: exp.Expr) -> exp.Expr:
     return exp.or_(*items, copy=False) if len(items) > 1 else items[0]
 
 
-def is_null(e: exp.Expression) -> exp.Expression:
+def is_null(e: exp.Expr) -> exp.Expr:
     return exp.Is(this=e, expression=exp.Null())
 
 
-def not_null(e: exp.Expression) -> exp.Expression:
+def not_null(e: exp.Expr) -> exp.Expr:
     return exp.Not(this=is_null(e))
 
 
-def is_true(e: exp.Expression) -> exp.Expression:
+def is_true(e: exp.Expr) -> exp.Expr:
     return exp.Coalesce(this=e, expressions=[exp.false()])
 
 
-def not_false(e: exp.Expression) -> exp.Expression:
+def not_false(e: exp.Expr) -> exp.Expr:
     return exp.Coalesce(this=e, expressions=[exp.true()])
 
 
-def decimal(value: Fraction) -> exp.Expression:
+def decimal(value: Fraction) -> exp.Expr:
     """A constant as an exact DECIMAL literal; refused unless it has at most SCALE decimals."""
     if (value * 10**SCALE).denominator != 1:
         raise CompileError(f"{value} has more than {SCALE} decimals: the SQL backend keeps {SCALE}")
@@ -168,33 +168,36 @@ class Sql:
             raise CompileError(f"unknown SQL dialect '{dialect}'; use one of {', '.join(DIALECTS)}")
         self.dialect = dialect
 
-    def like(self, e: exp.Expression, pattern: str) -> exp.Expression:
+    def like(self, e: exp.Expr, pattern: str) -> exp.Expr:
         return exp.RegexpLike(this=e, expression=s(pattern))
 
-    def extract(self, e: exp.Expression, pattern: str, group: int) -> exp.Expression:
+    def extract(self, e: exp.Expr, pattern: str, group: int) -> exp.Expr:
         if self.dialect == "postgres":
             found = exp.Bracket(this=par(fn("REGEXP_MATCH", e, s(pattern))), expressions=[n(group)])
             return exp.Coalesce(this=found, expressions=[s("")])
         return exp.RegexpExtract(this=e, expression=s(pattern), group=n(group))
 
-    def sub(self, e: exp.Expression, pattern: str, by: str) -> exp.Expression:
+    def sub(self, e: exp.Expr, pattern: str, by: str) -> exp.Expr:
         """Replace the one match of an anchored ``pattern``."""
         return exp.RegexpReplace(this=e, expression=s(pattern), replacement=s(by))
 
-    def thousands(self, e: exp.Expression) -> exp.Expression:
+    def thousands(self, e: exp.Expr) -> exp.Expr:
         if self.dialect == "duckdb":
             return fn("FORMAT", s("{:,}"), e)
         if self.dialect == "spark":
             return fn("FORMAT_NUMBER", e, n(0))
         return fn("TRIM", fn("TO_CHAR", e, s("FM999,999,999,999,999")))
 
-    def translate(self, e: exp.Expression, old: str, new: str) -> exp.Expression:
+    def octets(self, e: exp.Expr) -> exp.Expr:
+        return fn("STRLEN" if self.dialect == "duckdb" else "OCTET_LENGTH", e)
+
+    def translate(self, e: exp.Expr, old: str, new: str) -> exp.Expr:
         return fn("TRANSLATE", e, s(old), s(new))
 
-    def strip(self, e: exp.Expression) -> exp.Expression:
+    def strip(self, e: exp.Expr) -> exp.Expr:
         return self.sub(self.sub(e, f"^[{_ws()}]+", ""), f"[{_ws()}]+$", "")
 
-    def show(self, e: exp.Expression, limit: int = SHOWN_CHARS) -> exp.Expression:
+    def show(self, e: exp.Expr, limit: int = SHOWN_CHARS) -> exp.Expr:
         """problems.show_value of a text: cut to ``limit`` with its length, control characters
         escaped."""
         length = exp.Length(this=e)
@@ -203,7 +206,7 @@ class Sql:
                         self.thousands(length), " characters)")), default=e)
         return case((self.like(e, "[\x00-\x1f\x7f]"), self.escape(cut)), default=cut)
 
-    def escape(self, e: exp.Expression) -> exp.Expression:
+    def escape(self, e: exp.Expr) -> exp.Expr:
         """problems._CONTROL in seven steps rather than 33 nested REPLACEs (a tree that deep
         is more than sqlglot's recursive parser reads back): tab, newline and return by name,
         then '\\x0' or '\\x1' put before each other control character, which TRANSLATE then
@@ -220,7 +223,7 @@ class Sql:
         return self.translate(out, controls, "".join(f"{i & 15:x}" for i in range(0x20)
                                                       if i not in (0x09, 0x0A, 0x0D)))
 
-    def sub_all(self, e: exp.Expression, pattern: str, before: str) -> exp.Expression:
+    def sub_all(self, e: exp.Expr, pattern: str, before: str) -> exp.Expr:
         """Every match of ``pattern`` (one group) → ``before`` (backslashes doubled) then the
         group: each dialect spells the group and the 'all' flag its own way."""
         if self.dialect == "spark":
@@ -255,13 +258,15 @@ class Source:
     semantics: an empty cell is a missing value, an empty symptoms cell is "no symptoms") and
     ``order`` naming a column that keeps the rows' order (the output's first column)."""
 
-    table: exp.Expression
+    table: exp.Expr
     columns: tuple[str, ...]  # input columns present, in the file's order
     order: str = "line"
     passthrough: tuple[str, ...] = ()  # further columns copied to the output (e.g. id)
     # CSV: an empty cell reads as NULL and means "" (no symptom ticked); in a table NULL is
     # "not given" and only '' is an empty list.
     csv_cells: bool = True
+    # ORDER BY the order column; DuckDB keeps the rows' order without it (and streams).
+    ordered: bool = True
 
 
 def compile_sql(program: Program, wording: Wording, source: Source, dialect: str = "duckdb",
@@ -311,7 +316,7 @@ class _Query:
 
     # -- layer 1: cells → parts ----------------------------------------------------------------
 
-    def text(self, name: str) -> exp.Expression:
+    def text(self, name: str) -> exp.Expr:
         if name not in self.present:
             return exp.Cast(this=exp.Null(), to=exp.DataType.build("VARCHAR"))
         cell = exp.Cast(this=c(name), to=exp.DataType.build("VARCHAR"))
@@ -319,9 +324,9 @@ class _Query:
             return exp.Coalesce(this=cell, expressions=[s("")]) if self.src.csv_cells else cell
         return exp.Nullif(this=cell, expression=s(""))
 
-    def parts(self) -> list[exp.Expression]:
+    def parts(self) -> list[exp.Expr]:
         sql = self.sql
-        out: list[exp.Expression] = []
+        out: list[exp.Expr] = []
         for inp in self.p.inputs:
             x = inp.id
             out.append(self.text(x).as_(f"{x}__t"))
@@ -329,32 +334,46 @@ class _Query:
                 t = c(f"{x}__t")
                 for i, part in enumerate(("sg", "mt", "ex", "rs"), start=1):
                     out.append(sql.extract(t, number_re(), i).as_(f"{x}__{part}"))
-                out.append(sql.like(t, number_re()).as_(f"{x}__ok"))
+
         return out
 
     # -- layer 2: parts → checks, exact value --------------------------------------------------
 
-    def number(self, inp: InputDef) -> list[exp.Expression]:
+    def number(self, inp: InputDef) -> list[exp.Expr]:
+        """Digits and exponent from the parts by string functions (no regex: a million rows
+        pay for every regex call)."""
         sql, x = self.sql, inp.id
-        col = lambda part: c(f"{x}__{part}")  # noqa: E731
-        ascii_ = lambda e: case((sql.like(e, "[^\x00-\x7f]"),  # noqa: E731
-                                 sql.translate(e, *_foreign())), default=e)
-        mant = ascii_(exp.Replace(this=col("mt"), expression=s(","), replacement=s("")))
-        whole = sql.extract(mant, r"^([0-9]*)", 1)
-        frac = sql.extract(mant, r"\.([0-9]*)$", 1)
+        def col(part: str) -> exp.Expr:
+            return c(f"{x}__{part}")
+
+
+        def ascii_(e: exp.Expr) -> exp.Expr:  # other scripts' digits, as 0-9
+            plain = exp.EQ(this=sql.octets(e), expression=exp.Length(this=e))
+            return case((plain, e), default=sql.translate(e, *_foreign()))
+
+        mant = exp.Replace(this=col("mt"), expression=s(","), replacement=s(""))
+        digits = ascii_(mant)
+        whole = fn("SPLIT_PART", digits, s("."), n(1))
+        frac = fn("SPLIT_PART", digits, s("."), n(2))
         coef = exp.Trim(this=exp.DPipe(this=whole, expression=frac, safe=True), expression=s("0"),
                         position="LEADING")
-        edigits = ascii_(sql.extract(col("ex"), r"^[eE][-+]?(.*)$", 1))
+        sign_digits = exp.Substring(this=col("ex"), start=n(2))
+        edigits = exp.Trim(this=ascii_(sign_digits), expression=s("+-"), position="LEADING")
         edigits = exp.Trim(this=edigits, expression=s("0"), position="LEADING")
-        eneg = sql.like(col("ex"), "^[eE]-")
-        unit = sql.sub(col("rs"), f"[{_ws()}]+$", "")
-        return [mant.as_(f"{x}__mant"), frac.as_(f"{x}__fr"), coef.as_(f"{x}__co"),
+        eneg = exp.EQ(this=exp.Substring(this=col("ex"), start=n(2), length=n(1)), expression=s("-"))
+        unit = case((exp.EQ(this=col("rs"), expression=s("")), s("")),
+                    default=sql.sub(col("rs"), f"[{_ws()}]+$", ""))
+        ok = exp.NEQ(this=col("mt"), expression=s(""))  # a match always has a digit there
+        return [ok.as_(f"{x}__ok"), mant.as_(f"{x}__mant"), frac.as_(f"{x}__fr"),
+                coef.as_(f"{x}__co"),
                 edigits.as_(f"{x}__ed"), eneg.as_(f"{x}__en"), unit.as_(f"{x}__un")]
 
-    def checks(self, inp: InputDef) -> list[exp.Expression]:
+    def checks(self, inp: InputDef) -> list[exp.Expr]:
         """Exponent, digits, unit and the value cut to SCALE decimals."""
         sql, x = self.sql, inp.id
-        col = lambda part: c(f"{x}__{part}")  # noqa: E731
+        def col(part: str) -> exp.Expr:
+            return c(f"{x}__{part}")
+
         nd = exp.Length(this=col("co"))
         huge = exp.GT(this=exp.Length(this=col("ed")), expression=n(9))
         e = case((huge, n(0)), (exp.EQ(this=col("ed"), expression=s("")), n(0)),
@@ -371,17 +390,17 @@ class _Query:
                 exp.GT(this=nd, expression=n(MAX_DIGITS)).as_(f"{x}__long"),
                 xexp.as_(f"{x}__xe"), self.unit_of(inp).as_(f"{x}__u")]
 
-    def unit_of(self, inp: InputDef) -> exp.Expression:
+    def unit_of(self, inp: InputDef) -> exp.Expr:
         """The unit's canonical name, '' when the input has none, or '?name'/'!' for a unit of
         another dimension / an unknown unit (patient._Spec._split)."""
         sql, x = self.sql, inp.id
         u = c(f"{x}__un")
-        norm: exp.Expression = exp.Replace(this=u, expression=s(" "), replacement=s(""))
+        norm: exp.Expr = exp.Replace(this=u, expression=s(" "), replacement=s(""))
         for old, new in UNIT_FOLDS:
             norm = exp.Replace(this=norm, expression=s(old), replacement=s(new))
         accepted = {unit.name for unit in inp.units}
         default = inp.default_unit.name if inp.default_unit else ""
-        whens: list[tuple[exp.Expression, exp.Expression]] = [
+        whens: list[tuple[exp.Expr, exp.Expr]] = [
             (exp.EQ(this=u, expression=s("")), s(default))]
         if inp.type == "percent":
             whens.append((exp.EQ(this=u, expression=s("%")), s("")))
@@ -394,10 +413,12 @@ class _Query:
         long = exp.GT(this=exp.Length(this=u), expression=n(MAX_TEXT))
         return case((long, s("!")), *whens, default=s("!"))
 
-    def value(self, inp: InputDef) -> list[exp.Expression]:
+    def value(self, inp: InputDef) -> list[exp.Expr]:
         """The value cut toward zero to SCALE decimals (``v``) and the sign of the cut (``d``)."""
         sql, x = self.sql, inp.id
-        col = lambda part: c(f"{x}__{part}")  # noqa: E731
+        def col(part: str) -> exp.Expr:
+            return c(f"{x}__{part}")
+
         co, xe = col("co"), col("xe")
         nd = exp.Length(this=co)
         k = exp.Neg(this=xe)
@@ -413,7 +434,8 @@ class _Query:
         whole = case((exp.GTE(this=xe, expression=n(0)), int_pos), default=head)
         kept = fn("RPAD", exp.Substring(this=frac_all, start=n(1), length=n(SCALE)),
                   _int(n(SCALE)), s("0"))
-        cut = sql.like(exp.Substring(this=frac_all, start=n(SCALE + 1)), "[1-9]")
+        cut = exp.NEQ(this=exp.Trim(this=exp.Substring(this=frac_all, start=n(SCALE + 1)),
+                                    expression=s("0"), position="LEADING"), expression=s(""))
         neg = exp.EQ(this=col("sg"), expression=s("-"))
         text = cat(case((neg, s("-")), default=s("")), whole, ".", kept)
         # Only a number that passed the format checks is built (an exponent of 10^9 would
@@ -427,11 +449,13 @@ class _Query:
 
     # -- errors --------------------------------------------------------------------------------
 
-    def error_kind(self, inp: InputDef) -> exp.Expression:
+    def error_kind(self, inp: InputDef) -> exp.Expr:
         """Which of patient.py's checks fails first (1-8), NULL when none: the message is built
         only for such rows (error_text), so good rows never pay for it."""
         sql, x = self.sql, inp.id
-        col = lambda part: c(f"{x}__{part}")  # noqa: E731
+        def col(part: str) -> exp.Expr:
+            return c(f"{x}__{part}")
+
         t = col("t")
         whens = [
             exp.GT(this=exp.Length(this=t), expression=n(MAX_TEXT)),
@@ -446,9 +470,11 @@ class _Query:
         whens.append(or_(*out_of_range) if out_of_range else exp.false())
         return case(*[(and_(not_null(t), w), n(i)) for i, w in enumerate(whens, start=1)])
 
-    def error_text(self, inp: InputDef) -> exp.Expression:
+    def error_text(self, inp: InputDef) -> exp.Expr:
         sql, x = self.sql, inp.id
-        col = lambda part: c(f"{x}__{part}")  # noqa: E731
+        def col(part: str) -> exp.Expr:
+            return c(f"{x}__{part}")
+
         t, kind = col("t"), col("ek")
         allowed = self.w.allowed[x]
         rng = f"written numbers have at most {MAX_DIGITS} digits and lie between " \
@@ -473,7 +499,7 @@ class _Query:
             default=s(allowed))
         return case((not_null(kind), cat(f"{x}: '", shown_t, "' is not allowed: ", detail)))
 
-    def bool_error(self, inp: InputDef) -> exp.Expression:
+    def bool_error(self, inp: InputDef) -> exp.Expr:
         t = c(f"{inp.id}__t")
         word = exp.Lower(this=self.sql.strip(t))
         bad = exp.Not(this=exp.In(this=word, expressions=[s(w) for w in _TRUE + _FALSE]))
@@ -489,12 +515,12 @@ class _Query:
         item = f"[{_ws()}]*(?:{alt})?[{_ws()}]*"
         return f"^{item}(?:[,;|]{item})*$", f"^(?:{item}[,;|])*([^,;|]*)", alt
 
-    def symptom_error(self, inp: InputDef) -> exp.Expression:
+    def symptom_error(self, inp: InputDef) -> exp.Expr:
         sql = self.sql
         t = c(f"{inp.id}__t")
         valid, first_bad, _ = self.symptom_patterns()
         item = sql.strip(sql.extract(t, first_bad, 1))
-        hint: exp.Expression = s("")
+        hint: exp.Expr = s("")
         if self.hint is not None:
             hint = case((exp.LTE(this=exp.Length(this=item), expression=n(MAX_TEXT)),
                          fn(self.hint, item)), default=s(""))
@@ -505,15 +531,15 @@ class _Query:
                    " The symptoms are " + ", ".join(self.w.symptoms))
         return case((and_(not_null(t), exp.Not(this=sql.like(t, valid))), text))
 
-    def sum_error(self) -> list[exp.Expression]:
-        out = []
+    def sum_error(self) -> list[exp.Expr]:
+        out: list[exp.Expr] = []
         for d in self.p.derived:
             parts = d.add_up_to_100
             if not parts:
                 continue
             given = or_(*[self.given(p) for p in parts])
-            total: exp.Expression | None = None
-            dirs: exp.Expression | None = None
+            total: exp.Expr | None = None
+            dirs: exp.Expr | None = None
             for p in parts:
                 v = case((self.given(p), c(f"{p}__v")), default=decimal(Fraction(0)))
                 dd = case((self.given(p), c(f"{p}__d")), default=n(0))
@@ -526,7 +552,7 @@ class _Query:
             shown = [exp.Coalesce(this=c(f"{p}__t") if p in self.present else exp.Null(),
                                   expressions=[s("None" if p not in self.present else "")])
                      for p in parts]
-            joined: list[exp.Expression | str] = []
+            joined: list[exp.Expr | str] = []
             for i, part in enumerate(shown):
                 joined += ([" + "] if i else []) + [part]
             text = cat(" + ".join(parts) + ": '", self.sql.show(cat(*joined)),
@@ -536,12 +562,12 @@ class _Query:
 
     # -- values for the rules -------------------------------------------------------------------
 
-    def given(self, name: str) -> exp.Expression:
+    def given(self, name: str) -> exp.Expr:
         """The input was given and read (an error row decides nothing)."""
         return not_null(c(f"{name}__t"))
 
     def unit_compare(self, inp: InputDef, op: str, base: Fraction,
-                     final: bool = True) -> exp.Expression:
+                     final: bool = True) -> exp.Expr:
         """``value op base`` exactly, in the value's own unit; unknown when not given.
         ``final``: after the derived inputs are filled in (unit '=')."""
         x = inp.id
@@ -557,7 +583,7 @@ class _Query:
                              _pair(op, c(f"{x}__dv"), c(f"{x}__dd"), decimal(base))))
         return case(*whens)
 
-    def arith(self, node: Value) -> tuple[exp.Expression, exp.Expression]:
+    def arith(self, node: Value) -> tuple[exp.Expr, exp.Expr]:
         """(exact DECIMAL in the base unit, whether it is exact) of a derived input's formula."""
         if isinstance(node, Const) and isinstance(node.value, Fraction):
             return decimal(node.value), exp.true()
@@ -565,7 +591,8 @@ class _Query:
             inp = self.inputs[node.input]
             v = c(f"{inp.id}__v")
             exact = exp.EQ(this=c(f"{inp.id}__d"), expression=n(0))
-            top = max(abs(inp.max or 0), abs(inp.min or 0)) if inp.max is not None else None
+            top = max(abs(Fraction(inp.max)), abs(Fraction(inp.min or 0))) \
+                if inp.max is not None else None
             if top is None:
                 raise CompileError(f"derived input reads '{inp.id}', which has no range")
             whens = []
@@ -590,7 +617,7 @@ class _Query:
 
     # -- conditions ----------------------------------------------------------------------------
 
-    def cond(self, node: Cond) -> exp.Expression:
+    def cond(self, node: Cond) -> exp.Expr:
         if isinstance(node, Const):
             if not isinstance(node.value, bool):
                 raise CompileError("a value is not a yes/no condition")
@@ -624,7 +651,7 @@ class _Query:
             return self.compare(node)
         raise CompileError(f"{type(node).__name__} is not a yes/no condition")
 
-    def compare(self, node: Compare) -> exp.Expression:
+    def compare(self, node: Compare) -> exp.Expr:
         left, right = node.left, node.right
         if isinstance(left, InputRef) and isinstance(right, Const) and \
                 isinstance(right.value, Fraction):
@@ -649,7 +676,7 @@ class _Query:
         l3 = _select("*", *[e for i in numeric for e in self.checks(i)]).from_(self.layer(l2, "l2"), copy=False)
         l4 = _select("*", *[e for i in numeric for e in self.value(i)]).from_(self.layer(l3, "l3"), copy=False)
         l4 = _select("*", *[self.error_kind(i).as_(f"{i.id}__ek") for i in numeric]).from_(self.layer(l4, "l4k"), copy=False)
-        errors: list[exp.Expression] = []
+        errors: list[exp.Expr] = []
         order = list(src.columns) + [i.id for i in p.inputs if i.id not in src.columns]
         for name in order:
             inp = self.inputs[name]
@@ -676,7 +703,7 @@ class _Query:
                              .as_(f"{inp.id}__b"))
         l6 = _select("*", err.as_("err"), *known).from_(self.layer(l5, "l5"), copy=False)
         # Derived inputs: value, exactness, and the unit marker '=' when derived.
-        l7_cols: list[exp.Expression] = []
+        l7_cols: list[exp.Expr] = []
         for d in p.derived:
             value, exact = self.arith(d.expr)
             fill = and_(is_null(c(f"{d.input}__known")),
@@ -732,7 +759,7 @@ class _Query:
         certain = case((exp.EQ(this=level, expression=c("lt")), s("true")), default=s("false"))
         # settle_with: in rule order, each missing input of an unknown rule more urgent than lt,
         # first occurrence only (evaluate.Evaluator.settle_with).
-        settle: list[exp.Expression] = []
+        settle: list[exp.Expr] = []
         seen: dict[str, list[int]] = {}
         for i, rule in enumerate(p.rules):
             active = and_(is_null(c(f"r__{i}")), exp.LT(this=n(rule.rank), expression=c("lt")))
@@ -752,7 +779,9 @@ class _Query:
         fever_ids = [f.id for f in p.facts]
         fever = c("f__has_fever") if "has_fever" in fever_ids else exp.Null()
         ok = is_null(c("err"))
-        out = lambda e: case((ok, e))  # noqa: E731  a bad row has only its error
+        def out(e: exp.Expr) -> exp.Expr:  # a bad row has only its error
+            return case((ok, e))
+
         anc = self.anc_text()
         sql = self.sql
         error = case((exp.GT(this=exp.Length(this=c("err")), expression=n(MAX_ERROR_CHARS)),
@@ -769,13 +798,13 @@ class _Query:
         final = _select(*cols).from_(self.layer(rel, "decided"), copy=False)
         for name, select in self.ctes:
             final = final.with_(name, as_=select, copy=False)
-        return final.order_by(c(src.order), copy=False)
+        return final.order_by(c(src.order), copy=False) if src.ordered else final
 
-    def anc_text(self) -> exp.Expression:
+    def anc_text(self) -> exp.Expr:
         """The severity input in the base unit as batch.py writes it (units.json_number)."""
         x = self.p.severity.input
         inp = self.inputs[x]
-        whens = []
+        whens: list[tuple[exp.Expr, exp.Expr]] = []
         for unit in inp.units:
             value = exp.Add(this=exp.Mul(this=c(f"{x}__v"), expression=decimal(unit.scale)),
                             expression=decimal(unit.offset))
@@ -787,11 +816,11 @@ class _Query:
         plain = case((self.sql.like(text, r"\."), trimmed), default=text)
         return case((is_null(c(f"{x}__k")), exp.Null()), default=plain)
 
-    def exact_flag(self) -> exp.Expression:
+    def exact_flag(self) -> exp.Expr:
         """False when a number had more than SCALE decimals and fed an arithmetic result (the
         derived count, the printed count) or a symptom hint was wanted: SQL's answer may then
         differ from the exact one; engine/scale.py gives such rows to the Python engine."""
-        loose: list[exp.Expression] = []
+        loose: list[exp.Expr] = []
         feeds = {self.p.severity.input}
         for d in self.p.derived:
             feeds |= d.expr.deps
@@ -812,15 +841,15 @@ class _Query:
         return exp.Not(this=par(is_true(or_(*loose))))
 
 
-def _select(*items: exp.Expression | str) -> exp.Select:
+def _select(*items: exp.Expr | str) -> exp.Select:
     return exp.Select().select(*items, copy=False)
 
 
-def _int(e: exp.Expression) -> exp.Expression:
+def _int(e: exp.Expr) -> exp.Expr:
     return exp.Cast(this=e, to=exp.DataType.build("INT"))
 
 
-def _pair(op: str, v: exp.Expression, d: exp.Expression, const: exp.Expression) -> exp.Expression:
+def _pair(op: str, v: exp.Expr, d: exp.Expr, const: exp.Expr) -> exp.Expr:
     """(v, d) op const: v is the value cut toward zero to SCALE decimals and d the sign of what
     was cut; const has at most SCALE decimals, so v ≠ const decides and v = const defers to d."""
     eq = exp.EQ(this=v, expression=const)
@@ -837,7 +866,7 @@ def _pair(op: str, v: exp.Expression, d: exp.Expression, const: exp.Expression) 
     return par(ops[op])
 
 
-def _exact_decimal(value: Fraction) -> exp.Expression:
+def _exact_decimal(value: Fraction) -> exp.Expr:
     places = next((p for p in range(SCALE + 1) if (value * 10**p).denominator == 1), None)
     if places is None:
         raise CompileError(f"{value} is not a decimal of at most {SCALE} places")
@@ -849,9 +878,9 @@ def _exact_decimal(value: Fraction) -> exp.Expression:
                     to=exp.DataType.build(f"DECIMAL({width}, {places})"))
 
 
-def _fill_zero(value: exp.Expression, zero: Mapping[str, exp.Expression]) -> exp.Expression:
+def _fill_zero(value: exp.Expr, zero: Mapping[str, exp.Expr]) -> exp.Expr:
     """Inputs counted as 0 when missing: COALESCE each one's column inside the formula."""
-    def swap(node: exp.Expression) -> exp.Expression:
+    def swap(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column) and node.name.endswith("__v") and \
                 node.name[:-3] in zero:
             return exp.Coalesce(this=node.copy(), expressions=[zero[node.name[:-3]]])
@@ -859,7 +888,7 @@ def _fill_zero(value: exp.Expression, zero: Mapping[str, exp.Expression]) -> exp
     return value.transform(swap)
 
 
-def _join(items: Sequence[exp.Expression]) -> exp.Expression:
+def _join(items: Sequence[exp.Expr]) -> exp.Expr:
     if not items:
         return s("")
     # CONCAT_WS skips NULLs in all three dialects (sqlglot's ConcatWs would wrap it for
