@@ -15,7 +15,7 @@ from urllib.parse import quote, urldefrag, urlparse
 import pytest
 
 from neutropenia_kb.kb.model import KnowledgeBase
-from neutropenia_kb.render.site import PAGES
+from neutropenia_kb.render.site import PAGES, level_call
 from neutropenia_kb.render.site_signs import signs
 
 from nkb_site_build import REPO, Built
@@ -143,7 +143,8 @@ def test_screenshots_at_phone_and_desktop_widths(browser, base_url: str) -> None
 def test_first_screen_of_the_home_page_on_a_phone_says_what_to_do(  # type: ignore[no-untyped-def]
         browser, base_url: str, kb: KnowledgeBase) -> None:
     """At 375 × 667 px (a small phone), without scrolling: the fever threshold as the data
-    prints it and the action of its most urgent level, with the rules that lead there."""
+    prints it, the action of its most urgent level with the rules that lead there, and the
+    service that level names."""
     fever = next(s for s in signs(kb) if s.reading and s.rank == 0)
     action = fever.actions[0]
     page = browser.new_page(viewport={"width": 375, "height": 667})
@@ -152,6 +153,9 @@ def test_first_screen_of_the_home_page_on_a_phone_says_what_to_do(  # type: igno
     page.screenshot(path=str(ARTIFACTS / "index-375-first-screen.png"))
     wanted = [f"If you have {fever.reading}", action.action,
               *(rule.title for rule in action.rules)]
+    call = level_call(kb, kb.levels[0])
+    if call is not None:  # whom to call, once the data names the level's service
+        wanted.append(call.line)
     for text in wanted:
         box = page.get_by_text(text, exact=False).first.bounding_box()
         assert box is not None, text

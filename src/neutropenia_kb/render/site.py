@@ -249,6 +249,13 @@ def calls(kb: KnowledgeBase) -> tuple[Call, ...]:
     return tuple(Call(str(service_line(s)), s.when, getattr(s, "say", None)) for s in services)
 
 
+def calls_for(kb: KnowledgeBase, level: Level | None) -> tuple[Call, ...]:
+    """Every call, the one ``level`` names first (the one to make now), then file order."""
+    first = level_call(kb, level) if level else None
+    rest = tuple(c for c in calls(kb) if c != first)
+    return (first, *rest) if first else rest
+
+
 def level_call(kb: KnowledgeBase, level: Level) -> Call | None:
     """The service a level sends the reader to (``Level.service``), if the data names one."""
     service_id = getattr(level, "service", None)
@@ -265,7 +272,7 @@ class ReviewStatus:
     notice: str  # what every page says about it; empty once reviewed
 
 
-DRAFT_NOTICE = "Draft: a clinical reviewer has not yet checked this information."
+DRAFT_NOTICE = "Draft: not yet checked by a clinical reviewer."
 
 
 def review_status(kb: KnowledgeBase) -> ReviewStatus:
@@ -319,7 +326,7 @@ def render_pages(kb: KnowledgeBase, leaflets: Iterable[str] = ()) -> dict[str, s
             reminder=urgent_readings[0] if spec.reminder and urgent_readings else None,
             top_level=top,
             top_call=level_call(kb, top) if top else None,
-            calls=calls(kb),
+            calls=calls_for(kb, top),
             leaflets=_by_title(lf for lf in links if lf.page == spec.file and lf.file in built),
             leaflet_dir=LEAFLET_DIR,
             level_admonition=LEVEL_ADMONITION,
