@@ -16,6 +16,10 @@ PAIRS = [
     ("kb-text", "kb-emergency-bg"),   # emergency box text
     ("kb-blue", "kb-emergency-bg"),   # links inside the emergency box
     ("kb-muted", "kb-white"),         # review dates
+    ("kb-footer-muted", "kb-footer-bg"),  # the footer's copyright line
+    ("kb-muted", "kb-code-bg"),       # variables and comments in code examples
+    ("kb-text", "kb-draft-bg"),       # the draft notice
+    ("kb-blue-dark", "kb-draft-bg"),  # its link
 ]
 
 

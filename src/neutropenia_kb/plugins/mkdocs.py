@@ -29,7 +29,8 @@ from neutropenia_kb.core.problems import render_all
 from neutropenia_kb.checks.validate import validate_dir
 from neutropenia_kb.render.leaflet import build_leaflets
 from neutropenia_kb.render.checker import checker_assets
-from neutropenia_kb.render.site import LEAFLET_DIR, PAGES, item_pages, leaflet_links, render_pages
+from neutropenia_kb.render.site import (LEAFLET_DIR, PAGES, item_pages, leaflet_links,
+                                        render_pages, review_status)
 
 log = logging.getLogger("mkdocs.plugins.neutropenia_kb")
 
@@ -69,6 +70,9 @@ class KbPlugin(BasePlugin[KbPluginConfig]):  # type: ignore[no-untyped-call]
             self.kb, self.preloaded = self.preloaded, None
         else:
             self.kb = _load(self.rules_path(config), preview=self.command == "serve")
+        # Every page, hand-written ones too, says that the content is a draft until a reviewer
+        # is recorded: site/overrides/main.html shows this in the theme's announcement bar.
+        config.extra["nkb_draft_notice"] = review_status(self.kb).notice
         if not config.nav:
             config.nav = self._nav(Path(config.docs_dir))
         return config

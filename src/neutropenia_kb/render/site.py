@@ -14,10 +14,11 @@ from typing import Iterable, Mapping, Sequence
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
-from neutropenia_kb.kb.model import Advice, Group, Item, KnowledgeBase, Section, Source
+from neutropenia_kb.kb.model import Advice, Group, Item, KnowledgeBase, Level, Section, Source
 from neutropenia_kb.kb.text import HTML_SPECIAL, band_range, expand, markdown_subset, value_of
 from neutropenia_kb.render.checker import checker_context
 from neutropenia_kb.render.env import make_env
+from neutropenia_kb.render.site_signs import signs
 
 
 @dataclass(frozen=True)
@@ -25,21 +26,25 @@ class PageSpec:
     file: str  # the page's path in the site, e.g. "overview.md"
     title: str
     template: str
-    banner: bool = True  # show the short emergency box at the top
+    reminder: bool = True  # open with the short "if you have a temperature of ..." reminder
+    # Search weight (mkdocs-material's front matter ``search: boost``): the pages a patient acts
+    # on rank above the others for everyday words such as "temperature" or "38".
+    boost: float | None = None
 
 
 # Nav order. Titles are page names, not clinical wording.
 PAGES: tuple[PageSpec, ...] = (
+    PageSpec("index.md", "Home", "index.md.j2", reminder=False, boost=2),
     PageSpec("overview.md", "Overview", "overview.md.j2"),
-    PageSpec("symptoms.md", "Symptoms", "symptoms.md.j2"),
+    PageSpec("symptoms.md", "Symptoms", "symptoms.md.j2", reminder=False, boost=2),
     PageSpec("causes.md", "Causes", "causes.md.j2"),
     PageSpec("diagnosis.md", "Diagnosis and tests", "diagnosis.md.j2"),
     PageSpec("treatment.md", "Treatment", "treatment.md.j2"),
     PageSpec("living.md", "Living with neutropenia", "living.md.j2"),
-    PageSpec("help.md", "When to get help", "help.md.j2", banner=False),
-    PageSpec("checker.md", "Check your result", "checker.md.j2", banner=False),
-    PageSpec("glossary.md", "Glossary", "glossary.md.j2", banner=False),
-    PageSpec("sources.md", "Sources and review", "sources.md.j2", banner=False),
+    PageSpec("help.md", "When to get help", "help.md.j2", reminder=False, boost=3),
+    PageSpec("checker.md", "Check your result", "checker.md.j2", reminder=False),
+    PageSpec("glossary.md", "Glossary", "glossary.md.j2", reminder=False),
+    PageSpec("sources.md", "Sources and review", "sources.md.j2", reminder=False),
 )
 
 # Where the topics of each overview.yaml `section` are shown.
@@ -216,11 +221,71 @@ def make_site_env(kb: KnowledgeBase) -> Environment:
         "hx": lambda level: Markup("#" * int(level)),
         "html_id": lambda ident: Markup(escape(ident)),
         "url_link": url_link,
+        "sentence": lambda text: f"{text[:1].upper()}{text[1:]}",
     })
     # Every {{ value }} that is not already Markup is escaped for Markdown too, so a template
     # cannot forget to: Markdown is only ever let through by md_text.
     env.finalize = md_plain
     return env
+
+
+@dataclass(frozen=True)
+class Call:
+    """One line of "whom to call": a service as a publisher fills it in."""
+
+    line: str  # "Your 24-hour number: ________" until a publisher writes the number in
+    when: str  # when to use it, in plain words
+    say: str | None = None  # what to say when calling
+
+
+def calls(kb: KnowledgeBase) -> tuple[Call, ...]:
+    """Every service of ``kb.services``, in file order. The services arrive with the 'where to
+    get help' data (SHARED_SHAPES.md, branch 'help'); a knowledge base without them gives none
+    here, and the pages then name no number rather than invent one."""
+    from neutropenia_kb.kb import text
+
+    service_line = getattr(text, "service_line", None)
+    services = getattr(kb, "services", ())
+    if service_line is None:
+        return ()
+    return tuple(Call(str(service_line(s)), s.when, getattr(s, "say", None)) for s in services)
+
+
+def calls_for(kb: KnowledgeBase, level: Level | None) -> tuple[Call, ...]:
+    """Every call, the one ``level`` names first (the one to make now), then file order."""
+    first = level_call(kb, level) if level else None
+    rest = tuple(c for c in calls(kb) if c != first)
+    return (first, *rest) if first else rest
+
+
+def level_call(kb: KnowledgeBase, level: Level) -> Call | None:
+    """The service a level sends the reader to (``Level.service``), if the data names one."""
+    service_id = getattr(level, "service", None)
+    if not service_id:
+        return None
+    services = {getattr(s, "id", None): i for i, s in enumerate(getattr(kb, "services", ()))}
+    found = calls(kb)
+    return found[services[service_id]] if service_id in services and found else None
+
+
+@dataclass(frozen=True)
+class ReviewStatus:
+    reviewed: bool  # a clinical reviewer is recorded for this version (kb.meta.reviewed_by)
+    notice: str  # what every page says about it; empty once reviewed
+
+
+DRAFT_NOTICE = "Draft: not yet checked by a clinical reviewer."
+
+
+def review_status(kb: KnowledgeBase) -> ReviewStatus:
+    """Until a reviewer is recorded the content is a draft, and no page prints a review date as
+    if a review had happened (issue 11, review honesty)."""
+    reviewed = bool(kb.meta.reviewed_by)
+    return ReviewStatus(reviewed, "" if reviewed else DRAFT_NOTICE)
+
+
+def _front_matter(spec: PageSpec) -> str:
+    return f"---\nsearch:\n  boost: {spec.boost}\n---\n\n" if spec.boost else ""
 
 
 def render_pages(kb: KnowledgeBase, leaflets: Iterable[str] = ()) -> dict[str, str]:
@@ -232,23 +297,38 @@ def render_pages(kb: KnowledgeBase, leaflets: Iterable[str] = ()) -> dict[str, s
     pages = item_pages(kb)
     built = set(leaflets)
     links = leaflet_links()
-    emergency = next((lv for lv in kb.levels if lv.id == "emergency"), None)
+    all_signs = signs(kb)
+    # The signs read with a thermometer whose most urgent answer is the most urgent level:
+    # the home page's first screen and the reminder on topic pages lead with them.
+    urgent_readings = [s for s in all_signs if s.reading and s.rank == 0]
+    top = kb.levels[0] if kb.levels else None
+    status = review_status(kb)
     out = {}
     for spec in PAGES:
         if spec.file == "sources.md":
             items = list(kb.items())
+        elif spec.file == "index.md":
+            items = [*(s.item for s in urgent_readings if s.item),
+                     *(r for s in urgent_readings for r in s.actions[0].rules), *kb.levels[:1]]
         else:
             items = _page_items(kb, pages, spec.file)
         last, nxt = review_dates(kb, items)
-        out[spec.file] = env.get_template(spec.template).render(
+        out[spec.file] = _front_matter(spec) + env.get_template(spec.template).render(
             page=spec,
+            pages=PAGES,
             items=items,
             link=_Links(kb, pages, spec.file),
             sources=cited_sources(kb, items),
             last_reviewed=last,
             next_review=nxt,
+            review=status,
             topics=[t for t in kb.topics if pages[t.id] == spec.file],
-            emergency=emergency if spec.banner else None,
+            signs=all_signs,
+            urgent_readings=urgent_readings,
+            reminder=urgent_readings[0] if spec.reminder and urgent_readings else None,
+            top_level=top,
+            top_call=level_call(kb, top) if top else None,
+            calls=calls_for(kb, top),
             leaflets=_by_title(lf for lf in links if lf.page == spec.file and lf.file in built),
             leaflet_dir=LEAFLET_DIR,
             level_admonition=LEVEL_ADMONITION,
