@@ -20,6 +20,7 @@ from neutropenia_kb.core.output_files import atomic_output, check_target, write_
 from neutropenia_kb.engine.patient import read_json
 from neutropenia_kb.core.problems import Problem, UsageError, render_all, show_value
 from neutropenia_kb.commands import add_rules_option
+from neutropenia_kb.render.summary import summary_text
 
 
 def register(subparsers: Any) -> None:
@@ -39,6 +40,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-o", "--output", metavar="OUT",
                         help="write to OUT instead of stdout (a batch's format follows OUT's "
                         "extension: .csv or .jsonl)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="text output: add the full trace in the rule language, for audits")
     add_rules_option(parser)
     parser.set_defaults(func=run)
 
@@ -51,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     patient = read_patient(args.patient)
     result = kb.evaluate(patient)
     text = json.dumps(result.to_json(), indent=2, ensure_ascii=False) if args.format == "json" \
-        else summary(kb, result)
+        else summary_text(kb, result, verbose=args.verbose)
     if args.output:
         target = Path(args.output)
         check_target(target, [] if args.patient == "-" else [Path(args.patient)])
@@ -165,55 +168,6 @@ def _stream(kb: KnowledgeBase, rows: Rows, columns: list[str], out: TextIO, out_
     with tqdm(unit=" rows", file=sys.stderr, mininterval=0.5) as bar:
         return run_batch(kb.evaluator, rows, out, out_format, columns, on_row=lambda: _tick(bar),
                          source=path)
-
-
-def summary(kb: KnowledgeBase, result: Result) -> str:
-    """What a nurse reads on the phone: the decision first, then why, then what to do."""
-    lines = []
-    level = kb.level(result.urgency)
-    lines.append(f"URGENCY: {level.title.upper()} ({result.urgency})")
-    if not result.urgency_certain:
-        lines.append(f"  Not certain: a more urgent rule may apply. Ask for: "
-                     f"{', '.join(result.settle_with)}.")
-    anc = result.inputs.get(kb.severity.input)
-    if result.severity == "unknown":
-        lines.append("Severity: unknown (no neutrophil count)")
-    else:
-        band = kb.band(result.severity)
-        lines.append(f"Severity: {band.title} ({anc['text'] if anc else ''})")
-    fever = {True: "yes", False: "no", None: "unknown"}[result.fever]
-    lines.append(f"Fever: {fever}")
-    for limit in result.scope_warnings:
-        holds = next((f.certain for f in result.findings if f.id == limit.id), False)
-        lines.append(f"WARNING: {limit.title}: the severity bands may not apply"
-                     + ("" if holds else " (not known; give the input to check)"))
-    lines.append("")
-    lines.append("Why:")
-    for finding in result.findings:
-        if finding.kind in ("urgency_rule", "scope", "band", "level"):
-            mark = "" if finding.certain else " [not certain]"
-            lines.append(f"  - {finding.title}{mark}")
-            lines.append(f"      {finding.because}")
-            lines.append(f"      sources: {_sources(kb, finding.sources)}")
-    lines.append("")
-    for kind, items in (("Tests", kb.tests), ("Treatments", kb.treatments),
-                        ("Precautions", kb.precautions)):
-        titles = [i.title for i in items if i.id in result.advice_ids]
-        if titles:
-            lines.append(f"{kind}: " + "; ".join(titles))
-    return "\n".join(lines)
-
-
-def _sources(kb: KnowledgeBase, refs: tuple[tuple[str, str | None], ...]) -> str:
-    out = []
-    for source_id, section_id in refs:
-        source = kb.source_by_id.get(source_id)
-        if source is None:
-            out.append(source_id)
-            continue
-        section = source.section(section_id)
-        out.append(source.title + (f", “{section.title}”" if section else ""))
-    return "; ".join(out)
 
 
 def _tick(bar: Any) -> None:
