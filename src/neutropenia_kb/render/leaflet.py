@@ -255,13 +255,15 @@ PERSONAL_PARTS: tuple[str, ...] = ("living", "treatment", "diagnosis")
 
 @dataclass(frozen=True)
 class PersonalHtml:
-    """A personal leaflet's HTML, ready for layout (a worker process gets this and a Variant)."""
+    """A personal leaflet's HTML, ready for layout (a worker process gets this and a Variant):
+    with the notes space, and without it for when the notes alone would take a new page."""
 
     own: str
+    without_notes: str
 
 
 def personal_html(kb: "KnowledgeBase", result: ResultLike, variant: Variant = Variant(),
-                  today: dt.date | None = None) -> str:
+                  today: dt.date | None = None, notes: bool = True) -> str:
     """The personal leaflet as one HTML document: the patient's result, what to do now, what
     would make it more urgent, then only the advice that applies."""
     day = today or today_date()
@@ -270,12 +272,14 @@ def personal_html(kb: "KnowledgeBase", result: ResultLike, variant: Variant = Va
     person: PersonalView = personal_view(kb, result, day)
     return _html(kb, "personal.html.j2",
                  **_context(kb, PERSONAL_TITLE, variant, "booklet", view, when),
-                 printed=day, person=person, general=leaflet_by_slug(GENERAL_SLUG).title)
+                 printed=day, person=person, general=leaflet_by_slug(GENERAL_SLUG).title,
+                 with_notes=notes)
 
 
 def personal_parts_html(kb: "KnowledgeBase", result: ResultLike, variant: Variant = Variant(),
                         today: dt.date | None = None) -> PersonalHtml:
-    return PersonalHtml(personal_html(kb, result, variant, today))
+    return PersonalHtml(personal_html(kb, result, variant, today),
+                        personal_html(kb, result, variant, today, notes=False))
 
 
 def render_personal(kb: "KnowledgeBase", result: ResultLike, variant: Variant = Variant(),
@@ -285,8 +289,20 @@ def render_personal(kb: "KnowledgeBase", result: ResultLike, variant: Variant = 
     return render_personal_html(personal_parts_html(kb, result, variant, today), variant)
 
 
+# Element ids of the end block (templates/leaflet/parts.html.j2: contacts, notes).
+END_IDS = frozenset({"contacts", "notes"})
+
+
 def render_personal_html(parts: PersonalHtml, variant: Variant) -> bytes:
-    return render_html(parts.own, variant)
+    """Lay out the leaflet; when the phone numbers and notes alone would start a new page, lay
+    it out again without the notes space (a page nearly empty helps no one)."""
+    document = layout(parts.own, variant)
+    last = document.pages[-1]
+    if len(document.pages) > 1 and set(last.anchors) <= END_IDS:
+        shorter = layout(parts.without_notes, variant)
+        if len(shorter.pages) < len(document.pages):
+            document = shorter
+    return write(document)
 
 
 def today_date() -> dt.date:

@@ -1,13 +1,14 @@
 """The nurse's summary of one result (`nkb evaluate P`): what to do first, then the inputs as
 understood, the reasons in plain words with their sources, and only the advice that applies.
 
-Numbers are shown to the precision they were given: 38.4 °C is 101.1 °F here, not 101.12; a
-conversion is cut, never rounded, and given one more digit whenever cutting would put it on the
-other side of a threshold (38 °C is 100.4 °F, not 100 °F, which would read as no fever).
+Numbers are shown to the precision they were given: 38.4 °C is 101.1 °F here, not 101.12, and
+37 °C is 99 °F. A conversion gets one more digit whenever rounding would put it on the other side
+of a threshold (38 °C is 100.4 °F, not 100 °F, which would read as no fever).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -128,14 +129,15 @@ def _edges(kb: "KnowledgeBase", dimension: str) -> list[Fraction]:
 
 
 def _converted(value: Fraction, unit: Unit, step: Fraction, edges: Sequence[Fraction]) -> str:
-    """``value`` (base units) in ``unit``, with as many decimals as the given step allows, cut
-    toward zero; more digits only when the cut value would cross one of ``edges``."""
+    """``value`` (base units) in ``unit``, rounded to as many decimals as the given step allows;
+    more digits only when the rounded value would be on the other side of one of ``edges``."""
     in_unit = unit.from_base(value)
     unit_step = abs(unit.from_base(step) - unit.from_base(Fraction(0)))
-    places = next((p for p in range(MAX_PLACES + 1) if Fraction(1, 10**p) <= unit_step),
-                  MAX_PLACES)
+    # the nearest power of ten to the given step: 0.1 °C is 0.18 °F (1 decimal), 0.1 °F is
+    # 0.056 °C (1 decimal, not 2), 1 °C is 1.8 °F (whole degrees)
+    places = max(0, min(MAX_PLACES, round(-math.log10(unit_step))))
     while True:
-        cut = Fraction(int(in_unit * 10**places), 10**places)
+        cut = Fraction(round(in_unit * 10**places), 10**places)
         back = unit.to_base(cut)
         if places >= MAX_PLACES or all((back >= e) == (value >= e) for e in edges):
             break
