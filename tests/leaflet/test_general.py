@@ -55,16 +55,44 @@ def test_general_leaflet_has_every_section_and_item(kb: KnowledgeBase, built: di
         assert band.title in text and band_range(kb, band) in text
     # texts with placeholders print the threshold values, with the glyphs the font must carry
     assert "38.0 °C (100.4 °F)" in text and "cells/µL" in text
-    assert kb.meta.version in text and "21 November 2026" in text
+    assert kb.meta.version in text
+
+
+def test_unreviewed_content_says_draft_on_every_page_and_prints_no_review_date(
+        kb: KnowledgeBase, built: dict[str, Path]) -> None:
+    assert not kb.meta.reviewed_by  # the shipped rules record no reviewer yet
+    for name, path in built.items():
+        for page in PdfReader(path).pages:
+            text = words(page.extract_text() or "")
+            assert "DRAFT: not yet checked by a clinical reviewer" in text, name
+            assert "eviewed" not in text.replace("not yet checked by a clinical reviewer", "")
+        assert "21 November 2026" not in pdf_text(path), name  # kb.last_reviewed, not a review
+
+
+def test_reviewed_content_prints_its_reviewer_and_dates(kb: KnowledgeBase) -> None:
+    from dataclasses import replace
+
+    reviewed = replace(kb, meta=replace(kb.meta, reviewed_by=("Dr A Reviewer",)))
+    html = L.leaflet_html(reviewed, HELP)
+    assert "Reviewed 21 November 2026 by Dr A Reviewer" in html and "DRAFT" not in html
 
 
 def test_topic_leaflets_show_their_parts(kb: KnowledgeBase, built: dict[str, Path]) -> None:
     home = pdf_text(built["preventing-infection-at-home-a4.pdf"])
     assert all(words(p.title) in home for p in kb.precautions)
-    assert not any(c.title in home for c in kb.causes)  # a topic leaflet stays on its topic
+    # a topic leaflet stays on its topic: no cause is shown (its title followed by its text)
+    assert not [c.id for c in kb.causes
+                if f"{words(c.title)} {words(expand(kb, c.text))[:30]}" in home]
     fridge = pdf_text(built["when-to-get-help-a4.pdf"])
     assert all(words(r.title) in fridge for r in kb.urgency_rules)
     assert all(words(expand(kb, lv.text)) in fridge for lv in kb.levels)
+    assert "38.0 °C (100.4 °F)" in fridge  # the fever threshold is on the fridge sheet
+    # the most urgent part first: the emergency box, then the others, then the phone numbers
+    levels = sorted(kb.levels, key=lambda lv: lv.rank)
+    at = [fridge.index(lv.title) for lv in levels] + [fridge.index("Phone numbers")]
+    assert at == sorted(at)
+    general = pdf_text(built["neutropenia-what-you-need-to-know-a4.pdf"])
+    assert general.index(levels[0].title) < general.index("About neutropenia")
 
 
 @pytest.mark.parametrize("leaflet", L.LEAFLETS, ids=lambda lf: lf.slug)

@@ -26,18 +26,15 @@ def _footers(pdf: bytes) -> list[list[str]]:
             for p in PdfReader(io.BytesIO(pdf)).pages]
 
 
-def test_personal_page_numbers_run_across_both_parts(kb: KnowledgeBase) -> None:
+def test_personal_page_numbers_and_metadata(kb: KnowledgeBase) -> None:
     result = kb.evaluate({"anc": 800, "temperature": "38.5 C", "on_chemotherapy": True})
     pdf = L.render_personal(kb, result, L.Variant("letter", large_print=True), today=DAY)
     reader = PdfReader(io.BytesIO(pdf))
     total = len(reader.pages)
     assert total > 2
     assert _footers(pdf) == [[f"Page {n} of {total}"] for n in range(1, total + 1)]
-    # the general part continues the leaflet: running header on its first page, no masthead
     texts = [words(p.extract_text() or "") for p in reader.pages]
-    start = next(i for i, t in enumerate(texts) if "About neutropenia" in t)
-    assert start > 0 and "For you" not in texts[start]
-    assert all(L.PERSONAL_TITLE in t for t in texts[1:])
+    assert all(L.PERSONAL_TITLE in t for t in texts[1:])  # the running header
     assert sum(t.count("Written by") for t in texts) == 1
     info = reader.metadata
     assert info is not None and info.title == L.PERSONAL_TITLE
@@ -45,18 +42,18 @@ def test_personal_page_numbers_run_across_both_parts(kb: KnowledgeBase) -> None:
     assert reader.trailer["/Root"]["/Lang"] == kb.meta.language
 
 
-def test_cached_general_layout_gives_the_bytes_of_a_fresh_one(kb: KnowledgeBase) -> None:
-    short = kb.evaluate({"anc": 2000, "temperature": "36.8 C", "on_chemotherapy": False})
-    long = kb.evaluate({"anc": 300, "temperature": "38.9 C", "on_chemotherapy": True})
-    warm = [L.render_personal(kb, r, today=DAY) for r in (short, long, short)]
-    L._general_layout.cache_clear()
-    L._GENERAL_PAGES.clear()
-    assert warm[0] == warm[2] == L.render_personal(kb, short, today=DAY)
-    assert len(PdfReader(io.BytesIO(warm[0])).pages) != len(PdfReader(io.BytesIO(warm[1])).pages), \
-        "the two patients should need different page counts, so two offsets are exercised"
-    for pdf in warm[:2]:
-        total = len(_footers(pdf))
-        assert _footers(pdf) == [[f"Page {n} of {total}"] for n in range(1, total + 1)]
+def test_notes_space_is_left_out_rather_than_start_a_page_alone(kb: KnowledgeBase) -> None:
+    result = kb.evaluate({"anc": 300, "temperature": "36.8 C", "on_chemotherapy": True})
+    parts = L.personal_parts_html(kb, result, today=DAY)
+    assert 'id="notes"' in parts.own and 'id="notes"' not in parts.without_notes
+    full = L.layout(parts.own, L.Variant())
+    pdf = L.render_personal_html(parts, L.Variant())
+    pages = len(PdfReader(io.BytesIO(pdf)).pages)
+    if set(full.pages[-1].anchors) <= L.END_IDS:  # the notes would have started a page
+        assert pages < len(full.pages)
+    else:
+        assert pages == len(full.pages) and "Notes and questions" in words(
+            PdfReader(io.BytesIO(pdf)).pages[-1].extract_text() or "")
 
 
 def test_parallel_build_writes_the_serial_bytes(kb: KnowledgeBase, tmp_path: Path) -> None:

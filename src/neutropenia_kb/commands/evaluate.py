@@ -25,6 +25,7 @@ from neutropenia_kb.core.problems import InputError, Problem, UsageError, render
 from neutropenia_kb.kb.text import service_line
 from neutropenia_kb.commands import add_rules_option
 from neutropenia_kb.engine.scale import DUCKDB_FROM_BYTES, plain_csv, run_duckdb, run_spark
+from neutropenia_kb.render.summary import summary_text
 
 
 def register(subparsers: Any) -> None:
@@ -58,6 +59,8 @@ def register(subparsers: Any) -> None:
                         "rows and errors")
     parser.add_argument("--master", default="local[*]",
                         help="Spark master URL for --engine spark (default: local[*])")
+    parser.add_argument("--verbose", action="store_true",
+                        help="text output: add the full trace in the rule language, for audits")
     add_rules_option(parser)
     parser.set_defaults(func=run)
 
@@ -83,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         print(dumps({"error": error}, indent=2))
         print(f"nkb: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    text = dumps(result.to_json(), indent=2) if args.format == "json" else summary(kb, result)
+    text = dumps(result.to_json(), indent=2) if args.format == "json" else summary_text(kb, result, verbose=args.verbose)
     if args.output:
         target = Path(args.output)
         check_target(target, [] if args.patient == "-" else [Path(args.patient)])
@@ -237,80 +240,6 @@ def _stream(kb: KnowledgeBase, rows: Rows, columns: list[str], out: TextIO, out_
     with tqdm(unit=" rows", file=sys.stderr, mininterval=0.5) as bar:
         return run_batch(kb.evaluator, rows, out, out_format, columns, on_row=lambda: _tick(bar),
                          source=path, units=units)
-
-
-def summary(kb: KnowledgeBase, result: Result) -> str:
-    """What a nurse reads on the phone: the decision first, then why, then what to do."""
-    lines = []
-    level = kb.level(result.urgency)
-    lines.append(f"URGENCY: {level.title.upper()} ({result.urgency})")
-    # What to do and whom to call come first, in the level's own words (rules/urgency.yaml).
-    if level.action:
-        lines.append(f"Do now: {level.action}")
-    service = kb.level_service(level.id)
-    if service is not None:
-        lines.append(f"  {service_line(service)}")
-        if service.say:
-            lines.append(f"  {service.say}")
-    lines.append(f"Tell the patient: {' '.join(expand(kb, level.text).split())}")
-    if not result.urgency_certain:
-        lines += _open_questions(kb, result)
-    anc = result.inputs.get(kb.severity.input)
-    if result.severity == "unknown" and result.scope_warnings:
-        lines.append(f"Severity: not placed in a band ({anc['text'] if anc else ''}); see the "
-                     "warning below")
-    elif result.severity == "unknown":
-        lines.append("Severity: unknown (no neutrophil count)")
-    else:
-        band = kb.band(result.severity)
-        lines.append(f"Severity: {band.title} ({anc['text'] if anc else ''})")
-    fever = {True: "yes", False: "no", None: "unknown"}[result.fever]
-    lines.append(f"Fever: {fever}")
-    for limit in result.scope_warnings:  # only limits that hold (an unknown age warns no one)
-        lines.append(f"WARNING: {limit.title}: {expand(kb, limit.text)}")
-    lines.append("")
-    lines.append("Why:")
-    for finding in result.findings:
-        if finding.kind in ("urgency_rule", "scope", "band", "level"):
-            mark = "" if finding.certain else " [not certain]"
-            lines.append(f"  - {finding.title}{mark}")
-            lines.append(f"      {finding.because}")
-            lines.append(f"      sources: {_sources(kb, finding.sources)}")
-    lines.append("")
-    for kind, items in (("Tests", kb.tests), ("Treatments", kb.treatments),
-                        ("Precautions", kb.precautions)):
-        titles = [i.title for i in items if i.id in result.advice_ids]
-        if titles:
-            lines.append(f"{kind}: " + "; ".join(titles))
-    return "\n".join(lines)
-
-
-def _open_questions(kb: KnowledgeBase, result: Result) -> list[str]:
-    """The level decided on what is known, then each answer that would raise it: never a
-    vague "a more urgent rule may apply" (Result.questions, engine/questions.py)."""
-    decided = kb.level(result.decided_urgency)
-    lines = [f"  Decided on what is known: {decided.title} ({decided.id}). Some answers are "
-             "missing, so the more urgent level is shown until they are known:"]
-    for question in result.questions:
-        lines.append(f"  - {question.when}: {kb.level(question.level).title}")
-    asked = {q.input for q in result.questions}
-    together = [name for name in result.settle_with if name not in asked]
-    if together:
-        lines.append(f"  Also ask (it matters together with other answers): "
-                     f"{', '.join(together)}")
-    return lines
-
-
-def _sources(kb: KnowledgeBase, refs: tuple[tuple[str, str | None], ...]) -> str:
-    out = []
-    for source_id, section_id in refs:
-        source = kb.source_by_id.get(source_id)
-        if source is None:
-            out.append(source_id)
-            continue
-        section = source.section(section_id)
-        out.append(source.title + (f", “{section.title}”" if section else ""))
-    return "; ".join(out)
 
 
 def _tick(bar: Any) -> None:

@@ -6,6 +6,7 @@ mistakes are few and must be named precisely: the field, the value given and wha
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import json.decoder
 import json.scanner
@@ -24,8 +25,10 @@ from neutropenia_kb.lang.parse import Number as Literal
 if TYPE_CHECKING:
     from neutropenia_kb.kb.model import Input, KnowledgeBase
 
-# Row fields that are not clinical inputs and pass through batch files untouched.
-PASSTHROUGH = frozenset({"id"})
+# Row fields that are not clinical inputs and pass through batch files untouched. `name` and
+# `test_date` are printed on a personal leaflet (Patient.details); no rule can read them.
+PASSTHROUGH = frozenset({"id", "name", "test_date"})
+MAX_NAME = 100
 # The word for "no symptoms" in every format; an empty list says the same in YAML and JSON. An
 # empty cell, like a missing key, means "not given" (DESIGN.md, "Missing and empty").
 NO_SYMPTOMS = "none"
@@ -45,6 +48,7 @@ class Patient(NamedTuple):
     values: Mapping[str, Value]  # base units (cells/µL, °C, %); missing inputs are absent
     given: Mapping[str, tuple[Number, Unit | None]]  # quantities as written, for explanations
     anc_derived: bool  # ANC worked out from wbc and the percentages
+    details: Mapping[str, str] = {}  # name, test_date (ISO): printed, never used by rules
 
 
 class AmbiguousInput(InputError):
@@ -242,11 +246,14 @@ class PatientParser:
                              "{anc: 800, temperature: 38.2}")
         values: dict[str, Value] = {}
         given: dict[str, tuple[Number, Unit | None]] = {}
+        details: dict[str, str] = {}
         readers = self.readers
         for key, item in raw.items():
             reader = readers.get(key)
             if reader is None:
                 if key in PASSTHROUGH:
+                    if key != "id" and item is not None and item != "":
+                        details[key] = _read_detail(key, item)
                     continue
                 hint = _hint(key, self.specs)
                 raise InputError(str(key), item, "it is not an input" + (hint or ".") + " The inputs are "
@@ -277,7 +284,7 @@ class PatientParser:
                 known = {name: values.get(name, 0) for name in fill.inputs}
                 values[fill.id] = simplest(arithmetic(parse(fill.formula), known))
                 derived = derived or fill.id == self.anc
-        return Patient(values, given, derived)
+        return Patient(values, given, derived, details)
 
     def _symptoms(self, raw: Any) -> tuple[frozenset[str], None]:
         if isinstance(raw, str) and raw.strip().lower() == NO_SYMPTOMS:
@@ -312,6 +319,28 @@ def _band_words(kb: "KnowledgeBase") -> Callable[[Fraction], str]:
         return next((title for low, below, title in bands if (low is None or value >= low)
                      and (below is None or value < below)), "outside the bands")
     return words
+
+
+def _read_detail(key: str, raw: Any) -> str:
+    """A name (printable text, up to MAX_NAME characters) or a test date (YYYY-MM-DD; YAML may
+    already have read it as a date)."""
+    if key == "name":
+        if not isinstance(raw, str) or not raw.strip() or len(raw) > MAX_NAME \
+                or not raw.isprintable():
+            raise InputError(key, raw, f"a name as text, up to {MAX_NAME} characters, on one line")
+        return raw.strip()
+    if isinstance(raw, dt.datetime) or not isinstance(raw, (str, dt.date)):
+        raise InputError(key, raw, "a date written YYYY-MM-DD, e.g. 2026-12-01")
+    if isinstance(raw, dt.date):
+        return raw.isoformat()
+    text = raw.strip()
+    # fromisoformat alone would also take '20261201' and week dates
+    if len(text) == 10 and text[4] == text[7] == "-":
+        try:
+            return dt.date.fromisoformat(text).isoformat()
+        except ValueError:
+            pass
+    raise InputError(key, raw, "a date written YYYY-MM-DD, e.g. 2026-12-01")
 
 
 def _hint(word: object, choices: Iterable[str]) -> str:

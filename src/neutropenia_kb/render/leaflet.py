@@ -40,11 +40,16 @@ Size = Literal["a4", "letter"]
 SIZES: tuple[Size, ...] = ("a4", "letter")
 BODY_PT = 12  # the issue's page budgets are stated at 12 pt body text
 LARGE_PRINT_PT = 16  # large print: body text at least 16 pt
+SMALL_PT = 9  # standard print: running header and footer, sources
+SMALL_LARGE_PRINT_PT = 12  # large print: no line smaller than this, headers and footers included
+LINE_HEIGHT = 1.2  # clear print asks for space between lines; 1.2 keeps the page budgets
+# Tagged PDF (structure tree, language, title in the window bar) for screen readers; the
+# PDF/UA-1 variant turns tags on and writes the UA identification into the XMP metadata.
+PDF_VARIANT = "pdf/ua-1"
 
 
-# The urgent advice comes straight after the short introduction, on page 1, where no one can miss
-# it (and where its full-width boxes fit best between the two-column runs).
-GENERAL_PARTS: tuple[str, ...] = ("about", "help", "severity", "symptoms", "causes", "diagnosis",
+# The most urgent part first: when to get help opens the leaflet, where no one can miss it.
+GENERAL_PARTS: tuple[str, ...] = ("help", "about", "severity", "symptoms", "causes", "diagnosis",
                                   "treatment", "living", "sources")
 
 
@@ -61,13 +66,20 @@ class Leaflet:
     sections: tuple[str, ...] = ()
 
 
+GENERAL_SLUG = "neutropenia-what-you-need-to-know"
+# Page budgets (A4, 12 pt). They were 4 and 2 pages for version 1.0.0's content in two columns
+# of run-in text at 1.06 line spacing. Version 1.1.0 added about half as much again (sepsis
+# signs, low temperature, line signs, painkillers, thermometer, Duffy-null; 7 more sources), and
+# clear print (issue 11) asks for block headings and 1.2 line spacing, so they are now 7 and 4.
+# The fridge sheet stays one page in every variant: it shows each sign by its title (with the
+# whole text where it prints a number, such as the fever threshold).
 LEAFLETS: tuple[Leaflet, ...] = (
-    # The glossary is left out of the general leaflet: the issue makes it optional, and with it
-    # the clinical content would not fit four pages at 12 pt. The website carries it.
-    Leaflet("neutropenia-what-you-need-to-know", "Neutropenia: what you need to know",
-            GENERAL_PARTS, 4, sections=ALL_PARTS[:-2]),
+    # The glossary is left out of the general leaflet: the issue makes it optional, and the
+    # website carries it.
+    Leaflet(GENERAL_SLUG, "Neutropenia: what you need to know",
+            GENERAL_PARTS, 7, sections=ALL_PARTS[:-2]),
     Leaflet("preventing-infection-at-home", "Preventing infection at home",
-            ("living", "help", "sources"), 2, sections=("living",)),
+            ("help", "living", "sources"), 4, sections=("living",)),
     Leaflet("when-to-get-help", "When to get help", ("help",), 1, layout="fridge",
             sections=("help", "symptoms")),
 )
@@ -120,20 +132,24 @@ def _font_config() -> "FontConfiguration":
 
 
 @lru_cache(maxsize=8)
-def _stylesheet(size: Size, body_pt: int) -> "CSS":
+def _stylesheet(variant: Variant) -> "CSS":
     """The stylesheet of one variant, parsed once and reused (it is the same for every patient)."""
     from weasyprint import CSS
 
     from neutropenia_kb.render.leaflet_weasy import PackageFilesOnly
 
     # The base URL is where the fonts are; the fetcher serves nothing outside templates/leaflet.
-    return CSS(string=css_text(size, body_pt), base_url=TEMPLATES.as_uri() + "/",
+    return CSS(string=css_text(variant), base_url=TEMPLATES.as_uri() + "/",
                font_config=_font_config(), url_fetcher=PackageFilesOnly())
 
 
-def css_text(size: Size, body_pt: int) -> str:
+def css_text(variant: Variant) -> str:
+    # Large print: one column, and no line under 12 pt (RNIB clear print); standard print keeps
+    # lists of short items in two columns, which holds the general leaflet to its page budget.
     return str(_css_env().get_template("leaflet.css.j2").render(
-        page_size="A4" if size == "a4" else "letter", body_pt=body_pt,
+        page_size="A4" if variant.size == "a4" else "letter", body_pt=variant.body_pt,
+        small_pt=SMALL_LARGE_PRINT_PT if variant.large_print else SMALL_PT,
+        line_height=LINE_HEIGHT, columns=not variant.large_print,
         font_family=FONT_FAMILY, fonts=FONT_FILES))
 
 
@@ -181,7 +197,7 @@ def layout(html: str, variant: Variant) -> "Document":
     from neutropenia_kb.render.leaflet_weasy import PackageFilesOnly
 
     return HTML(string=html, url_fetcher=PackageFilesOnly()).render(
-        stylesheets=[_stylesheet(variant.size, variant.body_pt)], font_config=_font_config())
+        stylesheets=[_stylesheet(variant)], font_config=_font_config(), pdf_variant=PDF_VARIANT)
 
 
 def write(document: "Document") -> bytes:
@@ -189,7 +205,7 @@ def write(document: "Document") -> bytes:
 
     # No PDF identifier: WeasyPrint then writes none, and the bytes depend only on the input.
     with fixed_font_dates():
-        pdf = document.write_pdf(pdf_identifier=None)
+        pdf = document.write_pdf(pdf_identifier=None, pdf_variant=PDF_VARIANT)
     assert pdf is not None
     return bytes(pdf)
 
@@ -232,95 +248,61 @@ def build_leaflets(kb: "KnowledgeBase", out_dir: Path,
 
 
 PERSONAL_TITLE = "Your neutropenia result and what to do"
-PERSONAL_PARTS = LEAFLETS[0].parts
+# Most useful first: what to do at home, then treatment, then tests. The general sections are
+# not repeated: a line points to the general leaflet.
+PERSONAL_PARTS: tuple[str, ...] = ("living", "treatment", "diagnosis")
 
 
 @dataclass(frozen=True)
 class PersonalHtml:
-    """A personal leaflet as two HTML documents: the patient's own pages, and the general
-    sections, which are the same for every patient printed that day (so laid out once)."""
+    """A personal leaflet's HTML, ready for layout (a worker process gets this and a Variant):
+    with the notes space, and without it for when the notes alone would take a new page."""
 
     own: str
-    general: str
+    without_notes: str
 
 
 def personal_html(kb: "KnowledgeBase", result: ResultLike, variant: Variant = Variant(),
-                  today: dt.date | None = None) -> str:
-    """The whole personal leaflet as one HTML document (a preview; and the benchmark's
-    baseline, which lays out the general sections again for every patient)."""
-    return _personal(kb, result, variant, today, own=True, whole=True)
+                  today: dt.date | None = None, notes: bool = True) -> str:
+    """The personal leaflet as one HTML document: the patient's result, what to do now, what
+    would make it more urgent, then only the advice that applies."""
+    day = today or today_date()
+    when = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+    view = build_view(kb, PERSONAL_PARTS, advice_ids=frozenset(result.advice_ids))
+    person: PersonalView = personal_view(kb, result, day)
+    return _html(kb, "personal.html.j2",
+                 **_context(kb, PERSONAL_TITLE, variant, "booklet", view, when),
+                 printed=day, person=person, general=leaflet_by_slug(GENERAL_SLUG).title,
+                 with_notes=notes)
 
 
 def personal_parts_html(kb: "KnowledgeBase", result: ResultLike, variant: Variant = Variant(),
                         today: dt.date | None = None) -> PersonalHtml:
-    return PersonalHtml(_personal(kb, result, variant, today, own=True),
-                        _personal(kb, result, variant, today, own=False))
-
-
-def _personal(kb: "KnowledgeBase", result: ResultLike, variant: Variant, today: dt.date | None,
-              *, own: bool, whole: bool = False) -> str:
-    """``own``: the patient's pages (``whole``: with the general sections after them); else the
-    general sections alone."""
-    day = today or today_date()
-    when = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
-    extra: dict[str, Any] = dict(printed=day, whole=whole)
-    if own:  # the patient's pages: only the advice that applies
-        template = "personal.html.j2"
-        view = build_view(kb, PERSONAL_PARTS, advice_ids=frozenset(result.advice_ids))
-        person: PersonalView = personal_view(kb, result, day)
-        extra.update(person=person)
-    else:  # the general sections alone do not depend on the patient
-        template = "personal_general.html.j2"
-        view = build_view(kb, PERSONAL_PARTS)
-    return _html(kb, template, **_context(kb, PERSONAL_TITLE, variant, "booklet", view, when),
-                 **extra)
+    return PersonalHtml(personal_html(kb, result, variant, today),
+                        personal_html(kb, result, variant, today, notes=False))
 
 
 def render_personal(kb: "KnowledgeBase", result: ResultLike, variant: Variant = Variant(),
                     today: dt.date | None = None) -> bytes:
-    """A leaflet for one patient: their result first, then only the advice that applies, then
-    the general sections. ``today`` is the date printed (default: SOURCE_DATE_EPOCH or today)."""
+    """A leaflet for one patient. ``today`` is the date printed (default: SOURCE_DATE_EPOCH or
+    today)."""
     return render_personal_html(personal_parts_html(kb, result, variant, today), variant)
 
 
-# Stand-in pages make "Page X of Y" right with plain CSS counters in both documents: the
-# patient's document ends with m blank pages standing for the general part, and the general
-# part starts with n blank pages standing for the patient's; the stand-ins are dropped.
-def _with_blanks(html: str, before: int = 0, after: int = 0) -> str:
-    body = html.index(">", html.index("<body")) + 1
-    end = html.rindex("</body>")
-    return (html[:body] + '<div class="blank-before"></div>' * before + html[body:end]
-            + '<div class="blank-after"></div>' * after + html[end:])
+# Element ids of the end block (templates/leaflet/parts.html.j2: contacts, notes).
+END_IDS = frozenset({"contacts", "notes"})
 
 
 def render_personal_html(parts: PersonalHtml, variant: Variant) -> bytes:
-    """Lay out the patient's pages, then append the general sections' cached layout, numbered
-    on from them; the PDF metadata are those of the patient's document."""
-    key = (parts.general, variant)
-    general_pages = _GENERAL_PAGES.get(key)
-    if general_pages is None:  # the first leaflet of this day and variant
-        n = len(layout(parts.own, variant).pages)
-        general_pages = len(_general_layout(parts.general, variant, n).pages) - n
-        if len(_GENERAL_PAGES) >= 8:
-            _GENERAL_PAGES.clear()
-        _GENERAL_PAGES[key] = general_pages
-    own = layout(_with_blanks(parts.own, after=general_pages), variant)
-    n = len(own.pages) - general_pages
-    general = _general_layout(parts.general, variant, n)
-    return write(own.copy(own.pages[:n] + general.pages[n:]))
-
-
-# How many pages the general part takes, by (html, variant): the same whatever page it starts on.
-_GENERAL_PAGES: dict[tuple[str, Variant], int] = {}
-
-
-# A batch has one general part per variant and day and the patient's pages take one to three
-# pages, so a few entries serve a whole batch. Reusing laid-out pages is safe: writing a PDF
-# only reads them (the bytes are the same as from a fresh layout; tests/leaflet checks it).
-@lru_cache(maxsize=8)
-def _general_layout(html: str, variant: Variant, own_pages: int) -> "Document":
-    """The general part laid out after ``own_pages`` blank pages (drop them before use)."""
-    return layout(_with_blanks(html, before=own_pages), variant)
+    """Lay out the leaflet; when the phone numbers and notes alone would start a new page, lay
+    it out again without the notes space (a page nearly empty helps no one)."""
+    document = layout(parts.own, variant)
+    last = document.pages[-1]
+    if len(document.pages) > 1 and set(last.anchors) <= END_IDS:
+        shorter = layout(parts.without_notes, variant)
+        if len(shorter.pages) < len(document.pages):
+            document = shorter
+    return write(document)
 
 
 def today_date() -> dt.date:

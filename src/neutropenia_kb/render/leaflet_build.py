@@ -76,7 +76,7 @@ def cache_key(html: str, variant: Variant) -> str:
     """Everything the PDF depends on: the HTML (which carries the dates), the variant's CSS, the
     fonts, WeasyPrint's and pydyf's versions and this package's rendering code."""
     sha = hashlib.sha256(_tools_digest().encode())
-    for part in (css_text(variant.size, variant.body_pt), html):
+    for part in (css_text(variant), html):
         sha.update(b"\0" + part.encode("utf-8"))
     return sha.hexdigest()
 

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from neutropenia_kb.kb.model import Group
-from neutropenia_kb.kb.text import band_range, display_units
+from neutropenia_kb.kb.text import band_range, display_units, placeholders
 from neutropenia_kb.core.units import find_unit, format_quantity
+from neutropenia_kb.render.leaflet_help import contact_lines
 from neutropenia_kb.render.site import by_group
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ PART_HEADINGS: dict[str, str] = {
     "sources": "Where this information comes from",
 }
 ALL_PARTS: tuple[str, ...] = tuple(PART_HEADINGS)
-FULL_WIDTH_PARTS = frozenset({"severity", "help"})
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,12 @@ class LevelView:
     level: "Level"
     rules: tuple["UrgencyRule", ...]
 
+    @property
+    def with_numbers(self) -> frozenset[str]:
+        """Rules whose text prints a threshold ('38.0 °C'): the fridge sheet gives their whole
+        text, and only the title of the others, so the numbers are on it and it fits a page."""
+        return frozenset(r.id for r in self.rules if any(True for _ in placeholders(r.text)))
+
 
 @dataclass(frozen=True)
 class LeafletView:
@@ -78,21 +84,9 @@ class LeafletView:
     levels: tuple[LevelView, ...]
     terms: tuple["Item", ...]
     sources: tuple["Source", ...]
+    contacts: tuple[str, ...] = ()  # the contacts box: one line per service, blanks to fill in
     # parts with nothing to show are left out of the page, so no heading stands alone
     shown: tuple[str, ...] = field(default=())
-
-    @property
-    def runs(self) -> list[tuple[str, list[str]]]:
-        """The shown parts cut into runs that flow in two columns ('cols') or span the page
-        ('full'); wide tables cannot live in a 9 cm column."""
-        out: list[tuple[str, list[str]]] = []
-        for name in self.shown:
-            kind = "full" if name in FULL_WIDTH_PARTS else "cols"
-            if out and out[-1][0] == kind:
-                out[-1][1].append(name)
-            else:
-                out.append((kind, [name]))
-        return out
 
 
 def _advice_groups(groups: Sequence[Group], items: Sequence["Advice"],
@@ -111,7 +105,8 @@ def _cause_groups(groups: Iterable[Group], causes: Sequence["Cause"]) -> tuple[G
 def build_view(kb: "KnowledgeBase", parts: Sequence[str],
                advice_ids: frozenset[str] | None = None) -> LeafletView:
     """The content of a leaflet showing ``parts``; with ``advice_ids`` only that advice (tests,
-    treatments, precautions) is kept — a personal leaflet never shows advice that does not apply."""
+    treatments, precautions) is kept — a personal leaflet never shows advice that does not apply,
+    nor the general statements (overview.yaml) that the general leaflet carries."""
 
     def keep(items: Sequence["Advice"]) -> tuple["Advice", ...]:
         return tuple(items) if advice_ids is None else tuple(i for i in items if i.id in advice_ids)
@@ -125,7 +120,7 @@ def build_view(kb: "KnowledgeBase", parts: Sequence[str],
                       for g in kb.cause_groupings)
     levels = tuple(LevelView(lv, tuple(r for r in kb.urgency_rules if r.level == lv.id))
                    for lv in kb.levels)
-    topics = {p: kb.topics_for(p) for p in ALL_PARTS}
+    topics = {p: kb.topics_for(p) if advice_ids is None else () for p in ALL_PARTS}
     view = LeafletView(
         parts=tuple(parts),
         headings=dict(PART_HEADINGS),
@@ -139,6 +134,7 @@ def build_view(kb: "KnowledgeBase", parts: Sequence[str],
         levels=levels,
         terms=kb.terms,
         sources=kb.sources,
+        contacts=contact_lines(kb),
     )
     has = {
         "about": bool(topics["about"]),

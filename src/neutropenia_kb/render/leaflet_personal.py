@@ -12,6 +12,8 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
 
 from neutropenia_kb.render.leaflet_content import format_count
+from neutropenia_kb.render.leaflet_help import NetLine, level_action, level_service, safety_net
+from neutropenia_kb.render.summary import Entry, not_given, understood
 
 if TYPE_CHECKING:
     from neutropenia_kb.kb.model import Band, KnowledgeBase, Level, ScopeLimit
@@ -38,17 +40,26 @@ class ResultLike(Protocol):
     def findings(self) -> Iterable[Any]: ...
     @property
     def inputs(self) -> Mapping[str, Any]: ...
+    @property
+    def patient(self) -> Any: ...
 
 
 @dataclass(frozen=True)
 class PersonalView:
     date: dt.date
+    name: str | None  # as the patient file gave it (validated by the patient parser)
+    test_date: dt.date | None  # the date of the blood test, when given
     count: str | None  # '800 cells/µL (0.8 ×10⁹/L)'; None when no count was given
     band: "Band | None"  # None: severity unknown
+    entered: tuple[Entry, ...]  # the other inputs as understood: temperature, symptoms, …
+    not_given: tuple[str, ...]
     level: "Level"
+    action: str  # the level's action ('Call your 24-hour line or 999 now')
+    service: str | None  # 'Your 24-hour number: ________'
     reasons: tuple[str, ...]  # titles of the urgency rules that surely hold at this level
     certain: bool
     settle_with: tuple[str, ...]  # the questions whose answers would settle the urgency
+    net: tuple[NetLine, ...]  # what would make it more urgent, most urgent first
     scope_warnings: tuple["ScopeLimit", ...]
 
 
@@ -71,13 +82,25 @@ def personal_view(kb: "KnowledgeBase", result: ResultLike, day: dt.date) -> Pers
     for name in result.settle_with:
         inp = kb.input_by_id.get(name)
         questions.append(inp.question or inp.title if inp else name.replace("_", " "))
+    details = result.patient.details
+    test_date = details.get("test_date")
+    level = kb.level(result.urgency)
+    full = result  # the protocol is narrow; the evaluator's Result has what these two read
     return PersonalView(
         date=day,
+        name=details.get("name"),
+        test_date=dt.date.fromisoformat(test_date) if test_date else None,
         count=format_count(kb, result.anc_cells_per_ul),
         band=bands.get(result.severity),
-        level=kb.level(result.urgency),
+        entered=tuple(e for e in understood(kb, full)  # type: ignore[arg-type]
+                      if e.id != kb.severity.input),
+        not_given=not_given(kb, full),  # type: ignore[arg-type]
+        level=level,
+        action=level_action(level),
+        service=level_service(kb, level),
         reasons=reasons,
         certain=bool(result.urgency_certain),
         settle_with=tuple(questions),
+        net=safety_net(kb, full),  # type: ignore[arg-type]
         scope_warnings=tuple(result.scope_warnings),
     )
