@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from neutropenia_kb.commands.evaluate import summary
+from neutropenia_kb.render.summary import summary_text as summary
 from neutropenia_kb.core.units import BASE_UNIT, format_quantity
 from neutropenia_kb.engine.evaluate import Evaluator
 from neutropenia_kb.kb.text import display_units

@@ -24,7 +24,7 @@ from neutropenia_kb.core.json_text import dumps
 from neutropenia_kb.core.problems import InputError, Problem, UsageError, render_all, show_value
 from neutropenia_kb.kb.text import service_line
 from neutropenia_kb.commands import add_rules_option
-from neutropenia_kb.engine.scale import DUCKDB_FROM_BYTES, plain_csv, run_duckdb, run_spark
+from neutropenia_kb.engine.scale import run_duckdb, run_spark
 from neutropenia_kb.render.summary import summary_text
 
 
@@ -49,14 +49,13 @@ def register(subparsers: Any) -> None:
                         help="a batch: the unit of the numbers written without one in a column, "
                         "e.g. --unit anc=10^9/L (a CSV header may say it too: 'anc [10^9/L]'); "
                         "without it a bare count below 100 is refused as ambiguous")
-    parser.add_argument("--engine", choices=("auto", "python", "duckdb", "spark"),
-                        default="auto",
-                        help="how a batch is run: python (row by row), duckdb (the rules as SQL, "
-                        "embedded; also reads and writes .parquet) or spark (the same SQL on "
-                        "Spark, see --master). auto: duckdb for a .csv or .parquet file over "
-                        f"{DUCKDB_FROM_BYTES // 1024} KiB written to -o, where it is faster "
-                        "(benchmarks/scale.py), python otherwise. Every engine gives the same "
-                        "rows and errors")
+    parser.add_argument("--engine", choices=("python", "duckdb", "spark"), default="python",
+                        help="how a batch is run: python (row by row, the reference engine; the "
+                        "default), or, experimental, duckdb (the rules as SQL, embedded; also "
+                        "reads and writes .parquet) or spark (the same SQL on Spark, see "
+                        "--master). The SQL engines do not yet read bare numbers, decimal commas "
+                        "and 'none' as version 1.2.0 of the rules does (issue 14): use them only "
+                        "on results written with their units")
     parser.add_argument("--master", default="local[*]",
                         help="Spark master URL for --engine spark (default: local[*])")
     parser.add_argument("--verbose", action="store_true",
@@ -102,14 +101,10 @@ def _scaled(args: argparse.Namespace) -> bool:
     suffix = path.suffix.lower()
     if args.engine in ("duckdb", "spark"):
         return True
-    if args.engine == "python" or suffix not in (".csv", ".parquet"):
-        return False
     if suffix == ".parquet" or Path(args.output).suffix.lower() == ".parquet":
-        return True
-    try:
-        return path.stat().st_size > DUCKDB_FROM_BYTES and plain_csv(path)
-    except OSError:
-        return False
+        raise UsageError("Parquet is read and written by the SQL engines only: add "
+                         "--engine duckdb (experimental, see nkb evaluate --help)")
+    return False
 
 
 def _scale(kb: KnowledgeBase, path: Path, target: Path, args: argparse.Namespace) -> int:
