@@ -154,7 +154,7 @@ def first_line(kb: "KnowledgeBase", result: "Result") -> str:
     action = level_action(level)
     line = level.title.upper()
     if action != level.title:
-        line += f": {action}"
+        line += f": {action.rstrip('.')}"
     service = level_service(kb, level)
     return f"{line}. {service}" if service else line
 
