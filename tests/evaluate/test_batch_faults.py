@@ -160,7 +160,7 @@ def test_json_lines_from_a_pipe_are_spooled_for_their_columns(repo: Path, tmp_pa
 @pytest.mark.parametrize(("header", "message"), [
     ("id,anc,anc,temperature", "column 3: 'anc' repeats column 2; give each input once"),
     ("id,anc,tempreature", "column 3: 'tempreature' is not an input; did you mean "
-     "'temperature'? The columns allowed are: id, anc, wbc,"),
+     "'temperature'? The columns allowed are: id, name, test_date, anc, wbc,"),
     ("id,anc,", "column 3: the column has no name"),
 ])
 def test_a_bad_header_stops_the_file_before_any_row(repo: Path, tmp_path: Path, header: str,

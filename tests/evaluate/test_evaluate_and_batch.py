@@ -120,7 +120,7 @@ def test_cli_single_patient_text_and_json(tmp_path: Path, capsys: pytest.Capture
     patient.write_text("anc: 0.8 x10^9/L\ntemperature: 100.4 F\nsymptoms: []\n", encoding="utf-8")
     assert main(["evaluate", str(patient)]) == 0
     text = capsys.readouterr().out
-    assert text.startswith("URGENCY: GET MEDICAL HELP RIGHT AWAY (emergency)")
+    assert text.startswith("GET MEDICAL HELP RIGHT AWAY: Call your 24-hour line")
     assert "Fever with a low neutrophil count" in text
     assert main(["evaluate", str(patient), "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
