@@ -85,7 +85,7 @@ def test_percentages_over_100_keep_their_message() -> None:
 def mkdocs_build(tmp_path: Path, rules: Path, *strict: str) -> subprocess.CompletedProcess[str]:
     docs = tmp_path / "docs"
     docs.mkdir(exist_ok=True)
-    (docs / "index.md").write_text("# Home\n", encoding="utf-8")
+    (docs / "about.md").write_text("# About\n", encoding="utf-8")  # index.md is generated
     config = tmp_path / "mkdocs.yml"
     config.write_text(f"site_name: Test\ndocs_dir: {docs}\nplugins:\n  - neutropenia-kb:\n"
                       f"      rules: {rules}\n      leaflets: false\n", encoding="utf-8")
