@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from neutropenia_kb.engine.program import (AnySymptom, Compare, Cond, Const, FactRef, InputRef,
+from neutropenia_kb.engine.program import (And, AnySymptom, Compare, Cond, Const, FactRef, InputRef,
                                            Or, Program, SymptomAny, walk)
 from neutropenia_kb.kb.model import Item, KnowledgeBase, Level, UrgencyRule
 from neutropenia_kb.kb.text import value_of
@@ -63,6 +63,17 @@ def _reading(kb: KnowledgeBase, node: Cond) -> str | None:
     return f"a {spec.id.replace('_', ' ')} {words}"
 
 
+def _one_symptom(node: Cond) -> str | None:
+    """The symptom of ``symptom(x)``, or of ``symptom(x) and …`` (a reported symptom that
+    counts unless a reading settles it, as has_fever's ``symptom(fever) and (known(symptoms)
+    or not known(temperature))``)."""
+    if isinstance(node, And):
+        node = node.items[0]
+    if isinstance(node, SymptomAny) and len(node.symptoms) == 1:
+        return node.symptoms[0]
+    return None
+
+
 def _measured(kb: KnowledgeBase, program: Program) -> tuple[dict[str, str], dict[str, str]]:
     """(symptom id → reading) for facts like ``temperature >= t or symptom(fever)``, where the
     reading and the symptom are one sign; (fact id → reading) for facts that are a reading
@@ -75,9 +86,9 @@ def _measured(kb: KnowledgeBase, program: Program) -> tuple[dict[str, str], dict
             alone[fact.id] = reading
         elif isinstance(fact.when, Or):
             readings = [r for r in (_reading(kb, i) for i in fact.when.items) if r]
-            named = [i for i in fact.when.items if isinstance(i, SymptomAny) and len(i.symptoms) == 1]
+            named = [s for s in (_one_symptom(i) for i in fact.when.items) if s]
             if len(readings) == 1 and len(named) == 1 and len(fact.when.items) == 2:
-                by_symptom[named[0].symptoms[0]] = readings[0]
+                by_symptom[named[0]] = readings[0]
     return by_symptom, alone
 
 
