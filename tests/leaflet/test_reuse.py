@@ -9,16 +9,18 @@ import re
 from pathlib import Path
 
 import pytest
+from leaflet_pdf import words
 from pypdf import PdfReader
 
+from neutropenia_kb import evaluate
 from neutropenia_kb.cli import main
 from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.render import leaflet as L
-
-from leaflet_pdf import words
+from neutropenia_kb.render import leaflet_table as T
+from neutropenia_kb.render.leaflet_build import build_leaflets
 
 DAY = dt.date(2026, 12, 1)
-SMALL = [L.leaflet_by_slug("when-to-get-help"), L.leaflet_by_slug("preventing-infection-at-home")]
+SMALL = [T.leaflet_by_slug("when-to-get-help"), T.leaflet_by_slug("preventing-infection-at-home")]
 
 
 def _footers(pdf: bytes) -> list[list[str]]:
@@ -27,8 +29,8 @@ def _footers(pdf: bytes) -> list[list[str]]:
 
 
 def test_personal_page_numbers_run_across_both_parts(kb: KnowledgeBase) -> None:
-    result = kb.evaluate({"anc": 800, "temperature": "38.5 C", "on_chemotherapy": True})
-    pdf = L.render_personal(kb, result, L.Variant("letter", large_print=True), today=DAY)
+    result = evaluate(kb, {"anc": 800, "temperature": "38.5 C", "on_chemotherapy": True})
+    pdf = L.render_personal(kb, result, T.Variant("letter", large_print=True), today=DAY)
     reader = PdfReader(io.BytesIO(pdf))
     total = len(reader.pages)
     assert total > 2
@@ -46,8 +48,8 @@ def test_personal_page_numbers_run_across_both_parts(kb: KnowledgeBase) -> None:
 
 
 def test_cached_general_layout_gives_the_bytes_of_a_fresh_one(kb: KnowledgeBase) -> None:
-    short = kb.evaluate({"anc": 2000, "temperature": "36.8 C", "on_chemotherapy": False})
-    long = kb.evaluate({"anc": 300, "temperature": "38.9 C", "on_chemotherapy": True})
+    short = evaluate(kb, {"anc": 2000, "temperature": "36.8 C", "on_chemotherapy": False})
+    long = evaluate(kb, {"anc": 300, "temperature": "38.9 C", "on_chemotherapy": True})
     warm = [L.render_personal(kb, r, today=DAY) for r in (short, long, short)]
     L._general_layout.cache_clear()
     L._GENERAL_PAGES.clear()
@@ -60,9 +62,9 @@ def test_cached_general_layout_gives_the_bytes_of_a_fresh_one(kb: KnowledgeBase)
 
 
 def test_parallel_build_writes_the_serial_bytes(kb: KnowledgeBase, tmp_path: Path) -> None:
-    variants = [L.Variant("a4")]
-    serial = L.build_leaflets(kb, tmp_path / "serial", SMALL, variants, workers=1)
-    parallel = L.build_leaflets(kb, tmp_path / "parallel", SMALL, variants, workers=2)
+    variants = [T.Variant("a4")]
+    serial = build_leaflets(kb, tmp_path / "serial", SMALL, variants, workers=1)
+    parallel = build_leaflets(kb, tmp_path / "parallel", SMALL, variants, workers=2)
     assert [p.name for p in serial] == [p.name for p in parallel] == [
         "when-to-get-help-a4.pdf", "preventing-infection-at-home-a4.pdf"]
     assert [p.read_bytes() for p in serial] == [p.read_bytes() for p in parallel]
@@ -71,14 +73,14 @@ def test_parallel_build_writes_the_serial_bytes(kb: KnowledgeBase, tmp_path: Pat
 def test_cache_copies_unchanged_leaflets_and_renders_changed_ones(
         kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = tmp_path / "cache"
-    first, = L.build_leaflets(kb, tmp_path / "a", SMALL[:1], [L.Variant("a4")], cache_dir=cache)
+    first, = build_leaflets(kb, tmp_path / "a", SMALL[:1], [T.Variant("a4")], cache_dir=cache)
     entries = list(cache.glob("*.pdf"))
     assert [e.read_bytes() for e in entries] == [first.read_bytes()]
     entries[0].write_bytes(b"from the cache")  # proves the next build copies, not renders
-    again, = L.build_leaflets(kb, tmp_path / "b", SMALL[:1], [L.Variant("a4")], cache_dir=cache)
+    again, = build_leaflets(kb, tmp_path / "b", SMALL[:1], [T.Variant("a4")], cache_dir=cache)
     assert again.read_bytes() == b"from the cache"
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # another date in the PDF: a new key
-    changed, = L.build_leaflets(kb, tmp_path / "c", SMALL[:1], [L.Variant("a4")], cache_dir=cache)
+    changed, = build_leaflets(kb, tmp_path / "c", SMALL[:1], [T.Variant("a4")], cache_dir=cache)
     assert changed.read_bytes().startswith(b"%PDF") and len(list(cache.glob("*.pdf"))) == 2
     assert not list(cache.glob(".*"))  # no partial files left behind
 
@@ -94,7 +96,7 @@ def test_batch_in_worker_processes_matches_a_single_render(
     assert main(["leaflet", "--rules", str(rules_dir), "--patients", str(rows),
                  "--out-dir", str(out), "--jobs", "2"]) == 2
     assert sorted(p.name for p in out.iterdir()) == ["ann.pdf", "cy.pdf"]
-    ann = kb.evaluate({"anc": "800", "temperature": "38.5 C"})
+    ann = evaluate(kb, {"anc": "800", "temperature": "38.5 C"})
     assert (out / "ann.pdf").read_bytes() == L.render_personal(kb, ann, today=DAY)
 
 

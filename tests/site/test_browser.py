@@ -11,7 +11,6 @@ from typing import Iterator
 from urllib.parse import urldefrag, urlparse
 
 import pytest
-
 from nkb_site_build import REPO, Built
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -7,10 +7,10 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+from nkb_site_build import Built
+
 from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.render.site import PAGES, leaflet_links
-
-from nkb_site_build import Built
 
 
 def test_real_site_builds_strictly_with_no_warnings(real_site: Built) -> None:

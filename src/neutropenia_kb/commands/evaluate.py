@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
-import tempfile
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any
 
-from neutropenia_kb import load
-from neutropenia_kb.engine.batch import Rows, Summary, accepted_columns, format_of, jsonl_columns, run as run_batch
-from neutropenia_kb.engine.evaluate import Result
-from neutropenia_kb.kb.loader import load_text
-from neutropenia_kb.kb.model import KnowledgeBase
-from neutropenia_kb.core.output_files import atomic_output, check_target, write_text
-from neutropenia_kb.engine.patient import read_json
-from neutropenia_kb.core.problems import Problem, UsageError, render_all, show_value
+from neutropenia_kb import evaluate, evaluator_for, load
 from neutropenia_kb.commands import add_rules_option
+from neutropenia_kb.core.output_files import check_target, write_text
+from neutropenia_kb.engine.batch import format_of
+from neutropenia_kb.engine.batch_file import evaluate_file
+from neutropenia_kb.engine.patient_file import read_patient
+from neutropenia_kb.kb.model import KnowledgeBase
+from neutropenia_kb.render.nurse_summary import nurse_summary
 
 
 def register(subparsers: Any) -> None:
@@ -49,9 +46,9 @@ def run(args: argparse.Namespace) -> int:
     if batch_format is not None:
         return _batch(kb, Path(args.patient), batch_format, args.output)
     patient = read_patient(args.patient)
-    result = kb.evaluate(patient)
+    result = evaluate(kb, patient)
     text = json.dumps(result.to_json(), indent=2, ensure_ascii=False) if args.format == "json" \
-        else summary(kb, result)
+        else nurse_summary(kb, result)
     if args.output:
         target = Path(args.output)
         check_target(target, [] if args.patient == "-" else [Path(args.patient)])
@@ -61,160 +58,24 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-MAX_PATIENT_BYTES = 1_000_000  # a patient is a few lines; read no more than this from a file
-
-
-def read_patient(name: str) -> Any:
-    """A patient mapping from a file or stdin; YAML goes through our safe loader, JSON through
-    patient.read_json (exact numbers, duplicate keys refused). Every fault, whatever the bytes,
-    is a UsageError (exit 2) pointing at the file, with its line when one is known."""
-    shown = show_value(name)
-    if name == "-":
-        raw = sys.stdin.buffer.read(MAX_PATIENT_BYTES + 1)
-        path = Path("<stdin>")
-    else:
-        path = Path(name)
-        if path.suffix.lower() not in (".yaml", ".yml", ".json"):
-            raise UsageError(f"'{shown}': give a .yaml, .yml or .json patient, a .csv or .jsonl "
-                             "batch, or - for stdin")
-        try:
-            with path.open("rb") as stream:
-                raw = stream.read(MAX_PATIENT_BYTES + 1)
-        except OSError as exc:
-            raise UsageError(f"cannot read '{shown}': {exc.strerror}") from None
-    if len(raw) > MAX_PATIENT_BYTES:
-        raise UsageError(f"'{shown}' is over {MAX_PATIENT_BYTES:,} bytes; a patient file is a "
-                         "few lines (for many patients, give a .csv or .jsonl batch)")
-    if path.suffix.lower() == ".json" or raw.lstrip().startswith(b"{"):
-        try:
-            return read_json(raw.decode("utf-8-sig"))
-        except UnicodeDecodeError as exc:
-            problems = [_not_utf8(path, raw, exc)]
-        except json.JSONDecodeError as exc:
-            problems = [Problem(path, exc.lineno, exc.colno, "", exc.msg)]
-        raise UsageError("the patient file cannot be read:\n" + render_all(problems))
-    try:
-        doc, problems = load_text(path, raw)
-    except RecursionError:  # the loader recurses per level, and forever on `a: &x [*x]`
-        problems = [Problem(path, None, None, "", "nested too deeply, or an alias ('*name') "
-                            "refers to itself; a patient needs three levels at most")]
-        doc = None
-    if doc is None or problems:
-        raise UsageError("the patient file cannot be read:\n" + render_all(problems))
-    return doc.data
-
-
-def _not_utf8(path: Path, raw: bytes, exc: UnicodeDecodeError) -> Problem:
-    line = raw[: exc.start].count(b"\n") + 1
-    column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-    return Problem(path, line, column, "", f"byte 0x{raw[exc.start]:02x} is not UTF-8; save "
-                   "the file with UTF-8 encoding")
-
-
 def _batch(kb: KnowledgeBase, path: Path, fmt: str, output: str | None) -> int:
-    out_format = format_of(output) if output else fmt
-    if out_format is None:
-        raise UsageError(f"-o {output}: a batch is written as .csv or .jsonl")
     target = Path(output) if output else None
-    if target is not None:
-        check_target(target, [path])  # before anything is read or written
     with ExitStack() as stack:
-        try:
-            source: BinaryIO = stack.enter_context(path.open("rb"))
-        except OSError as exc:
-            raise UsageError(f"cannot read '{path}': {exc.strerror}") from None
-        columns: list[str] = []
-        if fmt == "jsonl" and out_format == "csv":
-            # CSV needs every column before the first row: a first pass over the file (a pipe
-            # is spooled to a temporary file first, so that it can be read twice).
-            if not source.seekable():
-                spool = stack.enter_context(tempfile.TemporaryFile())
-                shutil.copyfileobj(source, spool)
-                source = spool
-            source.seek(0)
-            columns = jsonl_columns(source)
-            source.seek(0)
-        rows = Rows(source, fmt, accepted_columns(kb.evaluator), path)
-        columns = rows.columns or columns
-        if target is None:
-            summary_ = _stream(kb, rows, columns, sys.stdout, out_format, path, progress=False)
-        else:
-            with atomic_output(target) as out:
-                summary_ = _stream(kb, rows, columns, out, out_format, path,
-                                   progress=sys.stderr.isatty())
-    for problem in summary_.first_errors:
+        on_row = None
+        if target is not None and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            on_row = stack.enter_context(tqdm(unit=" rows", file=sys.stderr, mininterval=0.5)).update
+        summary = evaluate_file(evaluator_for(kb), path, fmt, target, sys.stdout, on_row)
+    for problem in summary.first_errors:
         print(problem.render(), file=sys.stderr)
-    if summary_.errors:
-        more = summary_.errors - len(summary_.first_errors)
+    if summary.errors:
+        more = summary.errors - len(summary.first_errors)
         tail = f" ({more} more not shown)" if more > 0 else ""
-        print(f"nkb: {summary_.errors} of {summary_.rows} rows had bad input{tail}; they are in "
+        print(f"nkb: {summary.errors} of {summary.rows} rows had bad input{tail}; they are in "
               "the output with the 'error' column filled in", file=sys.stderr)
-    if summary_.bugs:
-        print(f"nkb: {summary_.bugs} row(s) met an internal error (a bug in nkb, not in your "
+    if summary.bugs:
+        print(f"nkb: {summary.bugs} row(s) met an internal error (a bug in nkb, not in your "
               "file); please report it with this output", file=sys.stderr)
         return 3
-    return 2 if summary_.errors else 0
-
-
-def _stream(kb: KnowledgeBase, rows: Rows, columns: list[str], out: TextIO, out_format: str,
-            path: Path, progress: bool) -> Summary:
-    if not progress:
-        return run_batch(kb.evaluator, rows, out, out_format, columns, source=path)
-    from tqdm import tqdm
-
-    with tqdm(unit=" rows", file=sys.stderr, mininterval=0.5) as bar:
-        return run_batch(kb.evaluator, rows, out, out_format, columns, on_row=lambda: _tick(bar),
-                         source=path)
-
-
-def summary(kb: KnowledgeBase, result: Result) -> str:
-    """What a nurse reads on the phone: the decision first, then why, then what to do."""
-    lines = []
-    level = kb.level(result.urgency)
-    lines.append(f"URGENCY: {level.title.upper()} ({result.urgency})")
-    if not result.urgency_certain:
-        lines.append(f"  Not certain: a more urgent rule may apply. Ask for: "
-                     f"{', '.join(result.settle_with)}.")
-    anc = result.inputs.get(kb.severity.input)
-    if result.severity == "unknown":
-        lines.append("Severity: unknown (no neutrophil count)")
-    else:
-        band = kb.band(result.severity)
-        lines.append(f"Severity: {band.title} ({anc['text'] if anc else ''})")
-    fever = {True: "yes", False: "no", None: "unknown"}[result.fever]
-    lines.append(f"Fever: {fever}")
-    for limit in result.scope_warnings:
-        holds = next((f.certain for f in result.findings if f.id == limit.id), False)
-        lines.append(f"WARNING: {limit.title}: the severity bands may not apply"
-                     + ("" if holds else " (not known; give the input to check)"))
-    lines.append("")
-    lines.append("Why:")
-    for finding in result.findings:
-        if finding.kind in ("urgency_rule", "scope", "band", "level"):
-            mark = "" if finding.certain else " [not certain]"
-            lines.append(f"  - {finding.title}{mark}")
-            lines.append(f"      {finding.because}")
-            lines.append(f"      sources: {_sources(kb, finding.sources)}")
-    lines.append("")
-    for kind, items in (("Tests", kb.tests), ("Treatments", kb.treatments),
-                        ("Precautions", kb.precautions)):
-        titles = [i.title for i in items if i.id in result.advice_ids]
-        if titles:
-            lines.append(f"{kind}: " + "; ".join(titles))
-    return "\n".join(lines)
-
-
-def _sources(kb: KnowledgeBase, refs: tuple[tuple[str, str | None], ...]) -> str:
-    out = []
-    for source_id, section_id in refs:
-        source = kb.source_by_id.get(source_id)
-        if source is None:
-            out.append(source_id)
-            continue
-        section = source.section(section_id)
-        out.append(source.title + (f", “{section.title}”" if section else ""))
-    return "; ".join(out)
-
-
-def _tick(bar: Any) -> None:
-    bar.update()
+    return 2 if summary.errors else 0
