@@ -65,7 +65,10 @@ def _batch(kb: KnowledgeBase, path: Path, fmt: str, output: str | None) -> int:
         if target is not None and sys.stderr.isatty():
             from tqdm import tqdm
 
-            on_row = stack.enter_context(tqdm(unit=" rows", file=sys.stderr, mininterval=0.5)).update
+            bar = stack.enter_context(tqdm(unit=" rows", file=sys.stderr, mininterval=0.5))
+
+            def on_row() -> None:
+                bar.update()
         summary = evaluate_file(evaluator_for(kb), path, fmt, target, sys.stdout, on_row)
     for problem in summary.first_errors:
         print(problem.render(), file=sys.stderr)
