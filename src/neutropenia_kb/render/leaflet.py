@@ -9,6 +9,7 @@ layout, and leaflet_build spreads many leaflets over worker processes.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
 from dataclasses import dataclass
@@ -256,3 +257,12 @@ def _source_date_epoch() -> dt.datetime | None:
     """SOURCE_DATE_EPOCH (the reproducible-builds convention) as a UTC time, when it is set."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch else None
+
+
+@atexit.register
+def _release_fonts() -> None:
+    """Drop the cached layouts, stylesheets and fonts while the interpreter is still whole:
+    WeasyPrint's FontConfiguration.__del__ calls into modules that are gone by the final
+    teardown ("Exception ignored in ... __del__: TypeError" on stderr at exit)."""
+    for cached in (_general_layout, _stylesheet, _font_config):
+        cached.cache_clear()
