@@ -17,9 +17,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from neutropenia_kb import load
+from neutropenia_kb import evaluate, load
 from neutropenia_kb.render import leaflet as L
-from neutropenia_kb.render.leaflet_build import cpu_count, render_many
+from neutropenia_kb.render import leaflet_table as T
+from neutropenia_kb.render.leaflet_build import build_leaflets, cpu_count, render_many
 
 SEVERITIES = (2200, 1200, 700, 300, 80)
 
@@ -74,8 +75,8 @@ def main() -> int:
     parser.add_argument("--skip-build", action="store_true", help="leave out build_leaflets")
     args = parser.parse_args()
     kb = load(Path(args.rules))
-    general = L.LEAFLETS[0]
-    variant = L.Variant("a4")
+    general = T.LEAFLETS[0]
+    variant = T.Variant("a4")
     L.render_leaflet(kb, general, variant)  # warm up: fonts, stylesheet, templates
     print(f"{cpu_count()} CPU(s) available to this process")
 
@@ -88,18 +89,18 @@ def main() -> int:
           f"{lay / (total + 3 * t_html):.0%}); mean of 3")
 
     if not args.skip_build:
-        jobs = len(L.LEAFLETS) * len(L.VARIANTS)
+        jobs = len(T.LEAFLETS) * len(T.VARIANTS)
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
-            serial = L.build_leaflets(kb, Path(tmp, "serial"), workers=1)
+            serial = build_leaflets(kb, Path(tmp, "serial"), workers=1)
             t_serial = time.perf_counter() - t0
             t0 = time.perf_counter()
-            parallel = L.build_leaflets(kb, Path(tmp, "parallel"))
+            parallel = build_leaflets(kb, Path(tmp, "parallel"))
             t_parallel = time.perf_counter() - t0
             same = all(a.read_bytes() == b.read_bytes() for a, b in zip(serial, parallel))
-            L.build_leaflets(kb, Path(tmp, "c1"), cache_dir=Path(tmp, "cache"))
+            build_leaflets(kb, Path(tmp, "c1"), cache_dir=Path(tmp, "cache"))
             t0 = time.perf_counter()
-            L.build_leaflets(kb, Path(tmp, "c2"), cache_dir=Path(tmp, "cache"))
+            build_leaflets(kb, Path(tmp, "c2"), cache_dir=Path(tmp, "cache"))
             t_cached = time.perf_counter() - t0
         workers = min(cpu_count(), jobs)
         print(f"build_leaflets ({jobs} PDFs): serial {t_serial:.1f} s, parallel ({workers} "
@@ -108,7 +109,7 @@ def main() -> int:
               f"{t_cached:.2f} s")
 
     n = args.count
-    results = [kb.evaluate(r) for r in patients(n)]
+    results = [evaluate(kb, r) for r in patients(n)]
     t0 = time.perf_counter()
     whole = [L.personal_html(kb, r, variant) for r in results]
     t_whole_html = time.perf_counter() - t0

@@ -13,11 +13,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,9 +26,10 @@ import sys, time, json, resource
 from pathlib import Path
 sys.path.insert(0, sys.argv[4])
 engine, src, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+from neutropenia_kb import evaluator_for
 from neutropenia_kb import load
 kb = load(Path(sys.argv[4]) / "rules")
-kb.evaluator
+evaluator_for(kb)
 t = time.perf_counter()
 if engine == "duckdb":
     from neutropenia_kb.engine.scale import run_duckdb
@@ -41,8 +40,8 @@ elif engine == "spark":
 elif engine == "python":
     from neutropenia_kb.engine import batch
     with src.open("rb") as s, out.open("w", newline="") as o:
-        rows = batch.Rows(s, "csv", batch.accepted_columns(kb.evaluator), src)
-        batch.run(kb.evaluator, rows, o, "csv", rows.columns)
+        rows = batch.Rows(s, "csv", batch.accepted_columns(evaluator_for(kb)), src)
+        batch.run(evaluator_for(kb), rows, o, "csv", rows.columns)
 else:
     from benchmarks.scale import hand_written
     hand_written(src, out)
@@ -91,13 +90,13 @@ def hand_written(src: Path, out: Path) -> None:
 
 def make_files(rows: int, folder: Path) -> tuple[Path, Path]:
     import duckdb
-
-    from neutropenia_kb import load
     from tests.engine.sql_rows import patients, write_csv
+
+    from neutropenia_kb import evaluator_for, load
 
     kb = load(ROOT / "rules")
     src = folder / f"patients_{rows}.csv"
-    write_csv(src, patients(14, rows, kb.evaluator.program.symptoms))
+    write_csv(src, patients(14, rows, evaluator_for(kb).program.symptoms))
     parquet = folder / f"patients_{rows}.parquet"
     duckdb.execute(f"COPY (SELECT * FROM read_csv('{src}', all_varchar = true)) TO "
                    f"'{parquet}' (FORMAT parquet)")

@@ -8,8 +8,7 @@ from typing import Callable
 
 import pytest
 
-from neutropenia_kb.kb import loader
-from neutropenia_kb.kb import model
+from neutropenia_kb.kb import loader, model
 from neutropenia_kb.kb.model import KnowledgeBase
 
 REPO = Path(__file__).resolve().parents[2]

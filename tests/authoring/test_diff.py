@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from neutropenia_kb.authoring import diff
-from neutropenia_kb.cli import main
 from neutropenia_kb.authoring.diff import RevisionError
+from neutropenia_kb.cli import main
 
 from .conftest import REPO, build, bump, edit
 

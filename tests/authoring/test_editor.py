@@ -6,8 +6,8 @@ import re
 import shlex
 from pathlib import Path
 
-from neutropenia_kb.kb import loader
 from neutropenia_kb.cli import make_parser
+from neutropenia_kb.kb import loader
 
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$")
 

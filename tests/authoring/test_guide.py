@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from neutropenia_kb.kb import loader
+from neutropenia_kb import evaluator_for
 from neutropenia_kb.authoring import scaffold
-from neutropenia_kb.engine import cases as testing
-from neutropenia_kb.cli import main, make_parser
-from neutropenia_kb.lang.parse import names_in, parse
 from neutropenia_kb.checks.validate import validate_dir
+from neutropenia_kb.cli import main, make_parser
+from neutropenia_kb.engine.cases import load_cases, run_case
+from neutropenia_kb.kb import loader
+from neutropenia_kb.lang.parse import names_in, parse
 
 from .conftest import REPO, build
 
@@ -149,9 +150,9 @@ def test_test_case_example_passes(tmp_path: Path, kb) -> None:  # type: ignore[n
     [block] = [b for b in BLOCKS if b.title.startswith("tests/cases/")]
     path = tmp_path / Path(block.title).name
     path.write_text(block.body, encoding="utf-8")
-    cases, problems = testing.load_cases(path)
+    cases, problems = load_cases(path)
     assert problems == [] and len(cases) == 1
-    outcome = testing.run_case(kb.evaluator, cases[0])
+    outcome = run_case(evaluator_for(kb), cases[0])
     assert outcome.passed, outcome.report()
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from neutropenia_kb.authoring import diff
 from neutropenia_kb.checks import review
 from neutropenia_kb.cli import main
+from neutropenia_kb.kb.fingerprint import fingerprint
 
 from .conftest import build, bump, edit
 
@@ -18,7 +18,7 @@ BEFORE = dt.date(2027, 1, 1)  # before the real KB's next_review (2027-11-21)
 
 def record_fingerprint(rules: Path) -> str:
     kb, _ = build(rules)
-    value = diff.fingerprint(kb)
+    value = fingerprint(kb)
     text = (rules / "kb.yaml").read_text(encoding="utf-8")
     if "    decisions: " not in text:
         edit(rules / "kb.yaml", "    changes:\n", f'    decisions: "{value}"\n    changes:\n')
@@ -35,7 +35,7 @@ def test_missing_fingerprint_tells_the_value_to_record(kb_copy: Path) -> None:
     assert problem.severity == "warning"
     assert problem.message == (f"the changelog entry for {kb.meta.version} records no decisions "
                                f"fingerprint; "
-                               f"add `decisions: \"{diff.fingerprint(kb)}\"` to it")
+                               f"add `decisions: \"{fingerprint(kb)}\"` to it")
 
 
 def test_changed_decision_without_version_bump(kb_copy: Path) -> None:
@@ -44,7 +44,7 @@ def test_changed_decision_without_version_bump(kb_copy: Path) -> None:
     assert review.check(kb, docs, BEFORE) == []
     edit(kb_copy / "inputs.yaml", "    value: 38.0\n", "    value: 38.5\n")
     kb, docs = build(kb_copy)
-    new = diff.fingerprint(kb)
+    new = fingerprint(kb)
     assert new != old
     [problem] = review.check(kb, docs, BEFORE)
     line = (kb_copy / "kb.yaml").read_text(encoding="utf-8").splitlines().index(
@@ -65,10 +65,10 @@ def test_changed_decision_without_version_bump(kb_copy: Path) -> None:
 
 
 def test_rewording_a_condition_keeps_the_fingerprint(kb_copy: Path) -> None:
-    before = diff.fingerprint(build(kb_copy)[0])
+    before = fingerprint(build(kb_copy)[0])
     edit(kb_copy / "urgency.yaml", "    when: has_fever and neutropenia\n",
          "    when: >-\n      has_fever\n      and neutropenia\n")
-    assert diff.fingerprint(build(kb_copy)[0]) == before
+    assert fingerprint(build(kb_copy)[0]) == before
 
 
 def test_past_review_dates_are_warnings_at_their_line(kb_copy: Path) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from neutropenia_kb.kb import loader
 from neutropenia_kb.authoring import scaffold
-from neutropenia_kb.cli import main
 from neutropenia_kb.checks.validate import validate_dir
+from neutropenia_kb.cli import main
+from neutropenia_kb.kb import loader
 
 from .conftest import edit
 

@@ -10,8 +10,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from neutropenia_kb.engine.cases import load_cases
 from neutropenia_kb.core.units import ACCEPTED, find_unit
+from neutropenia_kb.engine.cases import load_cases
 from neutropenia_kb.engine.program import Compare, Const, InputRef, Program, walk
 
 CASES = Path(__file__).resolve().parents[1] / "cases"

@@ -10,8 +10,9 @@ from typing import Any, Iterator
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "site"))
-from nkb_site_build import REPO, Built, build_site  # noqa: E402
 from checker_browser import CHROMIUM, FLAGS  # noqa: E402
+from nkb_site_build import REPO, Built, build_site  # noqa: E402
+
 
 @pytest.fixture(scope="session")
 def checker_site(tmp_path_factory: pytest.TempPathFactory) -> Built:

@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 import yaml
 
-from neutropenia_kb.kb import loader
 from neutropenia_kb.checks import readability
+from neutropenia_kb.kb import loader
 from neutropenia_kb.kb.model import KnowledgeBase
 
 TABLE = Path(__file__).with_name("source_statements.yaml")

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 import yaml
+from test_coverage_of_sources import cited
 
 from neutropenia_kb.kb.model import KnowledgeBase
-from test_coverage_of_sources import cited
 
 TABLE = Path(__file__).with_name("guidance_statements.yaml")
 SEEDS = Path(__file__).with_name("source_statements.yaml")

@@ -15,11 +15,29 @@ from typing import Any, Callable, Mapping
 import pytest
 
 import neutropenia_kb
-from neutropenia_kb.authoring.diff import fingerprint
+from neutropenia_kb import evaluate, evaluator_for
 from neutropenia_kb.engine.program import (
-    And, AnySymptom, Compare, Cond, Const, Decision, FactRef, InputRef, InSet, Known, Not, Or,
-    Program, SeverityRef, SymptomAny, Value, build_program, walk)
+    And,
+    AnySymptom,
+    Compare,
+    Cond,
+    Const,
+    Decision,
+    FactRef,
+    InputRef,
+    InSet,
+    Known,
+    Not,
+    Or,
+    Program,
+    SeverityRef,
+    SymptomAny,
+    Value,
+    build_program,
+    walk,
+)
 from neutropenia_kb.engine.python_backend import compile_python
+from neutropenia_kb.kb.fingerprint import fingerprint
 from neutropenia_kb.kb.model import KnowledgeBase
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "minimal"
@@ -239,11 +257,11 @@ def test_long_and_deep_conditions_compile_and_evaluate(kb: KnowledgeBase) -> Non
 
 
 def test_decisions_are_named(kb: KnowledgeBase) -> None:
-    result = kb.evaluate({"anc": "0.4 x10^9/L", "temperature": "100.4 F"})
+    result = evaluate(kb, {"anc": "0.4 x10^9/L", "temperature": "100.4 F"})
     decision = result.decision
     assert isinstance(decision, Decision)
     assert (decision.severity, decision.certain, result.urgency) == ("severe", True, "emergency")
-    assert decision.facts[[f.id for f in kb.evaluator.program.facts].index("has_fever")] is True
+    assert decision.facts[[f.id for f in evaluator_for(kb).program.facts].index("has_fever")] is True
 
 
 def test_derived_inputs_are_in_the_compiled_form() -> None:

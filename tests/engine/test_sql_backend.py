@@ -13,11 +13,11 @@ import duckdb
 import pytest
 import sqlglot
 
-from neutropenia_kb import load
+from neutropenia_kb import evaluator_for, load
 from neutropenia_kb.cli import main
 from neutropenia_kb.core.problems import InputError
 from neutropenia_kb.engine import sql_backend
-from neutropenia_kb.engine.batch import result_fields, _cell, RESULT_COLUMNS
+from neutropenia_kb.engine.batch import RESULT_COLUMNS, _cell, result_fields
 from neutropenia_kb.engine.compile import CompileError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +55,7 @@ def test_view_parses_back(dialect: str, capsys: pytest.CaptureFixture[str], kb: 
     assert main(["sql", "--dialect", dialect, "--table", "labs", "--rules",
                  str(ROOT / "rules")]) == 0
     text = capsys.readouterr().out
-    assert f"decisions fingerprint {kb.evaluator.program.fingerprint}" in text.splitlines()[0]
+    assert f"decisions fingerprint {evaluator_for(kb).program.fingerprint}" in text.splitlines()[0]
     parsed = sqlglot.parse_one(text, read=dialect)
     assert isinstance(parsed, sqlglot.exp.Create)
     assert "kb_fingerprint" in parsed.expression.named_selects
@@ -68,7 +68,7 @@ def test_bad_table_name_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
 
 @NOT_IN_STEP
 def test_view_installed_in_duckdb_decides_as_python(kb: Any) -> None:
-    evaluator = kb.evaluator
+    evaluator = evaluator_for(kb)
     text = sql_backend.view_sql(evaluator.program, sql_backend.Wording.of(evaluator.parser),
                                 "duckdb", "labs")
     rows = [

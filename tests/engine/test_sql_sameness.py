@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from tests.engine.sql_rows import COLUMNS, grid, patients, write_csv
 
-from neutropenia_kb import load
+from neutropenia_kb import evaluator_for, load
 from neutropenia_kb.engine import batch, scale
 from neutropenia_kb.engine.cases import load_cases
-from tests.engine.sql_rows import COLUMNS, grid, patients, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,8 +32,8 @@ def kb() -> Any:
 def python_rows(kb: Any, path: Path) -> list[list[str]]:
     out = io.StringIO()
     with path.open("rb") as stream:
-        rows = batch.Rows(stream, "csv", batch.accepted_columns(kb.evaluator), path)
-        batch.run(kb.evaluator, rows, out, "csv", rows.columns)
+        rows = batch.Rows(stream, "csv", batch.accepted_columns(evaluator_for(kb)), path)
+        batch.run(evaluator_for(kb), rows, out, "csv", rows.columns)
     return list(csv.reader(io.StringIO(out.getvalue())))
 
 
@@ -82,7 +82,7 @@ def test_every_rule_case(kb: Any, tmp_path: Path) -> None:
 @NOT_IN_STEP
 def test_boundary_grid_in_every_unit(kb: Any, tmp_path: Path) -> None:
     path = tmp_path / "grid.csv"
-    write_csv(path, grid(kb.evaluator.program))
+    write_csv(path, grid(evaluator_for(kb).program))
     python = python_rows(kb, path)
     assert len(python) > 500
     assert_same(python, duckdb_rows(kb, path, tmp_path))
@@ -92,7 +92,7 @@ def test_boundary_grid_in_every_unit(kb: Any, tmp_path: Path) -> None:
 def test_100000_generated_patients(kb: Any, tmp_path: Path) -> None:
     path = tmp_path / "generated.csv"
     seed = int(time.time()) % 10_000  # a new sample each run; the seed is in the failure
-    write_csv(path, patients(seed, 100_000, kb.evaluator.program.symptoms))
+    write_csv(path, patients(seed, 100_000, evaluator_for(kb).program.symptoms))
     python = python_rows(kb, path)
     errors = sum(1 for row in python[1:] if row[-1])
     assert 1_000 < errors < 50_000, f"seed {seed}: the sample should hold bad rows"

@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
+from neutropenia_kb import evaluate
 from neutropenia_kb.cli import main
-from neutropenia_kb.commands.evaluate import read_patient
-from neutropenia_kb.core.problems import SHOWN_CHARS, InputError
 from neutropenia_kb.core.json_text import dumps
+from neutropenia_kb.core.problems import SHOWN_CHARS, InputError
 from neutropenia_kb.core.units import exact, exact_ratio, json_number
+from neutropenia_kb.engine.patient_file import read_patient
 
 from .bad_inputs import API_CASES, FILE_CASES
 
@@ -35,7 +36,7 @@ def test_each_bad_value_is_an_input_error_naming_its_field(kb, name: str) -> Non
     patient = API_CASES[name]
     start = time.perf_counter()
     with pytest.raises(InputError) as info:
-        kb.evaluate(patient)
+        evaluate(kb, patient)
     assert time.perf_counter() - start < SECONDS
     assert info.value.field == next(iter(patient))
     message = str(info.value)
@@ -78,20 +79,20 @@ def test_a_duplicate_json_key_is_reported_like_yamls(tmp_path: Path) -> None:
 
 def test_a_name_with_control_characters_is_shown_escaped(kb) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InputError) as info:
-        kb.evaluate({"a\x1b[31mnc": 800})
+        evaluate(kb, {"a\x1b[31mnc": 800})
     assert str(info.value).startswith("a\\x1b[31mnc: 800 is not allowed: it is not an input")
 
 
 def test_a_long_value_is_cut_in_the_message(kb) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InputError) as info:
-        kb.evaluate({"on_chemotherapy": "y" * 1_000_000})
+        evaluate(kb, {"on_chemotherapy": "y" * 1_000_000})
     assert str(info.value) == (f"on_chemotherapy: '{'y' * SHOWN_CHARS}… (1,000,000 characters)' "
                                "is not allowed: true or false (yes/no)")
 
 
 def test_wrong_symptom_element_names_the_element(kb) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InputError) as info:
-        kb.evaluate({"symptoms": ["cough", ["fever"]]})
+        evaluate(kb, {"symptoms": ["cough", ["fever"]]})
     assert str(info.value) == ("symptoms: ['cough', ['fever']] is not allowed: a list of symptom "
                                "ids (words), e.g. [fever, cough]; ['fever'] is not a word")
 
@@ -137,7 +138,7 @@ def test_json_and_yaml_decide_alike_at_the_fever_boundary(kb, tmp_path: Path, te
                        ("p.yaml", f"temperature: {temperature}\nsymptoms: []\n")):
         (tmp_path / name).write_text(text)
         try:
-            results.append(kb.evaluate(read_patient(str(tmp_path / name))).fever)
+            results.append(evaluate(kb, read_patient(str(tmp_path / name))).fever)
         except InputError as exc:  # 100.4-ish is out of range in °C: refused alike
             results.append(str(exc))
     assert results[0] == results[1]
@@ -151,7 +152,7 @@ def test_json_and_yaml_decide_alike_at_the_severity_boundaries(kb, tmp_path: Pat
     decided = []
     for name, text in (("p.json", f'{{"anc": {anc}}}'), ("p.yaml", f"anc: {anc}\n")):
         (tmp_path / name).write_text(text)
-        result = kb.evaluate(read_patient(str(tmp_path / name)))
+        result = evaluate(kb, read_patient(str(tmp_path / name)))
         decided.append((result.severity, result.decision_json()["anc_cells_per_ul"]))
     assert decided[0] == decided[1] and decided[0][0] == severity
     assert Fraction(str(decided[0][1])) == Fraction(anc)  # the count as given, not a float's

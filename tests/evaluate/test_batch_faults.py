@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 
-from neutropenia_kb.engine.batch import MAX_CELL_CHARS, Rows, accepted_columns, jsonl_columns, run
+from neutropenia_kb import evaluator_for
 from neutropenia_kb.core.output_files import atomic_output
 from neutropenia_kb.core.problems import UsageError
+from neutropenia_kb.engine.batch import MAX_CELL_CHARS, Rows, accepted_columns, jsonl_columns, run
 
 
 def nkb(repo: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -92,8 +93,8 @@ def test_the_library_accounts_for_every_row_too(kb: Any, tmp_path: Path) -> None
     good = faulty_csv(source)
     out = io.StringIO()
     with source.open("rb") as stream:
-        rows = Rows(stream, "csv", accepted_columns(kb.evaluator), source)
-        summary = run(kb.evaluator, rows, out, "csv", rows.columns, source=source)
+        rows = Rows(stream, "csv", accepted_columns(evaluator_for(kb)), source)
+        summary = run(evaluator_for(kb), rows, out, "csv", rows.columns, source=source)
     assert (summary.rows, summary.errors, summary.bugs) == (len(good) + len(CSV_FAULTS),
                                                             len(CSV_FAULTS), 0)
     assert [p.line for p in summary.first_errors] == sorted(CSV_FAULTS)

@@ -12,25 +12,26 @@ from pathlib import Path
 
 import pytest
 
-from neutropenia_kb.engine.batch import RESULT_COLUMNS, Rows, accepted_columns, result_fields, run
+from neutropenia_kb import evaluate, evaluate_many, evaluator_for
 from neutropenia_kb.cli import main
 from neutropenia_kb.core.problems import InputError
+from neutropenia_kb.engine.batch import RESULT_COLUMNS, Rows, accepted_columns, result_fields, run
 from neutropenia_kb.engine.cases import load_cases
 
 
 def test_threshold_arithmetic_is_exact(kb) -> None:  # type: ignore[no-untyped-def]
-    derived = kb.evaluate({"wbc": "2.5 ×10⁹/L", "neutrophils_percent": 35, "bands_percent": 5})
+    derived = evaluate(kb, {"wbc": "2.5 ×10⁹/L", "neutrophils_percent": 35, "bands_percent": 5})
     assert derived.anc_cells_per_ul == Fraction(1000) and derived.severity == "mild"
     # float arithmetic would give 38.00000000000001 or 37.99999999999999
     with pytest.raises(InputError):  # a bare number is °C, and 100.4 °C is not plausible
-        kb.evaluate({"temperature": 100.4})
-    assert kb.evaluate({"temperature": "100.4 °F", "symptoms": []}).fever is True
-    assert kb.evaluate({"temperature": {"value": 100.4, "unit": "F"}}).fever is True
-    assert kb.evaluate({"temperature": "100.39 F", "symptoms": []}).fever is False
+        evaluate(kb, {"temperature": 100.4})
+    assert evaluate(kb, {"temperature": "100.4 °F", "symptoms": []}).fever is True
+    assert evaluate(kb, {"temperature": {"value": 100.4, "unit": "F"}}).fever is True
+    assert evaluate(kb, {"temperature": "100.39 F", "symptoms": []}).fever is False
 
 
 def test_because_names_the_condition_and_the_values(kb) -> None:  # type: ignore[no-untyped-def]
-    result = kb.evaluate({"anc": "0.8 x10^9/L", "temperature": "100.4 F", "symptoms": [],
+    result = evaluate(kb, {"anc": "0.8 x10^9/L", "temperature": "100.4 F", "symptoms": [],
                           "on_chemotherapy": False, "age_years": 30})
     finding = next(f for f in result.findings if f.id == "fever_with_neutropenia")
     assert finding.kind == "urgency_rule" and finding.certain
@@ -43,14 +44,14 @@ def test_because_names_the_condition_and_the_values(kb) -> None:  # type: ignore
 
 
 def test_because_shows_the_value_as_given_not_rounded(kb) -> None:  # type: ignore[no-untyped-def]
-    result = kb.evaluate({"anc": 800, "temperature": "100.45 F", "symptoms": [],
+    result = evaluate(kb, {"anc": 800, "temperature": "100.45 F", "symptoms": [],
                           "on_chemotherapy": False, "age_years": 30})
     finding = next(f for f in result.findings if f.id == "has_fever")
     assert "temperature 38.02 °C (100.45 °F) is at or above" in finding.because
 
 
 def test_missing_temperature_gives_the_cautious_level_and_what_settles_it(kb) -> None:  # type: ignore[no-untyped-def]
-    result = kb.evaluate({"anc": 400, "symptoms": [], "on_chemotherapy": False, "age_years": 40})
+    result = evaluate(kb, {"anc": 400, "symptoms": [], "on_chemotherapy": False, "age_years": 40})
     assert (result.urgency, result.urgency_certain, result.settle_with) == \
         ("emergency", False, ("temperature",))
     data = result.to_json()
@@ -61,13 +62,13 @@ def test_missing_temperature_gives_the_cautious_level_and_what_settles_it(kb) ->
 
 def test_bad_input_names_field_value_and_allowed(kb) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InputError) as info:
-        kb.evaluate({"anc": "800 cells/mL"})
+        evaluate(kb, {"anc": "800 cells/mL"})
     assert str(info.value) == (
         "anc: '800 cells/mL' is not allowed: unknown unit 'cells/mL'; give a count from 0 to "
         "100,000 cells/µL (a bare number is in cells/µL; units: cells/uL, cells/µL, /uL, "
         "cells/mm3, /mm3, 10^9/L, x10^9/L, ×10⁹/L, G/L)")
     with pytest.raises(InputError) as info:
-        kb.evaluate({"symptom": ["cough"]})
+        evaluate(kb, {"symptom": ["cough"]})
     assert info.value.field == "symptom" and "did you mean 'symptoms'?" in str(info.value)
 
 
@@ -77,8 +78,8 @@ def test_batch_reports_bad_row_and_evaluates_the_others(kb) -> None:  # type: ig
                         b"b,-3,37,\n"
                         b"c,0.5 G/L,37,cough;rash\n")
     out = io.StringIO()
-    rows = Rows(source, "csv", accepted_columns(kb.evaluator))
-    summary = run(kb.evaluator, rows, out, "csv", rows.columns)
+    rows = Rows(source, "csv", accepted_columns(evaluator_for(kb)))
+    summary = run(evaluator_for(kb), rows, out, "csv", rows.columns)
     assert (summary.rows, summary.errors) == (3, 1)
     assert summary.first_errors[0].render().startswith("<input>:3: error: row 3: anc: '-3' is "
                                                        "not allowed")
@@ -198,24 +199,24 @@ def test_evaluate_many_is_lazy_and_stops_at_a_bad_row(kb) -> None:  # type: igno
             read.append(i)
             yield row
 
-    results = kb.evaluate_many(rows())
+    results = evaluate_many(kb, rows())
     assert read == []  # nothing evaluated before it is asked for
     assert [next(results).severity, next(results).severity] == ["severe", "mild"]
     with pytest.raises(InputError) as info:
         next(results)
     assert info.value.field == "anc" and read == [0, 1, 2]  # the row after it was not read
-    assert list(result_fields(kb.evaluate({"anc": 400}), None)) == list(RESULT_COLUMNS)
+    assert list(result_fields(evaluate(kb, {"anc": 400}), None)) == list(RESULT_COLUMNS)
 
 
 def test_displayed_values_never_land_on_the_other_side_of_a_threshold(kb) -> None:  # type: ignore[no-untyped-def]
     # Rounding would print '38.0 °C' for 37.95 °C and '1.5 ×10⁹/L' for 1,499 cells/µL.
-    result = kb.evaluate({"anc": 1499, "temperature": "37.95 C", "symptoms": [],
+    result = evaluate(kb, {"anc": 1499, "temperature": "37.95 C", "symptoms": [],
                           "on_chemotherapy": False, "age_years": 30})
     assert result.severity == "mild" and result.fever is False
     trace = "\n".join(result.trace)
     assert "temperature 37.95 °C (100.31 °F) is not at or above fever_temperature 38.0 °C" in trace
     band = next(f for f in result.findings if f.id == "mild")
     assert "1,499 cells/µL (1.499 ×10⁹/L)" in band.because
-    below = kb.evaluate({"anc": 1499, "temperature": "100.39 F", "symptoms": [],
+    below = evaluate(kb, {"anc": 1499, "temperature": "100.39 F", "symptoms": [],
                          "on_chemotherapy": False, "age_years": 30})
     assert "temperature 37.99 °C (100.39 °F) is not at or above" in "\n".join(below.trace)

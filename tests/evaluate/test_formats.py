@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from neutropenia_kb import evaluator_for
 from neutropenia_kb.core.problems import InputError
 from neutropenia_kb.engine.batch import Rows, accepted_columns, run
 from neutropenia_kb.engine.cases import case_files, load_cases
@@ -63,7 +64,7 @@ def _all_cases() -> list[Any]:
 
 @pytest.fixture(scope="module")
 def evaluator(kb: Any) -> Evaluator:
-    return kb.evaluator  # type: ignore[no-any-return]
+    return evaluator_for(kb)  # type: ignore[no-any-return]
 
 
 def _answer(evaluator: Evaluator, patient: Any) -> dict[str, Any]:

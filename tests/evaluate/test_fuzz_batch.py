@@ -76,7 +76,7 @@ def _expected_lines(data: bytes, skip_header: bool) -> list[int]:
 
 @pytest.fixture(scope="module")
 def evaluator() -> Evaluator:
-    return neutropenia_kb.load(REPO / "rules").evaluator
+    return neutropenia_kb.evaluator_for(neutropenia_kb.load(REPO / "rules"))
 
 
 def _run(evaluator: Evaluator, data: bytes, fmt: str) -> tuple[list[dict[str, str]], int]:

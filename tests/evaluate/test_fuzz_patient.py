@@ -15,11 +15,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from neutropenia_kb.commands.evaluate import read_patient
-from neutropenia_kb.engine.patient import read_json
-from neutropenia_kb.core.problems import InputError, NkbError
+from neutropenia_kb import evaluate
 from neutropenia_kb.core.json_text import dumps
+from neutropenia_kb.core.problems import InputError, NkbError
 from neutropenia_kb.core.units import JSON_PLACES, exact_ratio, json_number
+from neutropenia_kb.engine.patient import read_json
+from neutropenia_kb.engine.patient_file import read_patient
 
 FUZZ = settings(max_examples=150, deadline=timedelta(seconds=1), derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -49,7 +50,7 @@ def test_any_patient_mapping_gives_a_result_or_an_input_error(kb, data: st.DataO
     names = [i.id for i in kb.inputs] + ["symptoms"]
     patient = data.draw(patients(names) | json_like(st.sampled_from(names)), label="patient")
     try:
-        result = kb.evaluate(patient)
+        result = evaluate(kb, patient)
     except InputError as exc:
         assert len(str(exc)) < 1000
         return
@@ -92,7 +93,7 @@ def test_any_patient_file_gives_a_result_or_a_usage_or_input_error(  # type: ign
     path = tmp_path / f"p{suffix}"
     path.write_bytes(raw.encode("utf-8", "surrogatepass"))
     try:
-        kb.evaluate(read_patient(str(path)))
+        evaluate(kb, read_patient(str(path)))
     except NkbError as exc:
         assert exc.exit_code == 2 and len(str(exc)) < 1000
 

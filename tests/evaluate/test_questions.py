@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from neutropenia_kb.render.summary import summary_text as summary
+from neutropenia_kb import evaluator_for
 from neutropenia_kb.core.units import BASE_UNIT, format_quantity
 from neutropenia_kb.engine.evaluate import Evaluator
 from neutropenia_kb.kb.text import display_units
+from neutropenia_kb.render.summary import summary_text as summary
 
 PATIENTS = [
     {"anc": "0.3 10^9/L"},
@@ -28,7 +29,7 @@ PATIENTS = [
 
 @pytest.fixture(scope="module")
 def evaluator(kb: Any) -> Evaluator:
-    return kb.evaluator  # type: ignore[no-any-return]
+    return evaluator_for(kb)  # type: ignore[no-any-return]
 
 
 def _grid(evaluator: Evaluator) -> dict[str, list[Any]]:

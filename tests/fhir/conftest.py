@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
+from neutropenia_kb import evaluator_for
 from neutropenia_kb.engine.elm_backend import ElmLibrary, compile_elm
 from neutropenia_kb.serve.fhir_input import UCUM_UNITS
 
 
 @pytest.fixture(scope="session")
 def elm_library(kb: Any) -> ElmLibrary:
-    return compile_elm(kb.evaluator.program, UCUM_UNITS)
+    return compile_elm(evaluator_for(kb).program, UCUM_UNITS)
 
 
 @pytest.fixture(scope="session")

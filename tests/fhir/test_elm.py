@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import yaml
+from elm_run import REPO, decimal_text, parameters, run_elm
 
+from neutropenia_kb import evaluator_for
 from neutropenia_kb.core.problems import InputError
 from neutropenia_kb.engine.cases import boundaries, case_files, load_cases
 from neutropenia_kb.engine.elm_backend import ADVICE, CERTAIN, LEVEL, SEVERITY, ElmLibrary
-
-from elm_run import REPO, decimal_text, parameters, run_elm
 
 HERE = Path(__file__).parent
 STEP = Fraction(1, 10 ** 8)  # the finest step a CQL Decimal has
@@ -104,7 +104,7 @@ def sample_patients(evaluator: Any, count: int = 400) -> Iterator[tuple[str, Map
 def decisions(kb: Any, library: ElmLibrary, elm_file: Path,
               patients: list[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, str]]:
     """(patient id, what differs) for each patient whose ELM decision differs."""
-    evaluator = kb.evaluator
+    evaluator = evaluator_for(kb)
     program = evaluator.program
     parsed, params = [], []
     for pid, raw in patients:
@@ -139,8 +139,8 @@ def decisions(kb: Any, library: ElmLibrary, elm_file: Path,
 
 def test_elm_gives_the_python_decisions(kb: Any, elm_library: ElmLibrary,
                                         elm_file: Path) -> None:
-    patients = [*case_patients(), *grid_patients(kb.evaluator), *limit_patients(),
-                *sample_patients(kb.evaluator)]
+    patients = [*case_patients(), *grid_patients(evaluator_for(kb)), *limit_patients(),
+                *sample_patients(evaluator_for(kb))]
     assert len(patients) > 800
     wrong = dict(decisions(kb, elm_library, elm_file, patients))
     accepted = divergences()

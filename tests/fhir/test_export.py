@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from elm_run import REPO, parameters, run_elm
 from fhir.resources.R4B.activitydefinition import ActivityDefinition
 from fhir.resources.R4B.library import Library
 from fhir.resources.R4B.plandefinition import PlanDefinition
 
+from neutropenia_kb import evaluator_for
 from neutropenia_kb.engine.elm_backend import ADVICE, CERTAIN, LEVEL, SEVERITY
 from neutropenia_kb.serve.cds import prefetch_templates
-
-from elm_run import REPO, parameters, run_elm
 
 MODELS = {"PlanDefinition": PlanDefinition, "Library": Library,
           "ActivityDefinition": ActivityDefinition}
@@ -61,7 +61,7 @@ def test_every_resource_is_valid_r4(exported: dict[str, dict[str, Any]]) -> None
 
 def test_version_fingerprint_and_draft_status(kb: Any,
                                               exported: dict[str, dict[str, Any]]) -> None:
-    fingerprint = kb.evaluator.program.fingerprint
+    fingerprint = evaluator_for(kb).program.fingerprint
     for name, data in exported.items():
         if name == "_dir":
             continue
@@ -137,10 +137,10 @@ def test_library_carries_cql_and_the_elm_that_runs(kb: Any, exported: dict[str, 
     patients = [{"anc": "0.4 10^9/L", "temperature": "100.4 F", "symptoms": []},
                 {"wbc": 3000, "neutrophils_percent": 40, "on_chemotherapy": False},
                 {}]
-    parsed = [kb.evaluator.parser.parse(p) for p in patients]
+    parsed = [evaluator_for(kb).parser.parse(p) for p in patients]
     got = run_elm(path, [parameters(elm_library, p) for p in parsed])
     for patient, row in zip(parsed, got):
-        result = kb.evaluator.decide(patient)
+        result = evaluator_for(kb).decide(patient)
         assert (row[SEVERITY] or "unknown", row[LEVEL], row[CERTAIN], row["has_fever"]) == \
             (result.severity, result.urgency, result.urgency_certain, result.fever)
         assert set(row[ADVICE]) == result.advice_ids

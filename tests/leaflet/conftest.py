@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from neutropenia_kb.kb.model import KnowledgeBase
-from neutropenia_kb.render.leaflet import build_leaflets
+from neutropenia_kb.render.leaflet_build import build_leaflets
 
 
 @pytest.fixture(scope="session")

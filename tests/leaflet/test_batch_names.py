@@ -9,9 +9,9 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from neutropenia_kb.engine.batch import Row
-from neutropenia_kb.commands.leaflet import plan_names
 from neutropenia_kb.core.output_files import clash_key, file_stem
+from neutropenia_kb.engine.batch import Row
+from neutropenia_kb.render.leaflet_batch import plan_names
 
 
 def test_every_row_gets_its_own_file_or_an_error_naming_the_other_rows(tmp_path: Path) -> None:

@@ -7,17 +7,17 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from pdf_tags import HEADINGS, page_contents, structure_types
 from pypdf import PdfReader
 
 from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.render import leaflet as L
-
-from pdf_tags import HEADINGS, page_contents, structure_types
+from neutropenia_kb.render import leaflet_table as T
 
 
 def test_every_leaflet_is_tagged_with_title_language_and_headings(
         kb: KnowledgeBase, built: dict[str, Path]) -> None:
-    titles = {L.file_name(lf, v): lf.title for lf in L.LEAFLETS for v in L.VARIANTS}
+    titles = {T.file_name(lf, v): lf.title for lf in T.LEAFLETS for v in T.VARIANTS}
     for name, path in built.items():
         reader = PdfReader(path)
         root = reader.trailer["/Root"]
@@ -50,14 +50,14 @@ def test_no_heading_ends_a_page(built: dict[str, Path]) -> None:
 def test_the_check_finds_a_stranded_heading(kb: KnowledgeBase, tmp_path: Path) -> None:
     """The check above can fail: a heading allowed to break from its text, pushed down page 1
     by a spacer until it is the last thing on the page, is found."""
-    html = L.leaflet_html(kb, L.leaflet_by_slug("preventing-infection-at-home"))
+    html = L.leaflet_html(kb, T.leaflet_by_slug("preventing-infection-at-home"))
     found = []
     for height in range(200, 262, 6):
         push = (f'<div style="height: {height}mm"></div>'
                 '<h2 style="break-after: auto">Stranded</h2>')
         path = tmp_path / f"{height}.pdf"
         path.write_bytes(L.render_html(html.replace("<main>", "<main>" + push, 1),
-                                       L.Variant("a4")))
+                                       T.Variant("a4")))
         found += heading_ends(path)
         if found:
             break
@@ -88,12 +88,12 @@ def test_large_print_has_no_line_under_12_pt(built: dict[str, Path]) -> None:
             assert min(sizes) < 12, name  # the check measures: standard print has small footers
 
 
-@pytest.mark.parametrize("size", L.SIZES)
-def test_large_print_is_one_column(size: L.Size) -> None:
+@pytest.mark.parametrize("size", T.SIZES)
+def test_large_print_is_one_column(size: T.Size) -> None:
     def two_columns(css: str) -> list[str]:
         # the fridge sheet's blanks for phone numbers are a form, two to a line, not text
         return [line for line in css.splitlines()
                 if "columns: 2" in line and not line.startswith("body.fridge .contact-lines")]
 
-    assert not two_columns(L.css_text(L.Variant(size, True)))
-    assert two_columns(L.css_text(L.Variant(size)))  # standard print: lists in two columns
+    assert not two_columns(L.css_text(T.Variant(size, True)))
+    assert two_columns(L.css_text(T.Variant(size)))  # standard print: lists in two columns

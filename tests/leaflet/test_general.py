@@ -10,19 +10,19 @@ from pathlib import Path
 
 import pytest
 from fontTools.ttLib import TTFont
+from leaflet_pdf import ARTEFACTS, pdf_text, words
 from pypdf import PdfReader
 
 from neutropenia_kb.kb.model import KnowledgeBase
+from neutropenia_kb.kb.text import band_range, expand
 from neutropenia_kb.render import leaflet as L
+from neutropenia_kb.render import leaflet_table as T
 from neutropenia_kb.render.leaflet_content import PART_HEADINGS
 from neutropenia_kb.render.site import leaflet_links
-from neutropenia_kb.kb.text import band_range, expand
 
-from leaflet_pdf import ARTEFACTS, pdf_text, words
-
-GENERAL = L.leaflet_by_slug("neutropenia-what-you-need-to-know")
-HELP = L.leaflet_by_slug("when-to-get-help")
-HOME = L.leaflet_by_slug("preventing-infection-at-home")
+GENERAL = T.leaflet_by_slug("neutropenia-what-you-need-to-know")
+HELP = T.leaflet_by_slug("when-to-get-help")
+HOME = T.leaflet_by_slug("preventing-infection-at-home")
 
 
 def test_file_names_are_the_contract_with_the_website(built: dict[str, Path]) -> None:
@@ -95,20 +95,20 @@ def test_topic_leaflets_show_their_parts(kb: KnowledgeBase, built: dict[str, Pat
     assert general.index(levels[0].title) < general.index("About neutropenia")
 
 
-@pytest.mark.parametrize("leaflet", L.LEAFLETS, ids=lambda lf: lf.slug)
-def test_page_budget_at_12_pt(built: dict[str, Path], leaflet: L.Leaflet) -> None:
+@pytest.mark.parametrize("leaflet", T.LEAFLETS, ids=lambda lf: lf.slug)
+def test_page_budget_at_12_pt(built: dict[str, Path], leaflet: T.Leaflet) -> None:
     """Budgets are A4 pages (the issue's terms); Letter is 3 % smaller, so a booklet may take
     one page more there, but the fridge sheet stays one page on both."""
     assert leaflet.max_pages is not None
-    a4 = len(PdfReader(built[L.file_name(leaflet, L.Variant("a4"))]).pages)
+    a4 = len(PdfReader(built[T.file_name(leaflet, T.Variant("a4"))]).pages)
     assert a4 <= leaflet.max_pages
-    letter = len(PdfReader(built[L.file_name(leaflet, L.Variant("letter"))]).pages)
+    letter = len(PdfReader(built[T.file_name(leaflet, T.Variant("letter"))]).pages)
     assert letter <= leaflet.max_pages + (leaflet.layout == "booklet")
 
 
 def test_fridge_sheet_is_exactly_one_page(built: dict[str, Path]) -> None:
-    for variant in L.VARIANTS:  # large print too: it is the copy most likely on a fridge
-        assert len(PdfReader(built[L.file_name(HELP, variant)]).pages) == 1, variant
+    for variant in T.VARIANTS:  # large print too: it is the copy most likely on a fridge
+        assert len(PdfReader(built[T.file_name(HELP, variant)]).pages) == 1, variant
 
 
 def test_page_x_of_y_on_every_page(built: dict[str, Path]) -> None:
@@ -137,10 +137,10 @@ def test_letter_and_a4_page_sizes(built: dict[str, Path]) -> None:
 
 
 def test_shipped_font_covers_the_units_and_is_embedded(built: dict[str, Path]) -> None:
-    for font_file in L.FONT_FILES:
-        cmap = TTFont(L.FONT_DIR / font_file).getBestCmap()
+    for font_file in T.FONT_FILES:
+        cmap = TTFont(T.FONT_DIR / font_file).getBestCmap()
         assert all(ord(c) in cmap for c in "µ°×⁹≥"), font_file
-    assert (L.FONT_DIR / "LICENSE").read_text().count("Bitstream") > 1
+    assert (T.FONT_DIR / "LICENSE").read_text().count("Bitstream") > 1
     page = PdfReader(built["neutropenia-what-you-need-to-know-a4.pdf"]).pages[0]
     fonts = page["/Resources"]["/Font"]
     names = {str(fonts[k].get_object()["/BaseFont"]) for k in fonts}
@@ -167,18 +167,18 @@ def _body_size(path: Path) -> float:
 
 
 def test_large_print_body_is_at_least_16_pt(built: dict[str, Path]) -> None:
-    assert L.Variant("a4", True).body_pt >= 16
+    assert T.Variant("a4", True).body_pt >= 16
     assert _body_size(built["neutropenia-what-you-need-to-know-large-print-a4.pdf"]) >= 16
     assert _body_size(built["neutropenia-what-you-need-to-know-a4.pdf"]) == pytest.approx(12, abs=0.2)
 
 
 def test_same_input_gives_identical_bytes(kb: KnowledgeBase, built: dict[str, Path],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    again = L.render_leaflet(kb, HELP, L.Variant("a4"))
+    again = L.render_leaflet(kb, HELP, T.Variant("a4"))
     assert again == built["when-to-get-help-a4.pdf"].read_bytes()
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # 2023-11-14T22:13:20Z
-    first = L.render_leaflet(kb, HELP, L.Variant("a4"))
-    assert first == L.render_leaflet(kb, HELP, L.Variant("a4"))
+    first = L.render_leaflet(kb, HELP, T.Variant("a4"))
+    assert first == L.render_leaflet(kb, HELP, T.Variant("a4"))
     info = PdfReader(io.BytesIO(first)).metadata
     assert info is not None and info["/CreationDate"].startswith("D:20231114221320")
     assert first != again

@@ -14,11 +14,12 @@ from typing import Iterator
 import pytest
 from pypdf import PdfReader
 
+from neutropenia_kb.checks.validate import validate_dir
 from neutropenia_kb.kb.loader import load_dir
 from neutropenia_kb.kb.model import KnowledgeBase, build
 from neutropenia_kb.render import leaflet as L
+from neutropenia_kb.render import leaflet_table as T
 from neutropenia_kb.render.leaflet_weasy import PackageFilesOnly
-from neutropenia_kb.checks.validate import validate_dir
 
 REPO = Path(__file__).resolve().parents[2]
 EMERGENCY_TEXT = "      Do not wait. Get medical help now."
@@ -111,9 +112,9 @@ def test_authored_image_is_not_fetched_from_an_unvalidated_kb(tmp_path: Path,
     rules = rules_with_emergency_text(
         tmp_path, f"Do not wait. ![x]({server.url}/md.png) [x](file:///etc/passwd)")
     kb = unvalidated_kb(rules)
-    html = L.leaflet_html(kb, L.LEAFLETS[2])
+    html = L.leaflet_html(kb, T.LEAFLETS[2])
     assert "<img" not in html and "file:///etc/passwd" in html  # shown as the words written
-    pdf = L.render_html(html, L.Variant())
+    pdf = L.render_html(html, T.Variant())
     assert server.paths == []
     assert not [uri for uri in link_uris(pdf) if not uri.startswith(("http://", "https://"))]
 
@@ -125,8 +126,8 @@ def test_renderer_fetches_nothing_even_when_html_asks(kb: KnowledgeBase, server:
             f'<p style="background: url({server.url}/bg.png)">x</p>'
             '<img src="file:///etc/hostname"><img src="data:image/png;base64,iVBORw0KGgo=">'
             '<img src="fonts/LICENSE">')
-    html = L.leaflet_html(kb, L.LEAFLETS[2]).replace("</body>", asks + "</body>")
-    L.render_html(html, L.Variant())
+    html = L.leaflet_html(kb, T.LEAFLETS[2]).replace("</body>", asks + "</body>")
+    L.render_html(html, T.Variant())
     assert server.paths == []
     # The same HTML with WeasyPrint's default fetcher does reach the server: the count above
     # can see a fetch.
@@ -138,12 +139,12 @@ def test_renderer_fetches_nothing_even_when_html_asks(kb: KnowledgeBase, server:
 
 def test_fetcher_serves_only_package_fonts_and_stylesheets(tmp_path: Path) -> None:
     fetcher = PackageFilesOnly()
-    font = L.FONT_DIR / L.FONT_FILES[0]
+    font = T.FONT_DIR / T.FONT_FILES[0]
     assert fetcher.fetch(font.as_uri()).read() == font.read_bytes()
     outside = tmp_path / "x.ttf"
     outside.write_bytes(b"not a font")
     for url in ("http://127.0.0.1:9/x.ttf", "https://example.org/x.ttf", outside.as_uri(),
-                (L.FONT_DIR / "LICENSE").as_uri(), (L.FONT_DIR / ".." / ".." / ".." / "text.py").as_uri(),
+                (T.FONT_DIR / "LICENSE").as_uri(), (T.FONT_DIR / ".." / ".." / ".." / "text.py").as_uri(),
                 "data:font/ttf;base64,AAAA", f"file://otherhost{font}"):
         with pytest.raises(ValueError, match="refused"):
             fetcher.fetch(url)

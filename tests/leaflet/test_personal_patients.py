@@ -3,8 +3,6 @@ no near-empty page, tagged structure; and the same patients' nurse summaries."""
 
 from __future__ import annotations
 
-from neutropenia_kb.render.leaflet_help import level_action
-
 import datetime as dt
 import shutil
 import subprocess
@@ -12,15 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from leaflet_pdf import words
+from pdf_tags import page_contents, structure_types
 from PIL import Image
 from pypdf import PdfReader
 
+from neutropenia_kb import evaluate
 from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.render import leaflet as L
+from neutropenia_kb.render import leaflet_table as T
+from neutropenia_kb.render.leaflet_help import level_action
 from neutropenia_kb.render.summary import summary_text
-
-from leaflet_pdf import words
-from pdf_tags import page_contents, structure_types
 
 DAY = dt.date(2026, 12, 1)
 ADULT = {"symptoms": [], "age_years": 50}
@@ -43,7 +43,7 @@ def leaflets(kb: KnowledgeBase, tmp_path_factory: pytest.TempPathFactory) -> dic
     paths = {}
     for name, patient in PATIENTS.items():
         paths[name] = out / f"{name}.pdf"
-        paths[name].write_bytes(L.render_personal(kb, kb.evaluate(patient), today=DAY))
+        paths[name].write_bytes(L.render_personal(kb, evaluate(kb, patient), today=DAY))
     return paths
 
 
@@ -91,7 +91,7 @@ def test_pages_and_what_is_left_out(kb: KnowledgeBase, leaflets: dict[str, Path]
         text = " ".join(pages(path))
         # the general part is referred to, not repeated
         assert "About neutropenia" not in text and "Where this information comes from" not in text
-        assert f"see the leaflet “{L.leaflet_by_slug(L.GENERAL_SLUG).title}”" in text
+        assert f"see the leaflet “{T.leaflet_by_slug(T.GENERAL_SLUG).title}”" in text
         assert "Phone numbers" in text and "Notes and questions" in text
         assert "DRAFT: not yet checked by a clinical reviewer" in text
     normal = " ".join(pages(leaflets["normal"]))
@@ -136,7 +136,7 @@ def test_no_near_empty_page(leaflets: dict[str, Path], tmp_path: Path) -> None:
 
 def test_nurse_summary_for_the_same_patients(kb: KnowledgeBase) -> None:
     for name, patient in PATIENTS.items():
-        result = kb.evaluate(patient)
+        result = evaluate(kb, patient)
         text = summary_text(kb, result)
         level = kb.level(result.urgency)
         lines = text.splitlines()

@@ -25,7 +25,8 @@ import weasyprint.pdf.fonts
 if sys.argv[1] == "fonttools":
     weasyprint.pdf.fonts.harfbuzz_subset = None
 import neutropenia_kb
-from neutropenia_kb.render.leaflet import LEAFLETS, render_leaflet
+from neutropenia_kb.render.leaflet import render_leaflet
+from neutropenia_kb.render.leaflet_table import LEAFLETS
 from neutropenia_kb.render.leaflet_weasy import _harfbuzz_subsets, font_epoch
 kb = neutropenia_kb.load(Path(sys.argv[2]))
 Path(sys.argv[3]).write_bytes(render_leaflet(kb, LEAFLETS[2]))

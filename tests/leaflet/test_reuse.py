@@ -9,16 +9,18 @@ import re
 from pathlib import Path
 
 import pytest
+from leaflet_pdf import words
 from pypdf import PdfReader
 
+from neutropenia_kb import evaluate
 from neutropenia_kb.cli import main
 from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.render import leaflet as L
-
-from leaflet_pdf import words
+from neutropenia_kb.render import leaflet_table as T
+from neutropenia_kb.render.leaflet_build import build_leaflets
 
 DAY = dt.date(2026, 12, 1)
-SMALL = [L.leaflet_by_slug("when-to-get-help"), L.leaflet_by_slug("preventing-infection-at-home")]
+SMALL = [T.leaflet_by_slug("when-to-get-help"), T.leaflet_by_slug("preventing-infection-at-home")]
 
 
 def _footers(pdf: bytes) -> list[list[str]]:
@@ -27,8 +29,8 @@ def _footers(pdf: bytes) -> list[list[str]]:
 
 
 def test_personal_page_numbers_and_metadata(kb: KnowledgeBase) -> None:
-    result = kb.evaluate({"anc": 800, "temperature": "38.5 C", "on_chemotherapy": True})
-    pdf = L.render_personal(kb, result, L.Variant("letter", large_print=True), today=DAY)
+    result = evaluate(kb, {"anc": 800, "temperature": "38.5 C", "on_chemotherapy": True})
+    pdf = L.render_personal(kb, result, T.Variant("letter", large_print=True), today=DAY)
     reader = PdfReader(io.BytesIO(pdf))
     total = len(reader.pages)
     assert total > 2
@@ -43,11 +45,11 @@ def test_personal_page_numbers_and_metadata(kb: KnowledgeBase) -> None:
 
 
 def test_notes_space_is_left_out_rather_than_start_a_page_alone(kb: KnowledgeBase) -> None:
-    result = kb.evaluate({"anc": 300, "temperature": "36.8 C", "on_chemotherapy": True})
+    result = evaluate(kb, {"anc": 300, "temperature": "36.8 C", "on_chemotherapy": True})
     parts = L.personal_parts_html(kb, result, today=DAY)
     assert 'id="notes"' in parts.own and 'id="notes"' not in parts.without_notes
-    full = L.layout(parts.own, L.Variant())
-    pdf = L.render_personal_html(parts, L.Variant())
+    full = L.layout(parts.own, T.Variant())
+    pdf = L.render_personal_html(parts, T.Variant())
     pages = len(PdfReader(io.BytesIO(pdf)).pages)
     if set(full.pages[-1].anchors) <= L.END_IDS:  # the notes would have started a page
         assert pages < len(full.pages)
@@ -57,9 +59,9 @@ def test_notes_space_is_left_out_rather_than_start_a_page_alone(kb: KnowledgeBas
 
 
 def test_parallel_build_writes_the_serial_bytes(kb: KnowledgeBase, tmp_path: Path) -> None:
-    variants = [L.Variant("a4")]
-    serial = L.build_leaflets(kb, tmp_path / "serial", SMALL, variants, workers=1)
-    parallel = L.build_leaflets(kb, tmp_path / "parallel", SMALL, variants, workers=2)
+    variants = [T.Variant("a4")]
+    serial = build_leaflets(kb, tmp_path / "serial", SMALL, variants, workers=1)
+    parallel = build_leaflets(kb, tmp_path / "parallel", SMALL, variants, workers=2)
     assert [p.name for p in serial] == [p.name for p in parallel] == [
         "when-to-get-help-a4.pdf", "preventing-infection-at-home-a4.pdf"]
     assert [p.read_bytes() for p in serial] == [p.read_bytes() for p in parallel]
@@ -68,14 +70,14 @@ def test_parallel_build_writes_the_serial_bytes(kb: KnowledgeBase, tmp_path: Pat
 def test_cache_copies_unchanged_leaflets_and_renders_changed_ones(
         kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = tmp_path / "cache"
-    first, = L.build_leaflets(kb, tmp_path / "a", SMALL[:1], [L.Variant("a4")], cache_dir=cache)
+    first, = build_leaflets(kb, tmp_path / "a", SMALL[:1], [T.Variant("a4")], cache_dir=cache)
     entries = list(cache.glob("*.pdf"))
     assert [e.read_bytes() for e in entries] == [first.read_bytes()]
     entries[0].write_bytes(b"from the cache")  # proves the next build copies, not renders
-    again, = L.build_leaflets(kb, tmp_path / "b", SMALL[:1], [L.Variant("a4")], cache_dir=cache)
+    again, = build_leaflets(kb, tmp_path / "b", SMALL[:1], [T.Variant("a4")], cache_dir=cache)
     assert again.read_bytes() == b"from the cache"
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # another date in the PDF: a new key
-    changed, = L.build_leaflets(kb, tmp_path / "c", SMALL[:1], [L.Variant("a4")], cache_dir=cache)
+    changed, = build_leaflets(kb, tmp_path / "c", SMALL[:1], [T.Variant("a4")], cache_dir=cache)
     assert changed.read_bytes().startswith(b"%PDF") and len(list(cache.glob("*.pdf"))) == 2
     assert not list(cache.glob(".*"))  # no partial files left behind
 
@@ -91,7 +93,7 @@ def test_batch_in_worker_processes_matches_a_single_render(
     assert main(["leaflet", "--rules", str(rules_dir), "--patients", str(rows),
                  "--out-dir", str(out), "--jobs", "2"]) == 2
     assert sorted(p.name for p in out.iterdir()) == ["ann.pdf", "cy.pdf"]
-    ann = kb.evaluate({"anc": "800", "temperature": "38.5 C"})
+    ann = evaluate(kb, {"anc": "800", "temperature": "38.5 C"})
     assert (out / "ann.pdf").read_bytes() == L.render_personal(kb, ann, today=DAY)
 
 

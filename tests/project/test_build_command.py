@@ -13,7 +13,7 @@ from mkdocs.exceptions import PluginError
 
 from neutropenia_kb import load
 from neutropenia_kb.plugins.mkdocs import KbPlugin
-from neutropenia_kb.render.leaflet import LEAFLETS, VARIANTS, file_name
+from neutropenia_kb.render.leaflet_table import LEAFLETS, VARIANTS, file_name
 
 REPO = Path(__file__).resolve().parents[2]
 

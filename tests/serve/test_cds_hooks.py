@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-
-from serve_http import (REPO, SERVICE, Server, bundle, check_cards, hook, now_text, observation,
-                        start, stop)
+from serve_http import REPO, SERVICE, Server, bundle, check_cards, hook, now_text, observation, start, stop
 
 SITE = "https://kb.example.org/neutropenia"
 BORN = dt.date(1970, 5, 1)

@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from serve_http import bundle, observation
 
+from neutropenia_kb import evaluator_for
 from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.serve.fhir_input import parse_time, read_prefetch, ucum_unit
-
-from serve_http import bundle, observation
 
 NOW = dt.datetime(2025, 3, 10, 12, 0, tzinfo=dt.timezone.utc)
 WINDOWS = {"counts": dt.timedelta(hours=72), "temperature": dt.timedelta(hours=24)}
@@ -73,14 +73,14 @@ def test_unusable_results_count_as_missing(kb: KnowledgeBase, change: dict[str, 
     assert "anc" not in data.mapping
     assert any(why in line for line in data.left_out), data.left_out
     # With nothing else known the patient would be refused as empty; a symptom list stands in.
-    assert kb.evaluator.evaluate({**data.mapping, "symptoms": []}).severity == "unknown"
+    assert evaluator_for(kb).evaluate({**data.mapping, "symptoms": []}).severity == "unknown"
 
 
 def test_an_infant_is_flagged_and_never_shown_as_one_year_old(kb: KnowledgeBase) -> None:
     patient = {"resourceType": "Patient", "id": "p1", "birthDate": "2024-03-11"}  # 364 days
     data = read(kb, {"anc": None, "patient": patient})
     assert data.mapping["age_years"] == "0.99"
-    result = kb.evaluator.evaluate(data.mapping)
+    result = evaluator_for(kb).evaluate(data.mapping)
     assert [s.id for s in result.scope_warnings] == ["infant"]
     assert next(f for f in result.findings if f.id == "infant").certain
     data = read(kb, {"anc": None, "patient": {**patient, "birthDate": "2024-03-10"}})

@@ -13,7 +13,6 @@ from typing import Any, Iterator
 
 import pytest
 from pypdf import PdfReader
-
 from serve_http import REPO, Server, start, stop
 
 MAX_BODY = 4096
@@ -127,7 +126,7 @@ def test_cors_answers_only_the_configured_origin(server: Server) -> None:
 
 def test_health_version_and_openapi(server: Server) -> None:
     from neutropenia_kb import __version__, load
-    from neutropenia_kb.authoring.diff import fingerprint
+    from neutropenia_kb.kb.fingerprint import fingerprint
 
     kb = load(REPO / "rules")
     assert server.json("GET", "/health") == (200, {"status": "ok"})

@@ -16,7 +16,6 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
-
 from serve_http import SERVICE, Server, bundle, free_port, hook, observation, start, stop
 
 ISS = "https://ehr.example.org/"

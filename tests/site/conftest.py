@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from nkb_site_build import REPO, Built, build_site
 
 

@@ -13,12 +13,11 @@ from typing import Iterator
 from urllib.parse import quote, urldefrag, urlparse
 
 import pytest
+from nkb_site_build import REPO, Built
 
 from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.render.site import PAGES, level_call
 from neutropenia_kb.render.site_signs import signs
-
-from nkb_site_build import REPO, Built
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import html
+import html as html_lib
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+from nkb_site_build import Built, build_site
+
 from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.render.site import DRAFT_NOTICE, PAGES, leaflet_links
 from neutropenia_kb.render.site_signs import level_action, signs
-
-from nkb_site_build import Built, build_site
 
 
 def test_real_site_builds_strictly_with_no_warnings(real_site: Built) -> None:
@@ -79,7 +79,7 @@ def test_every_item_has_an_anchor_on_its_page(real_site: Built, kb: KnowledgeBas
 
 def _page_text(html_text: str) -> str:
     """What a reader sees: tags stripped, entities decoded (the site writes ' as &#39; and so on)."""
-    return html.unescape(re.sub(r"<[^>]*>", "", html_text))
+    return html_lib.unescape(re.sub(r"<[^>]*>", "", html_text))
 
 
 def test_reviewer_notes_never_reach_the_site(real_site: Built, kb: KnowledgeBase) -> None:

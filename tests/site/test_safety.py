@@ -8,15 +8,14 @@ from pathlib import Path
 
 import markdown
 import pytest
+from nkb_site_build import REPO, build_site
 
 from neutropenia_kb import load
-from neutropenia_kb.authoring.diff import fingerprint
+from neutropenia_kb.checks.validate import validate_dir
+from neutropenia_kb.kb.fingerprint import fingerprint
 from neutropenia_kb.kb.loader import load_dir
 from neutropenia_kb.kb.model import build
 from neutropenia_kb.render.site import md_plain, md_text, render_pages
-from neutropenia_kb.checks.validate import validate_dir
-
-from nkb_site_build import REPO, build_site
 
 # The Markdown extensions of mkdocs.yml: what MkDocs will do with the generated pages.
 EXTENSIONS = ["toc", "attr_list", "admonition", "tables"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from neutropenia_kb import InputError, load
+from neutropenia_kb import InputError, evaluate, load
 from neutropenia_kb.checks.validate import validate_dir
 
 from .helpers import make_kb
@@ -41,7 +41,7 @@ def test_the_model_exposes_the_declared_derivation() -> None:
     assert (anc.id, anc.formula, anc.inputs) == (
         "anc", "wbc * (neutrophils_percent + bands_percent) / 100",
         ("wbc", "neutrophils_percent", "bands_percent"))
-    result = kb.evaluate({"wbc": "2.5 G/L", "neutrophils_percent": 35, "bands_percent": "4.9"})
+    result = evaluate(kb, {"wbc": "2.5 G/L", "neutrophils_percent": 35, "bands_percent": "4.9"})
     assert result.patient.values["anc"] == Fraction(1995, 2)  # exact, not 997.4999…
     assert result.severity == "moderate" and result.patient.anc_derived
 
@@ -77,7 +77,7 @@ def test_arithmetic_in_a_condition_is_refused(tmp_path: Path) -> None:
 def test_percentages_over_100_keep_their_message() -> None:
     kb = load(REPO / "rules")
     with pytest.raises(InputError) as caught:
-        kb.evaluate({"neutrophils_percent": 90, "bands_percent": 20})
+        evaluate(kb, {"neutrophils_percent": 90, "bands_percent": 20})
     assert str(caught.value).startswith("neutrophils_percent + bands_percent: '90 + 20' is not "
                                         "allowed: percentages that add up to 100 or less")
 

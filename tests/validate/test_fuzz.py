@@ -4,7 +4,6 @@ mutation gives Problems (or none), never an exception, within a bounded time."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings

@@ -7,8 +7,6 @@ The same notion of "decision" gives the fingerprint that `nkb validate --strict`
 
 from __future__ import annotations
 
-import hashlib
-import json
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -16,12 +14,13 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterator
 
+from neutropenia_kb.core.problems import KbError, NkbError, Problem
+from neutropenia_kb.core.units import find_unit, format_number, format_quantity
 from neutropenia_kb.kb import model
+from neutropenia_kb.kb.fingerprint import fingerprint, normal_condition
 from neutropenia_kb.kb.loader import load_dir
 from neutropenia_kb.kb.model import Band, Item, KnowledgeBase
-from neutropenia_kb.core.problems import KbError, NkbError, Problem
 from neutropenia_kb.kb.text import band_range
-from neutropenia_kb.core.units import find_unit, format_number, format_quantity
 
 KIND_NAMES = {
     "threshold": "Threshold", "fact": "Fact", "topic": "Topic", "band": "Severity band",
@@ -31,45 +30,6 @@ KIND_NAMES = {
 }
 _WORDING_FIELDS = ("title", "text", "sources", "see_also", "groups", "examples", "group",
                    "section", "note")
-
-
-def _cond(text: str | None) -> str:
-    """Conditions compared by their tokens, so re-wrapping a long line is not a change."""
-    return " ".join(text.split()) if text else ""
-
-
-def _num(value: Fraction | None) -> str:
-    return "" if value is None else str(value)
-
-
-def decisions(kb: KnowledgeBase) -> dict[str, dict[str, str]]:
-    """Every value that changes what a patient is told, keyed "kind:id"."""
-    out: dict[str, dict[str, str]] = {
-        "severity": {"input": kb.severity.input, "unit": kb.severity.unit},
-        "levels": {"order": ",".join(level.id for level in kb.levels)},
-    }
-    for level in kb.levels:  # whom to call and what to do are decisions too
-        out[f"level:{level.id}"] = {"action": _cond(level.action), "service": level.service or ""}
-    for band in kb.severity.bands:
-        out[f"band:{band.id}"] = {"from": _num(band.lower), "below": _num(band.below)}
-    for threshold in kb.thresholds:
-        out[f"threshold:{threshold.id}"] = {"value": _num(threshold.value), "unit": threshold.unit}
-    for scope in kb.severity.out_of_scope:
-        out[f"scope:{scope.id}"] = {"when": _cond(scope.when)}
-    for fact in kb.facts:
-        out[f"fact:{fact.id}"] = {"when": _cond(fact.when)}
-    for rule in kb.urgency_rules:
-        out[f"urgency_rule:{rule.id}"] = {"level": rule.level, "when": _cond(rule.when)}
-    for item in kb.items():
-        if item.applies_when:
-            out.setdefault(f"{item.kind}:{item.id}", {})["applies_when"] = _cond(item.applies_when)
-    return out
-
-
-def fingerprint(kb: KnowledgeBase) -> str:
-    """A short hash of all decisions, recorded in the changelog entry of each version."""
-    canonical = json.dumps(decisions(kb), sort_keys=True, ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
 # ---- loading the two sides -------------------------------------------------------------------
@@ -178,7 +138,7 @@ def _band_changes(old: KnowledgeBase, new: KnowledgeBase, a: Band, b: Band) -> I
 
 
 def _when(title: str, field: str, before: str | None, after: str | None) -> Iterator[str]:
-    before, after = _cond(before), _cond(after)
+    before, after = normal_condition(before), normal_condition(after)
     if before == after:
         return
     if not before:
@@ -202,7 +162,7 @@ def _decision_changes(old: KnowledgeBase, new: KnowledgeBase) -> Iterator[str]:
         if before is not None and before.service != level.service:
             yield (f"{level.title}: service changed from {before.service or 'none'} to "
                    f"{level.service or 'none'}")
-        if before is not None and _cond(before.action) != _cond(level.action):
+        if before is not None and normal_condition(before.action) != normal_condition(level.action):
             yield f"{level.title}: action changed from \"{before.action}\" to \"{level.action}\""
     old_ids, new_ids = old.by_id, new.by_id
     for b in new.items():
@@ -259,9 +219,9 @@ def _describe(kb: KnowledgeBase, item: Item) -> str:
     if isinstance(item, model.Band):
         return f"{item.title}: {band_range(kb, item)}"
     if isinstance(item, model.UrgencyRule):
-        return f"{item.title}: `{item.level}` when `{_cond(item.when)}`"
+        return f"{item.title}: `{item.level}` when `{normal_condition(item.when)}`"
     if isinstance(item, (model.Fact, model.ScopeLimit)):
-        return f"{item.title}: when `{_cond(item.when)}`"
+        return f"{item.title}: when `{normal_condition(item.when)}`"
     return item.title
 
 
@@ -285,8 +245,8 @@ def _field_changes(a: Item, b: Item) -> list[str]:
                 f"removed {', '.join(gone)}" if gone else "") if p) or "reordered"
             lines.append(f"{name}: {words}")
         elif name in {"text", "note"}:
-            lines.append(f"{name} changed\n    - before: {_cond(before)}\n    - after: "
-                         f"{_cond(after)}")
+            lines.append(f"{name} changed\n    - before: {normal_condition(before)}\n    - after: "
+                         f"{normal_condition(after)}")
         else:
             lines.append(f"{name} changed from \"{before or ''}\" to \"{after or ''}\"")
     return lines
@@ -313,7 +273,7 @@ def compare(old: KnowledgeBase, new: KnowledgeBase) -> Report:
             extra = f" (new sections: {', '.join(sorted(sections))})" if sections else ""
             sources.append(f"Changed source `{s.id}`: {s.title}{extra}")
     known = {c.version for c in old.changelog}
-    changelog = [f"{c.version} ({c.date}): " + " ".join(_cond(x) for x in c.changes)
+    changelog = [f"{c.version} ({c.date}): " + " ".join(normal_condition(x) for x in c.changes)
                  for c in new.changelog if c.version not in known]
     decision_lines = list(dict.fromkeys(_decision_changes(old, new)))
     warnings = []
@@ -326,7 +286,7 @@ def compare(old: KnowledgeBase, new: KnowledgeBase) -> Report:
 
 
 def _applies(item: Item) -> str:
-    return f", applies when `{_cond(item.applies_when)}`" if item.applies_when else ""
+    return f", applies when `{normal_condition(item.applies_when)}`" if item.applies_when else ""
 
 
 def to_markdown(report: Report) -> str:

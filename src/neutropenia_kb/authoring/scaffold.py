@@ -11,11 +11,11 @@ import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Callable
 
-from neutropenia_kb.kb.loader import Doc, PathKey, load_dir, load_text
-from neutropenia_kb.core.problems import KbError, NkbError, Problem, did_you_mean, show_value
 from neutropenia_kb.checks.readability import item_paths
+from neutropenia_kb.core.problems import KbError, NkbError, Problem, did_you_mean, show_value
+from neutropenia_kb.kb.loader import Doc, load_dir, load_text
 from neutropenia_kb.kb.schema import resolve, schemas
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -187,26 +187,3 @@ def new_item(rules: Path, kind_name: str, item_id: str, title: str | None = None
                                         "safely; add it by hand")])
     path.write_text(new_text, encoding="utf-8")
     return Scaffolded(path, checked.mark((kind.key, len(entries) - 1))[0] or 1, kind_name, item_id)
-
-
-def check_todos(docs: Mapping[str, Doc]) -> list[Problem]:
-    """An error for every value still reading TODO (what `nkb new` leaves for the author).
-    Reviewer notes may hold TODOs: they are never shown to patients."""
-    problems = []
-
-    def walk(doc: Doc, node: Any, where: PathKey) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key != "note":
-                    walk(doc, value, where + (key,))
-        elif isinstance(node, list):
-            for i, value in enumerate(node):
-                walk(doc, value, where + (i,))
-        elif isinstance(node, str) and node.strip().startswith("TODO"):
-            field = where[-1] if where else ""
-            problems.append(doc.problem(where, f"`{field}` still says TODO; fill it in (the "
-                                        "comment above it says what it holds)"))
-
-    for doc in docs.values():
-        walk(doc, doc.data, ())
-    return problems

@@ -12,9 +12,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
-from neutropenia_kb.kb.loader import Doc, PathKey, format_path
-from neutropenia_kb.core.problems import Problem
 from neutropenia_kb.checks.reading_grade import fk_grade, sentence_count, smog, words
+from neutropenia_kb.core.problems import Problem
+from neutropenia_kb.kb.loader import Doc, PathKey, format_path
 from neutropenia_kb.kb.text import PlaceholderError, expand
 
 if TYPE_CHECKING:

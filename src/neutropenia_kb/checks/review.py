@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from neutropenia_kb.authoring.diff import fingerprint
-from neutropenia_kb.kb.loader import Doc, PathKey
-from neutropenia_kb.core.problems import KbError, Problem
 from neutropenia_kb.checks.readability import item_paths
-from neutropenia_kb.authoring.scaffold import check_todos
+from neutropenia_kb.core.problems import Problem
+from neutropenia_kb.kb.fingerprint import fingerprint
+from neutropenia_kb.kb.loader import Doc, PathKey
 
 if TYPE_CHECKING:
     from neutropenia_kb.kb.model import KnowledgeBase
@@ -110,6 +108,29 @@ def check(kb: "KnowledgeBase", docs: Mapping[str, Doc], today: dt.date | None = 
     return problems
 
 
+def check_todos(docs: Mapping[str, Doc]) -> list[Problem]:
+    """An error for every value still reading TODO (what `nkb new` leaves for the author).
+    Reviewer notes may hold TODOs: they are never shown to patients."""
+    problems = []
+
+    def walk(doc: Doc, node: Any, where: PathKey) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key != "note":
+                    walk(doc, value, where + (key,))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(doc, value, where + (i,))
+        elif isinstance(node, str) and node.strip().startswith("TODO"):
+            field = where[-1] if where else ""
+            problems.append(doc.problem(where, f"`{field}` still says TODO; fill it in (the "
+                                        "comment above it says what it holds)"))
+
+    for doc in docs.values():
+        walk(doc, doc.data, ())
+    return problems
+
+
 def _dated_problem(kb: "KnowledgeBase", docs: Mapping[str, Doc],
                    index: Mapping[str, tuple[str, PathKey]], due: Due, message: str) -> Problem:
     if due.id == "kb":
@@ -145,14 +166,3 @@ def status(kb: "KnowledgeBase", docs: Mapping[str, Doc], today: dt.date | None =
             reviewed += [(who, item.id, item.review.last_reviewed)
                          for who in item.review.reviewed_by]
     return Status(today, tuple(due), unsourced, tuple(sorted(reviewed)))
-
-
-def load_checked(rules: Path) -> "tuple[KnowledgeBase, dict[str, Doc]]":
-    """The validated knowledge base and its documents (for line marks), from one load;
-    raises KbError with the errors, as neutropenia_kb.load does."""
-    from neutropenia_kb.checks.validate import validate_docs
-
-    kb, docs, problems = validate_docs(rules)
-    if kb is None:
-        raise KbError([p for p in problems if p.severity == "error"] or problems)
-    return kb, docs

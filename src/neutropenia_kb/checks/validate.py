@@ -10,17 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Mapping
 
-from neutropenia_kb.kb import loader
-from neutropenia_kb.kb import model
-from neutropenia_kb.checks import readability
-from neutropenia_kb.checks import review
+from neutropenia_kb.checks import readability, review
+from neutropenia_kb.core.problems import Problem, did_you_mean, sort_problems
+from neutropenia_kb.kb import loader, model
 from neutropenia_kb.kb.loader import Doc
 from neutropenia_kb.kb.model import KnowledgeBase
-from neutropenia_kb.core.problems import Problem, did_you_mean, sort_problems
-from neutropenia_kb.lang.check import check_rules
 from neutropenia_kb.kb.refs import build_index, check_refs, check_units, check_unused
-from neutropenia_kb.kb.schema import KINDS, check_doc
 from neutropenia_kb.kb.safe_text import check_schema_comment, check_text
+from neutropenia_kb.kb.schema import KINDS, check_doc
+from neutropenia_kb.lang.check import check_rules
 
 # Without these the model cannot be built; the others may be added as the content grows.
 REQUIRED = {

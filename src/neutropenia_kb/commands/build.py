@@ -1,28 +1,16 @@
-"""`nkb build`: validate the knowledge base, then build the website and the leaflets.
-
-Nothing is written when the knowledge base has an error: every problem is listed instead. The
-website is a normal `mkdocs build` of mkdocs.yml (our plugin renders the pages and the PDFs);
-the PDFs are then also copied to build/leaflets/ for clinics that print without the site.
-"""
+"""`nkb build`: validate the knowledge base, then build the website and the leaflets
+(neutropenia_kb/build.py does the work; this module reads the arguments and prints)."""
 
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import sys
-import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
-from neutropenia_kb.kb.loader import rule_files
-from neutropenia_kb.kb.model import KnowledgeBase
-from neutropenia_kb.core.problems import KbError, UsageError, render_all
-from neutropenia_kb.checks.validate import validate_dir
+from neutropenia_kb.build import build
 from neutropenia_kb.commands import rules_folder
-from neutropenia_kb.commands.validate import summary
-
-PLUGIN = "neutropenia-kb"
+from neutropenia_kb.core.problems import Problem, render_all, summary
 
 
 def register(subparsers: Any) -> None:
@@ -44,59 +32,16 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     rules_folder(args.rules)
-    started = time.perf_counter()
-    kb, problems = validate_dir(args.rules)
-    if kb is None or (args.strict and problems):
-        raise KbError(problems)
-    if problems:  # warnings: shown, not fatal
-        print(render_all(problems), file=sys.stderr)
-    print(summary(args.rules, problems, len(list(rule_files(args.rules)))), file=sys.stderr)
 
-    leaflets_out = args.out / "leaflets"
-    if args.no_site:
-        from neutropenia_kb.render.leaflet import build_leaflets
+    def validated(warnings: Sequence[Problem], files: int) -> None:
+        if warnings:  # shown, not fatal
+            print(render_all(warnings), file=sys.stderr)
+        print(summary(args.rules, warnings, files), file=sys.stderr)
 
-        written = build_leaflets(kb, leaflets_out)
-    else:
-        site_out = args.out / "site"
-        _build_site(args.config, args.rules, site_out, kb)
-        written = _copy_leaflets(site_out / "leaflets", leaflets_out)
-        print(f"website: {site_out}/index.html", file=sys.stderr)
-    print(f"leaflets: {len(written)} PDFs in {leaflets_out}/", file=sys.stderr)
-    print(f"built in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    built = build(args.rules, args.out, config=args.config, strict=args.strict,
+                  site=not args.no_site, on_validated=validated)
+    if built.site is not None:
+        print(f"website: {built.site}/index.html", file=sys.stderr)
+    print(f"leaflets: {len(built.written)} PDFs in {built.leaflets}/", file=sys.stderr)
+    print(f"built in {built.seconds:.1f} s", file=sys.stderr)
     return 0
-
-
-def _build_site(config_file: Path, rules: Path, site_dir: Path, kb: KnowledgeBase) -> None:
-    if not config_file.is_file():
-        raise UsageError(f"no {config_file} here: run nkb build in the project folder, or give "
-                         "--config PATH, or --no-site for the leaflets only")
-    # Material prints an end-of-life banner on every build; it is not about the user's files.
-    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
-    from mkdocs.commands.build import build
-    from mkdocs.config import load_config
-    from mkdocs.exceptions import MkDocsException
-
-    from neutropenia_kb.plugins.mkdocs import KbPlugin
-
-    try:
-        config = load_config(config_file=str(config_file), site_dir=str(site_dir.resolve()))
-        plugin = config.plugins.get(PLUGIN)
-        if not isinstance(plugin, KbPlugin):
-            raise UsageError(f"{config_file} does not enable the '{PLUGIN}' plugin")
-        plugin.config.rules = str(rules.resolve())  # the folder given here, not mkdocs.yml's
-        plugin.preloaded = kb  # validated above: the plugin need not load it a second time
-        config.plugins.on_startup(command="build", dirty=False)
-        try:
-            build(config)
-        finally:
-            config.plugins.on_shutdown()
-    except MkDocsException as exc:
-        raise UsageError(f"the website did not build: {exc}") from None
-
-
-def _copy_leaflets(source: Path, target: Path) -> list[Path]:
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    return [Path(shutil.copy2(pdf, target)) for pdf in sorted(source.glob("*.pdf"))]

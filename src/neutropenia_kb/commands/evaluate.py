@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
 import sys
-import tempfile
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any
 
-from neutropenia_kb import load
-from neutropenia_kb.engine.batch import Rows, Summary, accepted_columns, column_units, format_of, jsonl_columns, run as run_batch
-from neutropenia_kb.engine.evaluate import Result
-from neutropenia_kb.kb.loader import load_text
-from neutropenia_kb.kb.model import KnowledgeBase
-from neutropenia_kb.kb.text import expand
-from neutropenia_kb.core.output_files import atomic_output, check_target, write_text
-from neutropenia_kb.engine.patient import read_json
-from neutropenia_kb.core.units import Unit
-from neutropenia_kb.core.json_text import dumps
-from neutropenia_kb.core.problems import InputError, Problem, UsageError, render_all, show_value
-from neutropenia_kb.kb.text import service_line
+from neutropenia_kb import evaluate, evaluator_for, load
 from neutropenia_kb.commands import add_rules_option
+from neutropenia_kb.core.json_text import dumps
+from neutropenia_kb.core.output_files import check_target, write_text
+from neutropenia_kb.core.problems import InputError, UsageError, show_value
+from neutropenia_kb.engine.batch import format_of
+from neutropenia_kb.engine.batch_file import evaluate_file
+from neutropenia_kb.engine.patient_file import read_patient
 from neutropenia_kb.engine.scale import run_duckdb, run_spark
+from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.render.summary import summary_text
 
 
@@ -76,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--unit is for a batch (.csv or .jsonl); in a patient file write the "
                          "unit with the number, e.g. anc: 0.8 10^9/L")
     try:
-        result = kb.evaluate(read_patient(args.patient))
+        result = evaluate(kb, read_patient(args.patient))
     except (InputError, UsageError) as exc:
         if args.format != "json":
             raise
@@ -85,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         print(dumps({"error": error}, indent=2))
         print(f"nkb: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    text = dumps(result.to_json(), indent=2) if args.format == "json" else summary_text(kb, result, verbose=args.verbose)
+    text = dumps(result.to_json(), indent=2) if args.format == "json" \
+        else summary_text(kb, result, verbose=args.verbose)
     if args.output:
         target = Path(args.output)
         check_target(target, [] if args.patient == "-" else [Path(args.patient)])
@@ -121,56 +115,6 @@ def _scale(kb: KnowledgeBase, path: Path, target: Path, args: argparse.Namespace
     return 2 if errors else 0
 
 
-MAX_PATIENT_BYTES = 1_000_000  # a patient is a few lines; read no more than this from a file
-
-
-def read_patient(name: str) -> Any:
-    """A patient mapping from a file or stdin; YAML goes through our safe loader, JSON through
-    patient.read_json (exact numbers, duplicate keys refused). Every fault, whatever the bytes,
-    is a UsageError (exit 2) pointing at the file, with its line when one is known."""
-    shown = show_value(name)
-    if name == "-":
-        raw = sys.stdin.buffer.read(MAX_PATIENT_BYTES + 1)
-        path = Path("<stdin>")
-    else:
-        path = Path(name)
-        if path.suffix.lower() not in (".yaml", ".yml", ".json"):
-            raise UsageError(f"'{shown}': give a .yaml, .yml or .json patient, a .csv or .jsonl "
-                             "batch, or - for stdin")
-        try:
-            with path.open("rb") as stream:
-                raw = stream.read(MAX_PATIENT_BYTES + 1)
-        except OSError as exc:
-            raise UsageError(f"cannot read '{shown}': {exc.strerror}") from None
-    if len(raw) > MAX_PATIENT_BYTES:
-        raise UsageError(f"'{shown}' is over {MAX_PATIENT_BYTES:,} bytes; a patient file is a "
-                         "few lines (for many patients, give a .csv or .jsonl batch)")
-    if path.suffix.lower() == ".json" or raw.lstrip().startswith(b"{"):
-        try:
-            return read_json(raw.decode("utf-8-sig"))
-        except UnicodeDecodeError as exc:
-            problems = [_not_utf8(path, raw, exc)]
-        except json.JSONDecodeError as exc:
-            problems = [Problem(path, exc.lineno, exc.colno, "", exc.msg)]
-        raise UsageError("the patient file cannot be read:\n" + render_all(problems))
-    try:
-        doc, problems = load_text(path, raw)
-    except RecursionError:  # the loader recurses per level, and forever on `a: &x [*x]`
-        problems = [Problem(path, None, None, "", "nested too deeply, or an alias ('*name') "
-                            "refers to itself; a patient needs three levels at most")]
-        doc = None
-    if doc is None or problems:
-        raise UsageError("the patient file cannot be read:\n" + render_all(problems))
-    return doc.data
-
-
-def _not_utf8(path: Path, raw: bytes, exc: UnicodeDecodeError) -> Problem:
-    line = raw[: exc.start].count(b"\n") + 1
-    column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-    return Problem(path, line, column, "", f"byte 0x{raw[exc.start]:02x} is not UTF-8; save "
-                   "the file with UTF-8 encoding")
-
-
 def _unit_option(text: str) -> tuple[str, str]:
     name, sep, unit = text.partition("=")
     if not sep or not name.strip() or not unit.strip():
@@ -180,62 +124,27 @@ def _unit_option(text: str) -> tuple[str, str]:
 
 def _batch(kb: KnowledgeBase, path: Path, fmt: str, output: str | None,
            option_units: dict[str, str]) -> int:
-    out_format = format_of(output) if output else fmt
-    if out_format is None:
-        raise UsageError(f"-o {output}: a batch is written as .csv or .jsonl")
     target = Path(output) if output else None
-    if target is not None:
-        check_target(target, [path])  # before anything is read or written
     with ExitStack() as stack:
-        try:
-            source: BinaryIO = stack.enter_context(path.open("rb"))
-        except OSError as exc:
-            raise UsageError(f"cannot read '{path}': {exc.strerror}") from None
-        columns: list[str] = []
-        if fmt == "jsonl" and out_format == "csv":
-            # CSV needs every column before the first row: a first pass over the file (a pipe
-            # is spooled to a temporary file first, so that it can be read twice).
-            if not source.seekable():
-                spool = stack.enter_context(tempfile.TemporaryFile())
-                shutil.copyfileobj(source, spool)
-                source = spool
-            source.seek(0)
-            columns = jsonl_columns(source)
-            source.seek(0)
-        rows = Rows(source, fmt, accepted_columns(kb.evaluator), path)
-        units = column_units(kb.evaluator, rows.units, option_units)
-        columns = rows.columns or columns
-        if target is None:
-            summary_ = _stream(kb, rows, columns, sys.stdout, out_format, path, units,
-                               progress=False)
-        else:
-            with atomic_output(target) as out:
-                summary_ = _stream(kb, rows, columns, out, out_format, path, units,
-                                   progress=sys.stderr.isatty())
-    for problem in summary_.first_errors:
+        on_row = None
+        if target is not None and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            bar = stack.enter_context(tqdm(unit=" rows", file=sys.stderr, mininterval=0.5))
+
+            def on_row() -> None:
+                bar.update()
+        summary = evaluate_file(evaluator_for(kb), path, fmt, target, sys.stdout, on_row,
+                                option_units)
+    for problem in summary.first_errors:
         print(problem.render(), file=sys.stderr)
-    if summary_.errors:
-        more = summary_.errors - len(summary_.first_errors)
+    if summary.errors:
+        more = summary.errors - len(summary.first_errors)
         tail = f" ({more} more not shown)" if more > 0 else ""
-        print(f"nkb: {summary_.errors} of {summary_.rows} rows had bad input{tail}; they are in "
+        print(f"nkb: {summary.errors} of {summary.rows} rows had bad input{tail}; they are in "
               "the output with the 'error' column filled in", file=sys.stderr)
-    if summary_.bugs:
-        print(f"nkb: {summary_.bugs} row(s) met an internal error (a bug in nkb, not in your "
+    if summary.bugs:
+        print(f"nkb: {summary.bugs} row(s) met an internal error (a bug in nkb, not in your "
               "file); please report it with this output", file=sys.stderr)
         return 3
-    return 2 if summary_.errors else 0
-
-
-def _stream(kb: KnowledgeBase, rows: Rows, columns: list[str], out: TextIO, out_format: str,
-            path: Path, units: dict[str, Unit], progress: bool) -> Summary:
-    if not progress:
-        return run_batch(kb.evaluator, rows, out, out_format, columns, source=path, units=units)
-    from tqdm import tqdm
-
-    with tqdm(unit=" rows", file=sys.stderr, mininterval=0.5) as bar:
-        return run_batch(kb.evaluator, rows, out, out_format, columns, on_row=lambda: _tick(bar),
-                         source=path, units=units)
-
-
-def _tick(bar: Any) -> None:
-    bar.update()
+    return 2 if summary.errors else 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from neutropenia_kb import load
 from neutropenia_kb.checks.readability import distribution, measure, worst_first
-from neutropenia_kb.checks.review import load_checked
 from neutropenia_kb.commands import add_rules_option
 
 
@@ -33,7 +33,7 @@ def table(rows: list[list[str]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    kb, docs = load_checked(args.rules)
+    kb, docs = load(args.rules, with_docs=True)
     measurements = worst_first(measure(kb, docs))
     shown = measurements[: args.limit] if args.limit else measurements
     rows = [["id", "kind", "FK grade", "SMOG", "limit", "words"]]

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from neutropenia_kb import load
-from neutropenia_kb.core.problems import UsageError
 from neutropenia_kb.commands import add_rules_option
+from neutropenia_kb.core.problems import UsageError
 
 
 def register(subparsers: Any) -> None:

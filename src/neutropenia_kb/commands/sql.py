@@ -9,6 +9,7 @@ from typing import Any
 from neutropenia_kb import load
 from neutropenia_kb.commands import add_rules_option
 from neutropenia_kb.core.problems import UsageError, show_value
+from neutropenia_kb.engine.evaluate import evaluator_for
 from neutropenia_kb.engine.sql_backend import DIALECTS, Wording, view_sql
 
 
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--table '{show_value(args.table)}': give a table name of letters, "
                          "digits and _ (optionally schema.table)")
     kb = load(args.rules)
-    evaluator = kb.evaluator
+    evaluator = evaluator_for(kb)
     print(view_sql(evaluator.program, Wording.of(evaluator.parser), args.dialect, args.table),
           end="")
     return 0

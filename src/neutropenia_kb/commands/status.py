@@ -6,9 +6,10 @@ import argparse
 import datetime as dt
 from typing import Any
 
-from neutropenia_kb.core.problems import UsageError
-from neutropenia_kb.checks.review import DUE_WITHIN_DAYS, load_checked, status
+from neutropenia_kb import load
+from neutropenia_kb.checks.review import DUE_WITHIN_DAYS, status
 from neutropenia_kb.commands import add_rules_option
+from neutropenia_kb.core.problems import UsageError
 
 
 def register(subparsers: Any) -> None:
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
     except ValueError:
         raise UsageError(f"--today '{args.today}' is not a date like 2026-11-21") from None
-    kb, docs = load_checked(args.rules)
+    kb, docs = load(args.rules, with_docs=True)
     report = status(kb, docs, today, args.within)
     print(f"Knowledge base {kb.meta.id} version {kb.meta.version}, on {today.isoformat()}")
     print(f"\nDue for review (within {args.within} days):")

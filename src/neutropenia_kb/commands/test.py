@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from neutropenia_kb import load
+from neutropenia_kb import evaluator_for, load
+from neutropenia_kb.commands import add_rules_option
 from neutropenia_kb.core.problems import KbError, UsageError
 from neutropenia_kb.engine.cases import case_files, coverage, load_cases, run_case
-from neutropenia_kb.commands import add_rules_option
 
 
 def register(subparsers: Any) -> None:
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     for path in files:
         cases, problems = load_cases(path)
         broken += problems
-        outcomes += [run_case(kb.evaluator, case) for case in cases]
+        outcomes += [run_case(evaluator_for(kb), case) for case in cases]
     if broken:
         raise KbError(broken)
     failed = [o for o in outcomes if not o.passed]
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
           f"({len(files)} file{'s' if len(files) != 1 else ''})")
     gaps: list[str] = []
     if args.coverage:
-        gaps = coverage(kb.evaluator, outcomes)
+        gaps = coverage(evaluator_for(kb), outcomes)
         print("coverage: " + ("every rule, band, advice condition and boundary exercised"
                               if not gaps else f"{len(gaps)} not exercised:"))
         for gap in gaps:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from neutropenia_kb.kb.loader import rule_files
-from neutropenia_kb.core.problems import Problem, UsageError, has_errors, render_all
 from neutropenia_kb.checks.validate import validate_dir
+from neutropenia_kb.core.problems import UsageError, count, has_errors, render_all, summary
+from neutropenia_kb.kb.loader import rule_files
 
 
 def register(subparsers: Any) -> None:
@@ -47,18 +47,3 @@ def run(args: argparse.Namespace) -> int:
               "outputs print a blank to write it in; fill in `phone:` under `services:`",
               file=sys.stderr)
     return 1 if has_errors(problems, args.strict) else 0
-
-
-def summary(path: Path, problems: Sequence[Problem], files: int, strict: bool = False) -> str:
-    """'rules: 2 errors, 1 warning in 11 files' or 'rules: OK, 11 files, 0 warnings'."""
-    errors = sum(p.severity == "error" for p in problems)
-    warnings = len(problems) - errors
-    if errors or (strict and warnings):
-        tail = " (--strict: warnings fail)" if strict and warnings and not errors else ""
-        return (f"{path}: {count(errors, 'error')}, {count(warnings, 'warning')} in "
-                f"{count(files, 'file')}{tail}")
-    return f"{path}: OK, {count(files, 'file')}, {count(warnings, 'warning')}"
-
-
-def count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"

@@ -123,6 +123,21 @@ def show_value(value: object, limit: int = SHOWN_CHARS) -> str:
     return text.translate(_CONTROL)
 
 
+def summary(path: Path, problems: Sequence[Problem], files: int, strict: bool = False) -> str:
+    """'rules: 2 errors, 1 warning in 11 files' or 'rules: OK, 11 files, 0 warnings'."""
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    if errors or (strict and warnings):
+        tail = " (--strict: warnings fail)" if strict and warnings and not errors else ""
+        return (f"{path}: {count(errors, 'error')}, {count(warnings, 'warning')} in "
+                f"{count(files, 'file')}{tail}")
+    return f"{path}: OK, {count(files, 'file')}, {count(warnings, 'warning')}"
+
+
+def count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 class NkbError(Exception):
     """The base of every error the library raises on purpose; ``exit_code`` is what the CLI exits
     with (click's ladder: 1 content problems, 2 usage mistakes and bad patient input)."""

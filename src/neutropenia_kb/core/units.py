@@ -244,3 +244,8 @@ def format_quantity(value: Fraction, unit: Unit, also: list[Unit] | None = None)
     text = one(unit)
     extras = [one(u) for u in (also or []) if u is not unit]
     return f"{text} ({', '.join(extras)})" if extras else text
+
+
+def simplest(value: Fraction) -> int | Fraction:
+    """Integral values as int: comparing ints is ~10× faster than Fractions and just as exact."""
+    return value.numerator if value.denominator == 1 else value

@@ -14,14 +14,13 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Collection, Iterable, Iterator, Mapping, \
-    NamedTuple, Sequence, TextIO
+from typing import Any, BinaryIO, Callable, Collection, Iterable, Iterator, Mapping, NamedTuple, Sequence, TextIO
 
 from neutropenia_kb.core.json_text import dumps
-from neutropenia_kb.engine.evaluate import Evaluator, Result
-from neutropenia_kb.engine.patient import PASSTHROUGH
 from neutropenia_kb.core.problems import InputError, Problem, UsageError, did_you_mean, render_all, show_value
 from neutropenia_kb.core.units import Unit
+from neutropenia_kb.engine.evaluate import Evaluator, Result
+from neutropenia_kb.engine.patient import PASSTHROUGH
 
 RESULT_COLUMNS = ("severity", "urgency", "urgency_certain", "settle_with", "anc_cells_per_ul",
                   "fever", "scope_warnings", "advice_ids", "error")

@@ -11,13 +11,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from neutropenia_kb.engine.evaluate import Evaluator, Result
-from neutropenia_kb.kb.loader import load_file
 from neutropenia_kb.core.problems import InputError, Problem
-from neutropenia_kb.engine.program import Compare, Const, InputRef, walk
+from neutropenia_kb.core.units import exact, find_unit, format_number
+from neutropenia_kb.engine.evaluate import Evaluator, Result
 from neutropenia_kb.engine.explain import Explainer
-from neutropenia_kb.core.units import find_unit, format_number
-from neutropenia_kb.core.units import exact
+from neutropenia_kb.engine.program import Compare, Const, InputRef, walk
+from neutropenia_kb.kb.loader import load_file
 from neutropenia_kb.kb.schema import check_doc
 
 

@@ -17,13 +17,51 @@ from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
 from neutropenia_kb.engine.compile import CompileError
-from neutropenia_kb.engine.cql_nodes import (ARITH, OPS, SYSTEM, Expr, binary, boolean, case,
-                                             coalesce, decimal, if_then, is_null, list_of, logic,
-                                             not_false, not_null, null, on_grid, paren, prop,
-                                             quoted, ref, round8, string, unary)
-from neutropenia_kb.engine.program import (And, AnySymptom, Arith, Compare, Cond, Const, FactRef,
-                                           InputDef, InputRef, InSet, Known, Not, Or, Program,
-                                           SeverityRef, SymptomAny, Value)
+from neutropenia_kb.engine.cql_nodes import (
+    ARITH,
+    OPS,
+    SYSTEM,
+    Expr,
+    binary,
+    boolean,
+    case,
+    coalesce,
+    decimal,
+    if_then,
+    is_null,
+    list_of,
+    logic,
+    not_false,
+    not_null,
+    null,
+    on_grid,
+    paren,
+    prop,
+    quoted,
+    ref,
+    round8,
+    string,
+    unary,
+)
+from neutropenia_kb.engine.program import (
+    And,
+    AnySymptom,
+    Arith,
+    Compare,
+    Cond,
+    Const,
+    FactRef,
+    InputDef,
+    InputRef,
+    InSet,
+    Known,
+    Not,
+    Or,
+    Program,
+    SeverityRef,
+    SymptomAny,
+    Value,
+)
 
 FHIR_VERSION = "4.0.1"
 # Names of the defines a caller reads; the facts, limits and rules are defined under their ids,

@@ -12,13 +12,13 @@ from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
-from neutropenia_kb.engine.program import Decision, Program, build_program
-from neutropenia_kb.engine.python_backend import PythonProgram, compile_python
-from neutropenia_kb.engine.patient import Patient, PatientParser
-from neutropenia_kb.engine.explain import Authored, Explainer
-from neutropenia_kb.engine.questions import Analysis, Question
 from neutropenia_kb.core.problems import InputError
 from neutropenia_kb.core.units import Unit, exact_ratio, json_number
+from neutropenia_kb.engine.explain import Authored, Explainer, Finding
+from neutropenia_kb.engine.patient import Patient, PatientParser
+from neutropenia_kb.engine.program import Decision, Program, build_program
+from neutropenia_kb.engine.python_backend import PythonProgram, compile_python
+from neutropenia_kb.engine.questions import Analysis, Question
 from neutropenia_kb.kb.text import expand
 
 if TYPE_CHECKING:
@@ -29,22 +29,6 @@ UNKNOWN = "unknown"
 # `fever:`), because "do you have a fever" is what the patient acts on. Every other fact is only
 # read through the rules. A knowledge base without this fact gives fever None.
 FEVER_FACT = "has_fever"
-
-
-@dataclass(frozen=True)
-class Finding:
-    id: str
-    kind: str  # band, fact, scope, urgency_rule, test, treatment, precaution
-    title: str
-    because: str  # the condition and the input values that made it true, in words
-    sources: tuple[tuple[str, str | None], ...]  # (source id, section id)
-    certain: bool = True  # False when the condition is unknown and counted to be cautious
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "title": self.title, "because": self.because,
-                "certain": self.certain,
-                "sources": [{"source": s} | ({"section": sec} if sec else {})
-                            for s, sec in self.sources]}
 
 
 @dataclass(frozen=True)
@@ -176,7 +160,7 @@ def _input_json(shown: Any, value: Any) -> Any:
 
 
 class Evaluator:
-    """The compiled knowledge base; build once (``kb.evaluator``), evaluate many times."""
+    """The compiled knowledge base; build once (``evaluator_for(kb)``), evaluate many times."""
 
     def __init__(self, kb: "KnowledgeBase") -> None:
         self.kb = kb
@@ -262,3 +246,16 @@ class Evaluator:
         read. To keep going past bad rows, use batch.run (it writes each error in its row)."""
         for row in rows:
             yield self.evaluate(row)
+
+
+_CACHE = "_nkb_evaluator"
+
+
+def evaluator_for(kb: "KnowledgeBase") -> Evaluator:
+    """The knowledge base's evaluator, compiled on first use and then reused. Kept on the
+    knowledge base object itself (as functools.cached_property does), so it lives exactly as
+    long as the knowledge base and the model need not know the engine exists."""
+    cached: Evaluator | None = kb.__dict__.get(_CACHE)
+    if cached is None:
+        cached = kb.__dict__[_CACHE] = Evaluator(kb)
+    return cached

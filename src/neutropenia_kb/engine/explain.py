@@ -7,25 +7,59 @@ quote the condition as written. Tests check that this interpreter and the engine
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
-from neutropenia_kb.engine.program import Decision, Program
-from neutropenia_kb.kb.text import display_units
 from neutropenia_kb.core.units import BASE_UNIT, format_number, format_quantity, json_number
-from neutropenia_kb.lang.check import Scope
 from neutropenia_kb.engine.compile import literal_value
+from neutropenia_kb.engine.program import Decision, Program
+from neutropenia_kb.kb.text import band_range, display_units
+from neutropenia_kb.lang.check import Scope
 from neutropenia_kb.lang.parse import And, Arith, Bool, Call, Compare, In, Name, Node, Not, Number, Or, parse, unparse
 
 if TYPE_CHECKING:
-    from neutropenia_kb.engine.evaluate import Finding, Result
-    from neutropenia_kb.kb.model import Item, KnowledgeBase
     from neutropenia_kb.engine.patient import Patient
+    from neutropenia_kb.kb.model import Item, KnowledgeBase, ScopeLimit
 
 Tri = bool | None
 _OPS = {"<": "below", "<=": "at or below", ">": "above", ">=": "at or above", "==": "equal to",
         "!=": "not equal to"}
 _WORD = {True: "true", False: "false", None: "unknown"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    kind: str  # band, fact, scope, urgency_rule, test, treatment, precaution
+    title: str
+    because: str  # the condition and the input values that made it true, in words
+    sources: tuple[tuple[str, str | None], ...]  # (source id, section id)
+    certain: bool = True  # False when the condition is unknown and counted to be cautious
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "title": self.title, "because": self.because,
+                "certain": self.certain,
+                "sources": [{"source": s} | ({"section": sec} if sec else {})
+                            for s, sec in self.sources]}
+
+
+class Outcome(Protocol):
+    """What an explanation reads of a result (evaluate.Result is one), so that this module
+    needs nothing of the module that builds results."""
+
+    @property
+    def severity(self) -> str: ...
+    @property
+    def urgency(self) -> str: ...
+    @property
+    def urgency_certain(self) -> bool: ...
+    @property
+    def advice_ids(self) -> frozenset[str]: ...
+    @property
+    def settle_with(self) -> tuple[str, ...]: ...
+    @property
+    def scope_warnings(self) -> tuple["ScopeLimit", ...]: ...
 
 
 class Authored:
@@ -227,13 +261,11 @@ class Explainer:
         node = self.nodes[owner]
         return f"when {unparse(node)}: {self.words(node)}"
 
-    def finding(self, item: "Item", because: str, certain: bool = True) -> "Finding":
-        from neutropenia_kb.engine.evaluate import Finding
-
+    def finding(self, item: "Item", because: str, certain: bool = True) -> Finding:
         return Finding(item.id, item.kind, item.title, because,
                        tuple((s.source, s.section) for s in item.sources), certain)
 
-    def findings(self, result: "Result") -> tuple["Finding", ...]:
+    def findings(self, result: Outcome) -> tuple[Finding, ...]:
         out = []
         kb = self.kb
         anc_name = kb.severity.input
@@ -269,7 +301,7 @@ class Explainer:
                 out.append(self.finding(item, self.because(item.id), value is True))
         return tuple(out)
 
-    def trace(self, result: "Result") -> tuple[str, ...]:
+    def trace(self, result: Outcome) -> tuple[str, ...]:
         lines = [f"input {name} = {self.show(name)}" for name in self.patient.values]
         anc_name = self.kb.severity.input
         if result.severity == "unknown" and result.scope_warnings:
@@ -312,8 +344,6 @@ class Explainer:
 
 
 def _band_words(band: Any, kb: "KnowledgeBase") -> str:
-    from neutropenia_kb.kb.text import band_range
-
     return f"the {band.id} band ({band_range(kb, band)})"
 
 

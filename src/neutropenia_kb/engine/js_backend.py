@@ -21,9 +21,27 @@ from neutropenia_kb.core.units import ACCEPTED, UNITS, find_unit, format_number
 from neutropenia_kb.engine.compile import CompileError
 from neutropenia_kb.engine.evaluate import FEVER_FACT
 from neutropenia_kb.engine.patient import PASSTHROUGH
-from neutropenia_kb.engine.program import (ARITH_OPS, COMPARE_OPS, And, AnySymptom, Arith, Compare,
-                                           Const, FactRef, InputDef, InputRef, InSet, Known, Node,
-                                           Not, Or, Program, SeverityRef, SymptomAny, unit_def)
+from neutropenia_kb.engine.program import (
+    ARITH_OPS,
+    COMPARE_OPS,
+    And,
+    AnySymptom,
+    Arith,
+    Compare,
+    Const,
+    FactRef,
+    InputDef,
+    InputRef,
+    InSet,
+    Known,
+    Node,
+    Not,
+    Or,
+    Program,
+    SeverityRef,
+    SymptomAny,
+    unit_def,
+)
 
 _NOUN = {"cell_count": "count", "temperature": "temperature", "percent": "percent",
          "number": "number"}

@@ -15,10 +15,21 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
 from neutropenia_kb.core.problems import InputError, UsageError, did_you_mean, show_value
+from neutropenia_kb.core.units import (
+    ACCEPTED,
+    MAX_DIGITS,
+    MAX_EXPONENT,
+    MAX_TEXT,
+    UNITS,
+    Unit,
+    UnitError,
+    exact,
+    find_unit,
+    format_number,
+    simplest,
+    split_quantity,
+)
 from neutropenia_kb.engine.plausible import check_given
-from neutropenia_kb.engine.compile import simplest
-from neutropenia_kb.core.units import (ACCEPTED, MAX_DIGITS, MAX_EXPONENT, MAX_TEXT, UNITS, Unit, UnitError, exact,
-                    find_unit, format_number, split_quantity)
 from neutropenia_kb.lang.parse import Arith, Name, Node, parse
 from neutropenia_kb.lang.parse import Number as Literal
 

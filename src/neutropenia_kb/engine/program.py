@@ -14,14 +14,33 @@ from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING, Iterator, Mapping, NamedTuple, Union
 
-from neutropenia_kb.authoring.diff import fingerprint
-from neutropenia_kb.engine.conditions import (ARITH_OPS, COMPARE_OPS, And, AnySymptom, Arith, Compare, Cond, Const,
-                         FactRef, InputRef, InSet, Known, Node, Not, Or, SeverityRef, SymptomAny,
-                         Value, children, walk)
-from neutropenia_kb.lang.check import Scope
-from neutropenia_kb.engine.compile import CompileError, fact_order, literal_value
-from neutropenia_kb.lang import parse as ast
 from neutropenia_kb.core.units import BASE_UNIT, UNITS, Unit, find_unit
+from neutropenia_kb.engine.compile import CompileError, fact_order, literal_value
+from neutropenia_kb.engine.conditions import (
+    ARITH_OPS,
+    COMPARE_OPS,
+    And,
+    AnySymptom,
+    Arith,
+    Compare,
+    Cond,
+    Const,
+    FactRef,
+    InputRef,
+    InSet,
+    Known,
+    Node,
+    Not,
+    Or,
+    SeverityRef,
+    SymptomAny,
+    Value,
+    children,
+    walk,
+)
+from neutropenia_kb.kb.fingerprint import fingerprint
+from neutropenia_kb.lang import parse as ast
+from neutropenia_kb.lang.check import Scope
 
 if TYPE_CHECKING:
     from neutropenia_kb.kb.model import Input, KnowledgeBase

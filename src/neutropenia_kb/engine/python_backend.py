@@ -14,10 +14,29 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Mapping
 
-from neutropenia_kb.engine.compile import CompileError, simplest
-from neutropenia_kb.engine.program import (ARITH_OPS, COMPARE_OPS, And, AnySymptom, Arith, Compare, Cond, Const,
-                      Decision, FactRef, InputRef, InSet, Known, Not, Or, Program, SeverityRef,
-                      SymptomAny, Value)
+from neutropenia_kb.core.units import simplest
+from neutropenia_kb.engine.compile import CompileError
+from neutropenia_kb.engine.program import (
+    ARITH_OPS,
+    COMPARE_OPS,
+    And,
+    AnySymptom,
+    Arith,
+    Compare,
+    Cond,
+    Const,
+    Decision,
+    FactRef,
+    InputRef,
+    InSet,
+    Known,
+    Not,
+    Or,
+    Program,
+    SeverityRef,
+    SymptomAny,
+    Value,
+)
 
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
 _PLAIN = re.compile(r"^(?:[a-z][a-z0-9_]*|True|False|None)$")  # code that needs no temporary
@@ -97,7 +116,7 @@ class _Gen:
         if isinstance(node, Arith):
             if node.op not in ARITH_OPS:
                 raise CompileError(f"unknown arithmetic '{node.op}'")
-            (left, lnone, ld), (right, rnone, rd) = self.value(node.left), self.value(node.right)
+            (left, _, ld), (right, _, rd) = self.value(node.left), self.value(node.right)
             first_l, left_t = self._named(left)
             first_r, right_t = self._named(right)
             expr = f"_div({left_t}, {right_t})" if node.op == "/" else \

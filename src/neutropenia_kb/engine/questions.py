@@ -16,8 +16,7 @@ from itertools import combinations
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from neutropenia_kb.core.units import BASE_UNIT, format_number, format_quantity
-from neutropenia_kb.engine.program import (AnySymptom, Compare, Const, Decision, InputRef, Program,
-                                           SymptomAny, walk)
+from neutropenia_kb.engine.program import Compare, Const, Decision, InputRef, Program, SymptomAny, walk
 from neutropenia_kb.kb.text import display_units
 
 if TYPE_CHECKING:

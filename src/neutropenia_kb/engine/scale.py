@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from neutropenia_kb.core.problems import UsageError, did_you_mean, render_all
-from neutropenia_kb.engine.batch import (RESULT_COLUMNS, Rows, _cell, accepted_columns, check_header,
-                                         result_fields)
+from neutropenia_kb.engine.batch import RESULT_COLUMNS, Rows, _cell, accepted_columns, check_header, result_fields
+from neutropenia_kb.engine.evaluate import evaluator_for
 from neutropenia_kb.engine.sql_backend import Source, Wording, compile_sql
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def file_format(path: Path) -> str:
 
 def _csv_header(path: Path, kb: "KnowledgeBase") -> list[str]:
     with path.open("rb") as stream:
-        return Rows(stream, "csv", accepted_columns(kb.evaluator), path).columns
+        return Rows(stream, "csv", accepted_columns(evaluator_for(kb)), path).columns
 
 
 def plain_csv(path: Path) -> bool:
@@ -70,7 +70,7 @@ def connect(kb: "KnowledgeBase", memory_limit: str = MEMORY_LIMIT, threads: int 
                                  "preserve_insertion_order": True})
     if threads:
         con.execute(f"SET threads = {int(threads)}")
-    symptoms = sorted(kb.evaluator.parser.symptoms)
+    symptoms = sorted(evaluator_for(kb).parser.symptoms)
     con.create_function("nkb_hint", lambda item: did_you_mean(item, symptoms),
                         ["VARCHAR"], "VARCHAR", side_effects=False)
     return con
@@ -81,7 +81,7 @@ def duckdb_query(kb: "KnowledgeBase", relation: str, columns: Sequence[str],
     """The SQL text for DuckDB over ``relation`` (with a ``line`` column)."""
     from sqlglot import exp
 
-    evaluator = kb.evaluator
+    evaluator = evaluator_for(kb)
     program = evaluator.program
     inputs = [c for c in columns if c in evaluator.parser.specs]
     source = Source(exp.to_table(relation), tuple(inputs), "line", tuple(passthrough),
@@ -96,7 +96,7 @@ def _python_row(kb: "KnowledgeBase", names: Sequence[str], cells: Sequence[Any])
 
     data = {k: ("" if v is None else v) for k, v in zip(names, cells)}
     try:
-        fields = result_fields(kb.evaluator.evaluate(data), None)
+        fields = result_fields(evaluator_for(kb).evaluate(data), None)
     except InputError as exc:
         fields = result_fields(None, show_value(str(exc), 1000))
     return json.dumps([_cell(fields[k]) for k in RESULT_COLUMNS])
@@ -118,7 +118,7 @@ def run_duckdb(kb: "KnowledgeBase", path: Path, target: Path, memory_limit: str 
     elif in_fmt == "parquet":
         con.execute(f"CREATE VIEW raw AS SELECT * FROM read_parquet('{_quote(str(path))}')")
         names = [r[0] for r in con.execute("DESCRIBE raw").fetchall()]
-        problems = check_header(names, accepted_columns(kb.evaluator), path, 1)
+        problems = check_header(names, accepted_columns(evaluator_for(kb)), path, 1)
         if problems:
             raise UsageError(f"{path}: the columns cannot be used; nothing was evaluated:\n"
                              + render_all(problems))
@@ -126,9 +126,9 @@ def run_duckdb(kb: "KnowledgeBase", path: Path, target: Path, memory_limit: str 
         con.execute(f"CREATE VIEW src AS SELECT ROW_NUMBER() OVER () AS line, {cast} FROM raw")
     else:
         raise UsageError("JSON Lines go through --engine python")
-    passthrough = [n for n in names if n not in kb.evaluator.parser.specs]
+    passthrough = [n for n in names if n not in evaluator_for(kb).parser.specs]
     query = duckdb_query(kb, "src", names, passthrough)
-    inputs = [n for n in names if n in kb.evaluator.parser.specs]
+    inputs = [n for n in names if n in evaluator_for(kb).parser.specs]
     arg_names = inputs
     con.create_function("nkb_python", lambda cells: _python_row(kb, arg_names, cells),
                         ["VARCHAR[]"], "VARCHAR", null_handling="special", side_effects=False)
@@ -192,9 +192,9 @@ def run_spark(kb: "KnowledgeBase", path: Path, target: Path, spark: Any = None,
     src = spark.createDataFrame(indexed, ", ".join(["line BIGINT"] + [f"`{n}` STRING"
                                                                       for n in names]))
     src.createOrReplaceTempView("nkb_src")
-    passthrough = [n for n in names if n not in kb.evaluator.parser.specs]
-    inputs = [n for n in names if n in kb.evaluator.parser.specs]
-    evaluator = kb.evaluator
+    passthrough = [n for n in names if n not in evaluator_for(kb).parser.specs]
+    inputs = [n for n in names if n in evaluator_for(kb).parser.specs]
+    evaluator = evaluator_for(kb)
     source = Source(exp.to_table("nkb_src"), tuple(inputs), "line", tuple(passthrough))
     query = compile_sql(evaluator.program, Wording.of(evaluator.parser), source, "spark")
     result = spark.sql(query.sql(dialect="spark", copy=False))

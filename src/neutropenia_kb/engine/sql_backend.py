@@ -24,9 +24,25 @@ from sqlglot import exp
 from neutropenia_kb.core.problems import _CONTROL, SHOWN_CHARS
 from neutropenia_kb.core.units import MAX_DIGITS, MAX_EXPONENT, MAX_TEXT, UNIT_FOLDS, UNITS
 from neutropenia_kb.engine.compile import CompileError
-from neutropenia_kb.engine.program import (And, AnySymptom, Arith, Compare, Cond, Const, FactRef,
-                                           InputDef, InputRef, InSet, Known, Not, Or, Program,
-                                           SeverityRef, SymptomAny, Value)
+from neutropenia_kb.engine.program import (
+    And,
+    AnySymptom,
+    Arith,
+    Compare,
+    Cond,
+    Const,
+    FactRef,
+    InputDef,
+    InputRef,
+    InSet,
+    Known,
+    Not,
+    Or,
+    Program,
+    SeverityRef,
+    SymptomAny,
+    Value,
+)
 
 if TYPE_CHECKING:
     from neutropenia_kb.engine.patient import PatientParser
@@ -370,7 +386,7 @@ class _Query:
 
     def checks(self, inp: InputDef) -> list[exp.Expr]:
         """Exponent, digits, unit and the value cut to SCALE decimals."""
-        sql, x = self.sql, inp.id
+        x = inp.id
         def col(part: str) -> exp.Expr:
             return c(f"{x}__{part}")
 
@@ -393,7 +409,7 @@ class _Query:
     def unit_of(self, inp: InputDef) -> exp.Expr:
         """The unit's canonical name, '' when the input has none, or '?name'/'!' for a unit of
         another dimension / an unknown unit (patient._Spec._split)."""
-        sql, x = self.sql, inp.id
+        x = inp.id
         u = c(f"{x}__un")
         norm: exp.Expr = exp.Replace(this=u, expression=s(" "), replacement=s(""))
         for old, new in UNIT_FOLDS:
@@ -415,7 +431,7 @@ class _Query:
 
     def value(self, inp: InputDef) -> list[exp.Expr]:
         """The value cut toward zero to SCALE decimals (``v``) and the sign of the cut (``d``)."""
-        sql, x = self.sql, inp.id
+        x = inp.id
         def col(part: str) -> exp.Expr:
             return c(f"{x}__{part}")
 

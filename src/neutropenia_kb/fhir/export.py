@@ -18,9 +18,18 @@ from typing import TYPE_CHECKING, Any
 
 from neutropenia_kb.core.output_files import check_target, write_text
 from neutropenia_kb.core.problems import UsageError, show_value
-from neutropenia_kb.engine.elm_backend import (ADVICE, CERTAIN, FHIR_VERSION, LEVEL, SEVERITY,
-                                               ElmLibrary, advice_define, compile_elm,
-                                               level_define)
+from neutropenia_kb.engine.elm_backend import (
+    ADVICE,
+    CERTAIN,
+    FHIR_VERSION,
+    LEVEL,
+    SEVERITY,
+    ElmLibrary,
+    advice_define,
+    compile_elm,
+    level_define,
+)
+from neutropenia_kb.engine.evaluate import evaluator_for
 from neutropenia_kb.kb.text import expand, markdown_subset
 from neutropenia_kb.serve.cds import HOOK, SERVICE_ID, USABLE, service
 from neutropenia_kb.serve.fhir_input import LOINC, PATIENT_KEY, UCUM, UCUM_UNITS, WANTED
@@ -67,7 +76,7 @@ class _Builder:
                              "http(s) address without a trailing slash or query, or a urn")
         self.kb = kb
         self.base = base
-        self.library = compile_elm(kb.evaluator.program, UCUM_UNITS)
+        self.library = compile_elm(evaluator_for(kb).program, UCUM_UNITS)
         self.reviewed = bool(kb.meta.reviewed_by)
 
     def url(self, kind: str, ident: str) -> str:

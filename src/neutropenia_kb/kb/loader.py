@@ -218,9 +218,7 @@ def load_text(path: Path, raw: bytes) -> tuple[Doc | None, list[Problem]]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line, column = _byte_mark(raw, exc.start)
-        return None, [Problem(path, line, column, "", f"byte 0x{raw[exc.start]:02x} is not UTF-8; "
-                              "save the file with UTF-8 encoding")]
+        return None, [not_utf8(path, raw, exc)]
     controls = [Problem(path, *_text_mark(text, m.start()), "",
                         f"the character {show_value(m.group())} (U+{ord(m.group()):04X}) is not "
                         "allowed in YAML text; delete it (it is often pasted in by accident)")
@@ -265,6 +263,13 @@ def load_text(path: Path, raw: bytes) -> tuple[Doc | None, list[Problem]]:
                                 f"'{path.stem}:'"))
         return None, problems
     return Doc(path, data, builder.value_marks, builder.key_marks, text), problems
+
+
+def not_utf8(path: Path, raw: bytes, exc: UnicodeDecodeError) -> Problem:
+    """The first byte that is not UTF-8, at its line and column (YAML and JSON files alike)."""
+    line, column = _byte_mark(raw, exc.start)
+    return Problem(path, line, column, "", f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the "
+                   "file with UTF-8 encoding")
 
 
 def _too_large(path: Path, size: int) -> Problem:

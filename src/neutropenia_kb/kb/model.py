@@ -10,13 +10,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from neutropenia_kb.kb.loader import Doc
 from neutropenia_kb.core.units import Unit, exact, find_unit
-
-if TYPE_CHECKING:
-    from neutropenia_kb.engine.evaluate import Evaluator, Result
+from neutropenia_kb.kb.loader import Doc
 
 
 @dataclass(frozen=True)
@@ -305,17 +302,15 @@ class KnowledgeBase:
         service = self.level(level_id).service
         return None if service is None else self.service(service)
 
-    @cached_property
-    def evaluator(self) -> "Evaluator":
-        from neutropenia_kb.engine.evaluate import Evaluator  # compiled once, on first use
-
-        return Evaluator(self)
-
-    def evaluate(self, patient: Mapping[str, Any]) -> "Result":
-        return self.evaluator.evaluate(patient)
-
-    def evaluate_many(self, rows: Iterable[Mapping[str, Any]]) -> Iterator["Result"]:
-        return self.evaluator.evaluate_many(rows)
+def by_group(groups: Sequence[Group], items: Sequence[Advice]) -> list[tuple[Group | None, list[Advice]]]:
+    """Advice under its groups in group order, empty groups left out; advice naming no known
+    group comes last, under None. The site and the leaflets group treatments and precautions
+    with this one function."""
+    known = {g.id for g in groups}
+    out: list[tuple[Group | None, list[Advice]]] = [
+        (g, [i for i in items if i.group == g.id]) for g in groups]
+    out.append((None, [i for i in items if i.group not in known]))
+    return [(g, members) for g, members in out if members]
 
 
 # ---- building from validated documents -------------------------------------------------------

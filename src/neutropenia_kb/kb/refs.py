@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
-from neutropenia_kb.kb.loader import Doc, PathKey, format_path
 from neutropenia_kb.core.problems import Problem, Severity, did_you_mean, display_path
-from neutropenia_kb.kb.text import PLACEHOLDER
 from neutropenia_kb.core.units import ACCEPTED, UNITS, find_unit
+from neutropenia_kb.kb.loader import Doc, PathKey, format_path
+from neutropenia_kb.kb.text import PLACEHOLDER
 
 # Where each file keeps its id-bearing entries (cause groups are nested and handled apart).
 ITEM_LISTS: dict[str, tuple[PathKey, ...]] = {

@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from neutropenia_kb.kb.loader import Doc, PathKey, format_path
 from neutropenia_kb.core.problems import Problem, did_you_mean, show_value
+from neutropenia_kb.kb.loader import Doc, PathKey, format_path
+from neutropenia_kb.kb.refs import NOT_PATIENT_TEXT, PLACEHOLDER_KEYS, PLAIN_KEYS
 from neutropenia_kb.kb.text import BAND_PARTS, PLACEHOLDER
-from neutropenia_kb.kb.refs import NOT_PATIENT_TEXT, PLAIN_KEYS, PLACEHOLDER_KEYS
 
 _HTML = re.compile(r"<!--|</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
 _SCRIPT_LINK = re.compile(r"\b(?:javascript|vbscript)\s*:", re.IGNORECASE)

@@ -11,11 +11,28 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Iterator, Mapping
 
-from neutropenia_kb.kb.loader import Doc, PathKey, format_path
 from neutropenia_kb.core.problems import Problem, did_you_mean
 from neutropenia_kb.core.units import find_unit
-from neutropenia_kb.lang.parse import (FUNCTIONS, And, Arith, Bool, Call, Compare, In, Name, Node, Not, Number,
-                    Or, ParseError, names_in, parse, unparse, walk)
+from neutropenia_kb.kb.loader import Doc, PathKey, format_path
+from neutropenia_kb.lang.parse import (
+    FUNCTIONS,
+    And,
+    Arith,
+    Bool,
+    Call,
+    Compare,
+    In,
+    Name,
+    Node,
+    Not,
+    Number,
+    Or,
+    ParseError,
+    names_in,
+    parse,
+    unparse,
+    walk,
+)
 
 if TYPE_CHECKING:  # avoids an import cycle with model
     from neutropenia_kb.kb.model import KnowledgeBase

@@ -24,13 +24,20 @@ from mkdocs.livereload import LiveReloadServer
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
+from neutropenia_kb import load
+from neutropenia_kb.core.problems import KbError
 from neutropenia_kb.kb.model import KnowledgeBase
-from neutropenia_kb.core.problems import render_all
-from neutropenia_kb.checks.validate import validate_dir
-from neutropenia_kb.render.leaflet import build_leaflets
 from neutropenia_kb.render.checker import checker_assets
-from neutropenia_kb.render.site import (CHECKER_PAGE, LEAFLET_DIR, PAGES, item_pages, leaflet_links,
-                                        render_pages, review_status)
+from neutropenia_kb.render.leaflet_build import build_leaflets
+from neutropenia_kb.render.site import (
+    CHECKER_PAGE,
+    LEAFLET_DIR,
+    PAGES,
+    item_pages,
+    leaflet_links,
+    render_pages,
+    review_status,
+)
 
 log = logging.getLogger("mkdocs.plugins.neutropenia_kb")
 
@@ -132,11 +139,8 @@ def _load(root: Path, preview: bool = False) -> KnowledgeBase:
     """The validated knowledge base; its warnings logged. In `mkdocs serve` (``preview``) they
     are logged as information, so that an author's edit still shows while, say, its changelog
     entry is not yet written; `mkdocs build` logs them as warnings, which --strict counts."""
-    kb, problems = validate_dir(root)
-    errors = [p for p in problems if p.severity == "error"]
-    if kb is None or errors:
+    try:
+        return load(root, on_warning=lambda p: (log.info if preview else log.warning)(p.render()))
+    except KbError as exc:
         # One line per problem, exactly as `nkb validate` prints them, then fail once.
-        raise PluginError("the knowledge base has errors:\n" + render_all(errors or problems))
-    for problem in problems:  # warnings: MkDocs counts them, and --strict fails the build
-        (log.info if preview else log.warning)(problem.render())
-    return kb
+        raise PluginError(f"the knowledge base has errors:\n{exc}") from None

@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from neutropenia_kb import evaluator_for
 from neutropenia_kb.core.problems import KbError, render_all
 
 
@@ -42,7 +43,7 @@ def _evaluator(config: pytest.Config) -> Any:
     rules = rules.resolve()
     if rules not in _KB_CACHE:
         try:
-            _KB_CACHE[rules] = load(rules).evaluator
+            _KB_CACHE[rules] = evaluator_for(load(rules))
         except KbError as exc:
             _KB_CACHE[rules] = exc
     return _KB_CACHE[rules]

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Mapping
 
+from neutropenia_kb.core.units import find_unit
+from neutropenia_kb.engine.evaluate import evaluator_for
 from neutropenia_kb.engine.js_backend import compile_js, script_json
 from neutropenia_kb.engine.program import AnySymptom, Cond, FactRef, SymptomAny, walk
 from neutropenia_kb.kb.model import Input, KnowledgeBase, Level
-from neutropenia_kb.core.units import find_unit
 from neutropenia_kb.kb.text import display_units, expand
 
 ASSET_DIR = "assets/checker"
@@ -40,7 +41,7 @@ class Step:
 def danger_signs(kb: KnowledgeBase) -> list[str]:
     """Symptom ids that the most urgent level's rules read (through their facts too), in
     symptoms.yaml order."""
-    program = kb.evaluator.program
+    program = evaluator_for(kb).program
     facts = {f.id: f.when for f in program.facts}
     wanted: set[str] = set()
     todo: list[Cond] = [rule.when for rule in program.rules if rule.rank == 0]
@@ -148,7 +149,7 @@ def page_text(kb: KnowledgeBase, pages: Mapping[str, str]) -> dict[str, Any]:
 def checker_assets(kb: KnowledgeBase, pages: Mapping[str, str]) -> dict[str, str]:
     """File name under the site → contents: the rules (runtime + generated script), the page's
     text, and the page's own script and style."""
-    js = compile_js(kb.evaluator.program)
+    js = compile_js(evaluator_for(kb).program)
     here = resources.files("neutropenia_kb").joinpath("templates/site")
     return {
         f"{ASSET_DIR}/runtime.js": js.runtime,

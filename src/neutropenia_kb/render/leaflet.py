@@ -1,7 +1,7 @@
 """Printable PDF leaflets, rendered from Jinja HTML templates with WeasyPrint.
 
-``LEAFLETS`` is the one table of leaflets (slug, title, parts, page budget); file names, the
-build and the website's download links all derive from it. Output is reproducible: the PDF dates
+The one table of leaflets (slug, title, parts, page budget) is in leaflet_table.py; file names,
+the build (leaflet_build.py) and the website's download links all derive from it. Output is reproducible: the PDF dates
 come from SOURCE_DATE_EPOCH, or else from the knowledge base's review date, never from the clock.
 Layout is the slow part (about 1 s a leaflet): personal leaflets reuse the general sections'
 layout, and leaflet_build spreads many leaflets over worker processes.
@@ -9,18 +9,31 @@ layout, and leaflet_build spreads many leaflets over worker processes.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Sequence
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
 from neutropenia_kb.render.env import make_env
-from neutropenia_kb.render.leaflet_content import ALL_PARTS, LeafletView, build_view
+from neutropenia_kb.render.leaflet_content import LeafletView, build_view
 from neutropenia_kb.render.leaflet_personal import PersonalView, ResultLike, personal_view
+from neutropenia_kb.render.leaflet_table import (
+    FONT_FAMILY,
+    FONT_FILES,
+    GENERAL_SLUG,
+    LINE_HEIGHT,
+    PDF_VARIANT,
+    SMALL_LARGE_PRINT_PT,
+    SMALL_PT,
+    TEMPLATES,
+    Leaflet,
+    Variant,
+    leaflet_by_slug,
+)
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -28,87 +41,6 @@ if TYPE_CHECKING:
     from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
 
     from neutropenia_kb.kb.model import KnowledgeBase
-
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "leaflet"
-FONT_DIR = TEMPLATES / "fonts"
-# Condensed: 10 % narrower than DejaVu Sans at the same size, so 12 pt text fits the page budgets;
-# it covers µ ° × ⁹ ≥ (Liberation Sans, narrower still, lacks ⁹).
-FONT_FILES = ("DejaVuSansCondensed.ttf", "DejaVuSansCondensed-Bold.ttf")
-FONT_FAMILY = "NKB DejaVu Sans Condensed"
-
-Size = Literal["a4", "letter"]
-SIZES: tuple[Size, ...] = ("a4", "letter")
-BODY_PT = 12  # the issue's page budgets are stated at 12 pt body text
-LARGE_PRINT_PT = 16  # large print: body text at least 16 pt
-SMALL_PT = 9  # standard print: running header and footer, sources
-SMALL_LARGE_PRINT_PT = 12  # large print: no line smaller than this, headers and footers included
-LINE_HEIGHT = 1.2  # clear print asks for space between lines; 1.2 keeps the page budgets
-# Tagged PDF (structure tree, language, title in the window bar) for screen readers; the
-# PDF/UA-1 variant turns tags on and writes the UA identification into the XMP metadata.
-PDF_VARIANT = "pdf/ua-1"
-
-
-# The most urgent part first: when to get help opens the leaflet, where no one can miss it.
-GENERAL_PARTS: tuple[str, ...] = ("help", "about", "severity", "symptoms", "causes", "diagnosis",
-                                  "treatment", "living", "sources")
-
-
-@dataclass(frozen=True)
-class Leaflet:
-    """One leaflet of the table: what it shows and how many pages it may take (A4, 12 pt)."""
-
-    slug: str
-    title: str
-    parts: tuple[str, ...]
-    max_pages: int | None
-    layout: Literal["booklet", "fridge"] = "booklet"
-    # the knowledge-base sections (overview.yaml `section`) whose web pages link this leaflet
-    sections: tuple[str, ...] = ()
-
-
-GENERAL_SLUG = "neutropenia-what-you-need-to-know"
-# Page budgets (A4, 12 pt). They were 4 and 2 pages for version 1.0.0's content in two columns
-# of run-in text at 1.06 line spacing. Version 1.1.0 added about half as much again (sepsis
-# signs, low temperature, line signs, painkillers, thermometer, Duffy-null; 7 more sources), and
-# clear print (issue 11) asks for block headings and 1.2 line spacing, so they are now 7 and 4.
-# The fridge sheet stays one page in every variant: it shows each sign by its title (with the
-# whole text where it prints a number, such as the fever threshold).
-LEAFLETS: tuple[Leaflet, ...] = (
-    # The glossary is left out of the general leaflet: the issue makes it optional, and the
-    # website carries it.
-    Leaflet(GENERAL_SLUG, "Neutropenia: what you need to know",
-            GENERAL_PARTS, 7, sections=ALL_PARTS[:-2]),
-    Leaflet("preventing-infection-at-home", "Preventing infection at home",
-            ("help", "living", "sources"), 4, sections=("living",)),
-    Leaflet("when-to-get-help", "When to get help", ("help",), 1, layout="fridge",
-            sections=("help", "symptoms")),
-)
-
-
-@dataclass(frozen=True)
-class Variant:
-    size: Size = "a4"
-    large_print: bool = False
-
-    @property
-    def suffix(self) -> str:
-        return f"large-print-{self.size}" if self.large_print else self.size
-
-    @property
-    def body_pt(self) -> int:
-        return LARGE_PRINT_PT if self.large_print else BODY_PT
-
-
-VARIANTS: tuple[Variant, ...] = tuple(Variant(s, lp) for lp in (False, True) for s in SIZES)
-
-
-def leaflet_by_slug(slug: str) -> Leaflet:
-    return next(lf for lf in LEAFLETS if lf.slug == slug)
-
-
-def file_name(leaflet: Leaflet, variant: Variant = Variant()) -> str:
-    """'when-to-get-help-large-print-letter.pdf' — stable: the website links these names."""
-    return f"{leaflet.slug}-{variant.suffix}.pdf"
 
 
 def build_time(kb: "KnowledgeBase") -> dt.datetime:
@@ -233,20 +165,6 @@ def render_html(html: str, variant: Variant) -> bytes:
     return write(layout(html, variant))
 
 
-def build_leaflets(kb: "KnowledgeBase", out_dir: Path,
-                   leaflets: Sequence[Leaflet] = LEAFLETS,
-                   variants: Sequence[Variant] = VARIANTS, *,
-                   workers: int | None = None, cache_dir: Path | None = None) -> list[Path]:
-    """Write every leaflet in every variant into ``out_dir``; returns the paths written, in
-    table order. The layouts run in parallel (``workers``: default one per CPU); with
-    ``cache_dir``, a PDF whose inputs are unchanged is copied from there, not laid out again."""
-    from neutropenia_kb.render.leaflet_build import build_all
-
-    jobs = [(out_dir / file_name(lf, v), leaflet_html(kb, lf, v), v)
-            for lf in leaflets for v in variants]
-    return build_all(jobs, workers=workers, cache_dir=cache_dir)
-
-
 PERSONAL_TITLE = "Your neutropenia result and what to do"
 # Most useful first: what to do at home, then treatment, then tests. The general sections are
 # not repeated: a line points to the general leaflet.
@@ -314,3 +232,12 @@ def _source_date_epoch() -> dt.datetime | None:
     """SOURCE_DATE_EPOCH (the reproducible-builds convention) as a UTC time, when it is set."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch else None
+
+
+@atexit.register
+def _release_fonts() -> None:
+    """Drop the cached stylesheets and fonts while the interpreter is still whole:
+    WeasyPrint's FontConfiguration.__del__ calls into modules that are gone by the final
+    teardown ("Exception ignored in ... __del__: TypeError" on stderr at exit)."""
+    for cached in (_stylesheet, _font_config):
+        cached.cache_clear()

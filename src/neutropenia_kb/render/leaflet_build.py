@@ -14,9 +14,13 @@ import shutil
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence, TypeVar
 
-from neutropenia_kb.render.leaflet import FONT_DIR, FONT_FILES, Variant, css_text, render_html
+from neutropenia_kb.render.leaflet import css_text, leaflet_html, render_html
+from neutropenia_kb.render.leaflet_table import FONT_DIR, FONT_FILES, LEAFLETS, VARIANTS, Leaflet, Variant, file_name
+
+if TYPE_CHECKING:
+    from neutropenia_kb.kb.model import KnowledgeBase
 
 A = TypeVar("A")
 
@@ -99,3 +103,15 @@ def _store(cache_dir: Path, key: str, pdf: bytes) -> None:
     partial = cache_dir / f".{key}.{os.getpid()}.part"
     partial.write_bytes(pdf)
     os.replace(partial, cache_dir / f"{key}.pdf")
+
+
+def build_leaflets(kb: "KnowledgeBase", out_dir: Path,
+                   leaflets: Sequence[Leaflet] = LEAFLETS,
+                   variants: Sequence[Variant] = VARIANTS, *,
+                   workers: int | None = None, cache_dir: Path | None = None) -> list[Path]:
+    """Write every leaflet in every variant into ``out_dir``; returns the paths written, in
+    table order. The layouts run in parallel (``workers``: default one per CPU); with
+    ``cache_dir``, a PDF whose inputs are unchanged is copied from there, not laid out again."""
+    jobs = [(out_dir / file_name(lf, v), leaflet_html(kb, lf, v), v)
+            for lf in leaflets for v in variants]
+    return build_all(jobs, workers=workers, cache_dir=cache_dir)

@@ -9,17 +9,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from neutropenia_kb.kb.model import Group
-from neutropenia_kb.kb.text import band_range, display_units, placeholders
 from neutropenia_kb.core.units import find_unit, format_quantity
+from neutropenia_kb.kb.model import Group, by_group
+from neutropenia_kb.kb.text import band_range, display_units, placeholders
 from neutropenia_kb.render.leaflet_help import contact_lines
-from neutropenia_kb.render.site import by_group
 
 if TYPE_CHECKING:
     from fractions import Fraction
 
-    from neutropenia_kb.kb.model import Advice, Band, Cause, Grouping, Item, KnowledgeBase, Level, Source, \
-        Topic, UrgencyRule
+    from neutropenia_kb.kb.model import (
+        Advice,
+        Band,
+        Cause,
+        Grouping,
+        Item,
+        KnowledgeBase,
+        Level,
+        Source,
+        Topic,
+        UrgencyRule,
+    )
 
 # Every part a leaflet can show, in reading order, with its heading. Headings are page structure,
 # not clinical wording: the clinical words come from the knowledge base items under them.

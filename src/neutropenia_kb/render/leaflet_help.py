@@ -13,6 +13,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable
 
 from neutropenia_kb.core.units import find_unit, format_quantity
+from neutropenia_kb.engine.evaluate import evaluator_for
 from neutropenia_kb.kb import text as kb_text
 from neutropenia_kb.kb.text import display_units
 
@@ -73,7 +74,7 @@ def safety_net(kb: "KnowledgeBase", result: "Result") -> tuple[NetLine, ...]:
     and with each symptom added. Lines for the most urgent level first; none at the top level."""
     from neutropenia_kb.engine.patient import Patient
 
-    evaluator = kb.evaluator
+    evaluator = evaluator_for(kb)
     rank = {lv.id: lv.rank for lv in kb.levels}
     now = rank[result.urgency]
     patient = result.patient

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
 
+from neutropenia_kb.engine.explain import Outcome
 from neutropenia_kb.render.leaflet_content import format_count
 from neutropenia_kb.render.leaflet_help import NetLine, level_action, level_service, safety_net
 from neutropenia_kb.render.summary import Entry, not_given, understood
@@ -19,23 +20,11 @@ if TYPE_CHECKING:
     from neutropenia_kb.kb.model import Band, KnowledgeBase, Level, ScopeLimit
 
 
-class ResultLike(Protocol):
-    """The part of ``evaluate.Result`` a leaflet reads."""
+class ResultLike(Outcome, Protocol):
+    """The part of ``evaluate.Result`` a leaflet reads: what an explanation reads, and more."""
 
     @property
-    def severity(self) -> str: ...
-    @property
-    def urgency(self) -> str: ...
-    @property
-    def urgency_certain(self) -> bool: ...
-    @property
-    def settle_with(self) -> Iterable[str]: ...
-    @property
     def anc_cells_per_ul(self) -> Fraction | None: ...
-    @property
-    def scope_warnings(self) -> Iterable["ScopeLimit"]: ...
-    @property
-    def advice_ids(self) -> Iterable[str]: ...
     @property
     def findings(self) -> Iterable[Any]: ...
     @property

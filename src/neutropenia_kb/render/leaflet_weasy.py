@@ -16,7 +16,7 @@ from urllib.request import url2pathname
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse  # type: ignore[import-untyped]
 
-from neutropenia_kb.render.leaflet import FONT_DIR, FONT_FILES, TEMPLATES
+from neutropenia_kb.render.leaflet_table import FONT_DIR, FONT_FILES, TEMPLATES
 
 _ALLOWED_SUFFIXES = {".ttf": "font/ttf", ".otf": "font/otf", ".css": "text/css"}
 

@@ -14,10 +14,11 @@ from typing import Iterable, Mapping, Sequence
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
-from neutropenia_kb.kb.model import Advice, Group, Item, KnowledgeBase, Level, Section, Source
+from neutropenia_kb.kb.model import Item, KnowledgeBase, Level, Section, Source, by_group
 from neutropenia_kb.kb.text import HTML_SPECIAL, band_range, expand, markdown_subset, value_of
 from neutropenia_kb.render.checker import checker_context
 from neutropenia_kb.render.env import make_env
+from neutropenia_kb.render.leaflet_table import LEAFLETS, VARIANTS, file_name
 from neutropenia_kb.render.site_signs import signs
 
 
@@ -61,7 +62,7 @@ SECTION_PAGE: Mapping[str, str] = {
 @dataclass(frozen=True)
 class LeafletLink:
     page: str
-    file: str  # name under <site>/leaflets/, as written by render.leaflet.build_leaflets
+    file: str  # name under <site>/leaflets/, as written by render.leaflet_build.build_leaflets
     title: str  # "Neutropenia: what you need to know"
     variant: str  # "large print, US Letter"
 
@@ -71,9 +72,7 @@ _VARIANT_LABEL = {"a4": "A4", "letter": "US Letter"}
 
 def leaflet_links() -> tuple[LeafletLink, ...]:
     """Every leaflet in every variant, on the pages of the sections it covers — derived from
-    render.leaflet's one table, so the file names the site links are the ones it builds."""
-    from neutropenia_kb.render.leaflet import LEAFLETS, VARIANTS, file_name
-
+    render.leaflet_table's one table, so the file names the site links are the ones it builds."""
     links = []
     for leaflet in LEAFLETS:
         pages = dict.fromkeys(SECTION_PAGE[s] for s in leaflet.sections if s in SECTION_PAGE)
@@ -348,14 +347,3 @@ def _by_title(links: Iterable[LeafletLink]) -> list[tuple[str, list[LeafletLink]
     for link in links:
         grouped.setdefault(link.title, []).append(link)
     return list(grouped.items())
-
-
-def by_group(groups: Sequence[Group], items: Sequence[Advice]) -> list[tuple[Group | None, list[Advice]]]:
-    """Advice under its groups in group order, empty groups left out; advice naming no known
-    group comes last, under None. The site and the leaflets group treatments and precautions
-    with this one function."""
-    known = {g.id for g in groups}
-    out: list[tuple[Group | None, list[Advice]]] = [
-        (g, [i for i in items if i.group == g.id]) for g in groups]
-    out.append((None, [i for i in items if i.group not in known]))
-    return [(g, members) for g, members in out if members]

@@ -14,8 +14,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from neutropenia_kb.engine.program import (And, AnySymptom, Compare, Cond, Const, FactRef, InputRef,
-                                           Or, Program, SymptomAny, walk)
+from neutropenia_kb.engine.evaluate import evaluator_for
+from neutropenia_kb.engine.program import (
+    And,
+    AnySymptom,
+    Compare,
+    Cond,
+    Const,
+    FactRef,
+    InputRef,
+    Or,
+    Program,
+    SymptomAny,
+    walk,
+)
 from neutropenia_kb.kb.model import Item, KnowledgeBase, Level, UrgencyRule
 from neutropenia_kb.kb.text import value_of
 
@@ -115,8 +127,8 @@ def signs(kb: KnowledgeBase) -> tuple[Sign, ...]:
     """Every sign with what to do, most urgent first (then symptoms in file order, then
     measured signs). A level below one that holds on the sign alone is left out: it can never
     be the answer for a person with that sign."""
-    program = kb.evaluator.program
-    decide = kb.evaluator.compiled.decide
+    program = evaluator_for(kb).program
+    decide = evaluator_for(kb).compiled.decide
     symptom_ids = frozenset(s.id for s in kb.symptoms)
     mentions = _mentions(program, symptom_ids)
     by_symptom, alone = _measured(kb, program)

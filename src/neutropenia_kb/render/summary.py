@@ -15,9 +15,9 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from neutropenia_kb.core.units import BASE_UNIT, Unit, find_unit, format_number
+from neutropenia_kb.kb.model import by_group
 from neutropenia_kb.kb.text import display_units, expand
 from neutropenia_kb.render.leaflet_help import level_action, level_service
-from neutropenia_kb.render.site import by_group
 
 if TYPE_CHECKING:
     from neutropenia_kb.engine.evaluate import Result

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from neutropenia_kb import __version__
+from neutropenia_kb import __version__, evaluator_for
 from neutropenia_kb.core.json_text import dumps
 from neutropenia_kb.core.problems import InputError, show_value
 from neutropenia_kb.core.units import json_number
@@ -50,7 +50,7 @@ class UnsupportedType(Exception):
 
 def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> Starlette:
     """``base_url``: the service's public address, the prefix of every JWT audience and link."""
-    from neutropenia_kb.authoring.diff import fingerprint
+    from neutropenia_kb.kb.fingerprint import fingerprint
 
     verifier = JwtVerifier(config) if config.auth_required else None
     version = {"nkb": __version__, "knowledge_base": {"id": kb.meta.id, "title": kb.meta.title,
@@ -88,7 +88,7 @@ def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> Starlet
         body = await _body_json(request, config.max_body_bytes)
         now = dt.datetime.now(dt.timezone.utc)
         _, data = cds.read_request(kb, body, config, now)
-        result = kb.evaluator.evaluate(data.mapping)
+        result = evaluator_for(kb).evaluate(data.mapping)
         return _json({"cards": cds.cards(kb, result, data, config, base_url)})
 
     async def post_evaluate(request: Request) -> Response:
@@ -104,15 +104,16 @@ def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> Starlet
             results = []
             for i, patient in enumerate(patients):
                 try:
-                    results.append(kb.evaluator.evaluate(patient).to_json())
+                    results.append(evaluator_for(kb).evaluate(patient).to_json())
                 except InputError as exc:
                     raise InputError(f"patients[{i}].{exc.field}", exc.value,
                                      exc.allowed) from None
             return _json({"results": results})
-        return _json(kb.evaluator.evaluate(body).to_json())
+        return _json(evaluator_for(kb).evaluate(body).to_json())
 
     async def get_leaflet(request: Request) -> Response:
-        from neutropenia_kb.render.leaflet import Variant, render_personal
+        from neutropenia_kb.render.leaflet import render_personal
+        from neutropenia_kb.render.leaflet_table import Variant
 
         patient: dict[str, str] = {}
         for key, value in request.query_params.multi_items():
@@ -125,7 +126,7 @@ def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> Starlet
         large = patient.pop("large_print", "false").lower()
         if large not in ("true", "false"):
             raise InputError("large_print", large, "true or false")
-        result = kb.evaluator.evaluate(patient)
+        result = evaluator_for(kb).evaluate(patient)
         variant = Variant(size, large == "true")  # type: ignore[arg-type]
         async with leaflets:  # layouts take about a second each: a few at a time
             pdf = await run_in_threadpool(render_personal, kb, result, variant)

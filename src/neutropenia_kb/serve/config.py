@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from neutropenia_kb.kb.loader import load_text
 from neutropenia_kb.core.problems import UsageError, render_all, show_value
+from neutropenia_kb.kb.loader import load_text
 
 ALLOWED_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384",
                       "PS512")

@@ -13,6 +13,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
+from neutropenia_kb import evaluator_for
 from neutropenia_kb.core.problems import InputError
 from neutropenia_kb.core.units import find_unit
 
@@ -84,7 +85,7 @@ def read_prefetch(kb: Any, prefetch: Mapping[str, Any], patient_id: str, now: dt
     """``prefetch`` has been checked to be an object. Raises InputError for a wrongly shaped
     resource (a field of the wrong type), never for a result that is merely unusable."""
     data = PatientData()
-    parser = kb.evaluator.parser
+    parser = evaluator_for(kb).parser
     for want in wanted:
         if want.key not in prefetch:
             data.not_sent.append(want.key)
