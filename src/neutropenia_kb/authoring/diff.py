@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from neutropenia_kb.core.problems import KbError, NkbError, Problem
-from neutropenia_kb.core.units import find_unit, format_number, format_quantity
+from neutropenia_kb.core.units import find_unit, format_number, format_written
 from neutropenia_kb.kb import model
 from neutropenia_kb.kb.fingerprint import fingerprint, normal_condition
 from neutropenia_kb.kb.kinds import ITEM_KINDS
@@ -107,7 +107,7 @@ def _quantity(value: Fraction | None, unit_name: str) -> str:
     if value is None:
         return "none"
     unit = find_unit(unit_name)
-    return format_quantity(unit.to_base(value), unit) if unit else f"{value} {unit_name}"
+    return format_written(value, unit) if unit else f"{value} {unit_name}"
 
 
 def _label(item: Item) -> str:

@@ -8,11 +8,10 @@ An author writes "A temperature of {fever_temperature} or more is a fever." and 
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 from typing import TYPE_CHECKING, Collection, Iterator, Mapping
 
 from neutropenia_kb.core.problems import did_you_mean
-from neutropenia_kb.core.units import Unit, find_unit, format_number, format_quantity
+from neutropenia_kb.core.units import Unit, find_unit, format_number, format_written
 
 if TYPE_CHECKING:
     from neutropenia_kb.kb.model import Band, KnowledgeBase, Service
@@ -65,17 +64,12 @@ def band_range(kb: "KnowledgeBase", band: "Band") -> str:
     """'1,000 to under 1,500 cells/µL', 'under 500 cells/µL', '1,500 cells/µL or more'."""
     unit = find_unit(kb.severity.unit)
     assert unit is not None
-
-    def fmt(value: Fraction) -> str:
-        assert unit is not None
-        return format_quantity(unit.to_base(value), unit)
-
     if band.lower is not None and band.below is not None:
-        return f"{format_number(band.lower)} to under {fmt(band.below)}"
+        return f"{format_number(band.lower)} to under {format_written(band.below, unit)}"
     if band.below is not None:
-        return f"under {fmt(band.below)}"
+        return f"under {format_written(band.below, unit)}"
     if band.lower is not None:
-        return f"{fmt(band.lower)} or more"
+        return f"{format_written(band.lower, unit)} or more"
     return "any count"
 
 
@@ -94,12 +88,12 @@ def value_of(kb: "KnowledgeBase", ident: str, part: str | None) -> str:
         edge = band.lower if part == "from" else band.below
         if part == "range" or part is None or edge is None:
             return band_range(kb, band)
-        return format_quantity(unit.to_base(edge), unit)
+        return format_written(edge, unit)
     threshold = thresholds[ident]
     unit = find_unit(threshold.unit)
     if unit is None:
         raise PlaceholderError(f"threshold '{ident}' has an unknown unit")
-    return format_quantity(unit.to_base(threshold.value), unit, display_units(kb, unit.dimension))
+    return format_written(threshold.value, unit, display_units(kb, unit.dimension))
 
 
 def expand(kb: "KnowledgeBase", text: str) -> str:
