@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence, cast
+from typing import Any, Generic, Iterable, Iterator, Mapping, Sequence, TypeVar, cast
 
 from neutropenia_kb.core.units import exact
 from neutropenia_kb.kb.items import (
@@ -51,6 +51,21 @@ __all__ = [
 ]
 
 
+_T = TypeVar("_T", bound=Item)
+
+
+class _OfKind(Generic[_T]):
+    """``kb.causes``: the items of one kind, typed as the class that kind is built into."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, kb: KnowledgeBase | None, owner: type | None = None) -> tuple[_T, ...]:
+        if kb is None:
+            raise AttributeError(f"the {self.name} items belong to a knowledge base")
+        return cast("tuple[_T, ...]", kb.of_kind(self.name))
+
+
 @dataclass(frozen=True)
 class KnowledgeBase:
     root: Path
@@ -63,7 +78,7 @@ class KnowledgeBase:
     cause_groupings: tuple[Grouping, ...]
     treatment_groups: tuple[Group, ...]
     precaution_groups: tuple[Group, ...]
-    # Every clinical item by its kind's name (kb/kinds.py ITEM_KINDS); the properties below name
+    # Every clinical item by its kind's name (kb/kinds.py ITEM_KINDS); the attributes below name
     # the kinds the code reads by name, a new kind is reached with ``of_kind``.
     by_kind: Mapping[str, tuple[Item, ...]]
     services: tuple[Service, ...] = ()
@@ -76,49 +91,18 @@ class KnowledgeBase:
         for kind in ITEM_KINDS.values():
             yield from self.of_kind(kind.name)
 
-    @property
-    def thresholds(self) -> tuple[Threshold, ...]:
-        return cast("tuple[Threshold, ...]", self.of_kind("threshold"))
-
-    @property
-    def facts(self) -> tuple[Fact, ...]:
-        return cast("tuple[Fact, ...]", self.of_kind("fact"))
-
-    @property
-    def topics(self) -> tuple[Topic, ...]:
-        return cast("tuple[Topic, ...]", self.of_kind("topic"))
-
-    @property
-    def symptoms(self) -> tuple[Item, ...]:
-        return self.of_kind("symptom")
-
-    @property
-    def causes(self) -> tuple[Cause, ...]:
-        return cast("tuple[Cause, ...]", self.of_kind("cause"))
-
-    @property
-    def tests(self) -> tuple[Advice, ...]:
-        return cast("tuple[Advice, ...]", self.of_kind("test"))
-
-    @property
-    def treatments(self) -> tuple[Advice, ...]:
-        return cast("tuple[Advice, ...]", self.of_kind("treatment"))
-
-    @property
-    def precautions(self) -> tuple[Advice, ...]:
-        return cast("tuple[Advice, ...]", self.of_kind("precaution"))
-
-    @property
-    def levels(self) -> tuple[Level, ...]:
-        return cast("tuple[Level, ...]", self.of_kind("level"))
-
-    @property
-    def urgency_rules(self) -> tuple[UrgencyRule, ...]:
-        return cast("tuple[UrgencyRule, ...]", self.of_kind("urgency_rule"))
-
-    @property
-    def terms(self) -> tuple[Term, ...]:
-        return cast("tuple[Term, ...]", self.of_kind("term"))
+    # The kinds the code reads by name; kb/kinds.py ITEM_KINDS names them all.
+    thresholds = _OfKind[Threshold]("threshold")
+    facts = _OfKind[Fact]("fact")
+    topics = _OfKind[Topic]("topic")
+    symptoms = _OfKind[Item]("symptom")
+    causes = _OfKind[Cause]("cause")
+    tests = _OfKind[Advice]("test")
+    treatments = _OfKind[Advice]("treatment")
+    precautions = _OfKind[Advice]("precaution")
+    levels = _OfKind[Level]("level")
+    urgency_rules = _OfKind[UrgencyRule]("urgency_rule")
+    terms = _OfKind[Term]("term")
 
     @cached_property
     def by_id(self) -> Mapping[str, Item]:
