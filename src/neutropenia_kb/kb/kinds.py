@@ -142,11 +142,6 @@ ITEM_KINDS: dict[str, ItemKind] = {k.name: k for k in (
 )}
 
 
-def file_kinds() -> tuple[str, ...]:
-    """The file stems a knowledge base may hold, in reading order."""
-    return tuple(FILES)
-
-
 def item_lists(stem: str) -> tuple[PathKey, ...]:
     """Every list of id-bearing entries in one file: its other lists, then its items'."""
     file = FILES.get(stem)

@@ -20,12 +20,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing.jsonschema import DRAFT202012
 
 from neutropenia_kb.core.problems import SHOWN_CHARS, Problem, did_you_mean, show_value
-from neutropenia_kb.kb.kinds import file_kinds
 from neutropenia_kb.kb.loader import Doc, PathKey, format_path
-
-# The kinds of file a knowledge base may hold, in reading order; each has schema/<kind>.schema.json.
-# kb/kinds.py FILES is the table; this is its names for readers of the schemas.
-KINDS = file_kinds()
 
 
 def schema_dir() -> Path:
