@@ -18,6 +18,7 @@ from neutropenia_kb.checks.validate import validate_dir, validate_docs
 from neutropenia_kb.kb import kinds
 from neutropenia_kb.kb.items import Advice
 from neutropenia_kb.kb.model import KnowledgeBase
+from neutropenia_kb.kb.schema import resolve, schemas
 from neutropenia_kb.lang.check import conditions
 from neutropenia_kb.render.site import item_pages
 
@@ -108,3 +109,17 @@ def test_its_condition_is_checked(rules: Path, tip_kind: kinds.ItemKind) -> None
 def test_its_schema_is_checked(rules: Path, tip_kind: kinds.ItemKind) -> None:
     shown = _tips_problems(rules, TIPS.format(when="neutropenia").replace("title:", "titel:"))
     assert any(s.startswith("4:5: unknown key 'titel'; did you mean 'title'?") for s in shown), shown
+
+
+def test_the_tables_agree_with_the_schemas_and_classes() -> None:
+    """What the schemas allow and what the table says cannot drift apart: a topic's sections are
+    the parts that take topics, and every kind's list is an array of items in its file's schema."""
+    section = schemas()["overview"]["$defs"]["topic"]["properties"]["section"]
+    assert section["enum"] == [p.id for p in kinds.PARTS.values() if p.topics]
+    for kind in kinds.ITEM_KINDS.values():
+        file = kinds.FILES[kind.file]
+        node = schemas()[file.schema_name]
+        for step in kind.path:
+            node = resolve(file.schema_name, node)["properties"][step]
+        assert resolve(file.schema_name, node)["type"] == "array", kind.name
+        assert kind.part is None or kind.part in kinds.PARTS, kind.name

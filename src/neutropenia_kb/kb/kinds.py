@@ -5,7 +5,8 @@ Loading, schema validation, cross-references, the model, condition checking, `nk
 website's pages and the leaflets' headings all read these tables when they run (never a copy
 made at import), so a new kind of item is one ``ItemKind`` entry here, plus its schema
 (schema/<file>.schema.json) and the templates that show it. The dicts are ordered: reading
-order of the files, and of the items in ``KnowledgeBase.items()``.
+order of the files, and of the items in ``KnowledgeBase.items()``. The library never changes
+them; a test may add an entry for its duration (tests/validate/test_kinds.py).
 """
 
 from __future__ import annotations
