@@ -10,7 +10,8 @@ from typing import Any, Iterator
 import pytest
 from jsonschema import Draft202012Validator
 
-from neutropenia_kb.kb.schema import KINDS, schema_dir, schemas, validator
+from neutropenia_kb.kb.kinds import FILES as KINDS
+from neutropenia_kb.kb.schema import schema_dir, schemas, validator
 
 SCHEMA_FILES = sorted(schema_dir().glob("*.schema.json"))
 

@@ -15,19 +15,14 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from neutropenia_kb.core.problems import KbError, NkbError, Problem
-from neutropenia_kb.core.units import find_unit, format_number, format_quantity
+from neutropenia_kb.core.units import find_unit, format_number, format_written
 from neutropenia_kb.kb import model
 from neutropenia_kb.kb.fingerprint import fingerprint, normal_condition
+from neutropenia_kb.kb.kinds import ITEM_KINDS
 from neutropenia_kb.kb.loader import load_dir
 from neutropenia_kb.kb.model import Band, Item, KnowledgeBase
 from neutropenia_kb.kb.text import band_range
 
-KIND_NAMES = {
-    "threshold": "Threshold", "fact": "Fact", "topic": "Topic", "band": "Severity band",
-    "scope": "Out-of-scope group", "symptom": "Symptom", "cause": "Cause", "test": "Test",
-    "treatment": "Treatment", "precaution": "Precaution", "level": "Urgency level",
-    "urgency_rule": "Urgency rule", "term": "Glossary term",
-}
 _WORDING_FIELDS = ("title", "text", "sources", "see_also", "groups", "examples", "group",
                    "section", "note")
 
@@ -112,11 +107,11 @@ def _quantity(value: Fraction | None, unit_name: str) -> str:
     if value is None:
         return "none"
     unit = find_unit(unit_name)
-    return format_quantity(unit.to_base(value), unit) if unit else f"{value} {unit_name}"
+    return format_written(value, unit) if unit else f"{value} {unit_name}"
 
 
 def _label(item: Item) -> str:
-    return f"{KIND_NAMES.get(item.kind, item.kind)} `{item.id}` ({item.title})"
+    return f"{_kind_label(item)} `{item.id}` ({item.title})"
 
 
 def _band_changes(old: KnowledgeBase, new: KnowledgeBase, a: Band, b: Band) -> Iterator[str]:
@@ -168,8 +163,8 @@ def _decision_changes(old: KnowledgeBase, new: KnowledgeBase) -> Iterator[str]:
     for b in new.items():
         a = old_ids.get(b.id)
         if a is None:
-            if b.kind in {"band", "threshold", "fact", "urgency_rule", "scope"}:
-                yield f"New {KIND_NAMES[b.kind].lower()}: {_describe(new, b)}"
+            if _decides(b):
+                yield f"New {_kind_label(b).lower()}: {_describe(new, b)}"
             continue
         if isinstance(a, model.Band) and isinstance(b, model.Band):
             yield from _band_changes(old, new, a, b)
@@ -184,8 +179,8 @@ def _decision_changes(old: KnowledgeBase, new: KnowledgeBase) -> Iterator[str]:
             yield from _when(b.title, "when", a.when, b.when)
         yield from _when(b.title, "applies_when", a.applies_when, b.applies_when)
     for a in old.items():
-        if a.id not in new_ids and a.kind in {"band", "threshold", "fact", "urgency_rule", "scope"}:
-            yield f"Removed {KIND_NAMES[a.kind].lower()}: {_describe(old, a)}"
+        if a.id not in new_ids and _decides(a):
+            yield f"Removed {_kind_label(a).lower()}: {_describe(old, a)}"
     old_inputs = old.input_by_id
     for inp in new.inputs:
         was = old_inputs.get(inp.id)
@@ -211,6 +206,17 @@ def _decision_changes(old: KnowledgeBase, new: KnowledgeBase) -> Iterator[str]:
 def _range(low: Fraction | None, high: Fraction | None) -> str:
     return f"{format_number(low) if low is not None else '…'}–" \
            f"{format_number(high) if high is not None else '…'}"
+
+
+# How each kind of item is named in the report, and which kinds change decisions: the kinds table.
+def _kind_label(item: Item) -> str:
+    kind = ITEM_KINDS.get(item.kind)
+    return kind.label if kind is not None else item.kind
+
+
+def _decides(item: Item) -> bool:
+    kind = ITEM_KINDS.get(item.kind)
+    return kind is not None and kind.decides
 
 
 def _describe(kb: KnowledgeBase, item: Item) -> str:

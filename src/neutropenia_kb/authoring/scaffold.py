@@ -15,6 +15,7 @@ from typing import Callable
 
 from neutropenia_kb.checks.readability import item_paths
 from neutropenia_kb.core.problems import KbError, NkbError, Problem, did_you_mean, show_value
+from neutropenia_kb.kb.kinds import ITEM_KINDS
 from neutropenia_kb.kb.loader import Doc, load_dir, load_text
 from neutropenia_kb.kb.schema import resolve, schemas
 
@@ -24,9 +25,16 @@ WIDTH = 100
 
 @dataclass(frozen=True)
 class Kind:
-    stem: str  # file in rules/
-    key: str  # top-level list key in that file
+    name: str  # the kind of item (kb/kinds.py ITEM_KINDS), which says where it is written
     fields: tuple[tuple[str, str, str], ...]  # (field, TODO value, built-in comment)
+
+    @property
+    def stem(self) -> str:  # file in rules/
+        return ITEM_KINDS[self.name].file
+
+    @property
+    def key(self) -> str:  # top-level list key in that file
+        return str(ITEM_KINDS[self.name].path[0])
 
 
 _ID = ("id", "", "unique across the knowledge base: lower case, digits and _; rules and "
@@ -38,23 +46,23 @@ _SOURCES = ("sources", "[]", "at least one {source: <source id from kb.yaml>, se
             "that source's section>}")
 
 KINDS: dict[str, Kind] = {
-    "cause": Kind("causes", "causes", (_ID, _TITLE, _TEXT, (
+    "cause": Kind("cause", (_ID, _TITLE, _TEXT, (
         "groups", "[]", "ids of the groups (see `groupings:` at the top of this file) this cause "
         "belongs to"), _SOURCES)),
-    "symptom": Kind("symptoms", "symptoms", (_ID, _TITLE, _TEXT, _SOURCES)),
-    "test": Kind("tests", "tests", (_ID, _TITLE, _TEXT, _SOURCES)),
-    "treatment": Kind("treatments", "treatments", (_ID, _TITLE, _TEXT, (
+    "symptom": Kind("symptom", (_ID, _TITLE, _TEXT, _SOURCES)),
+    "test": Kind("test", (_ID, _TITLE, _TEXT, _SOURCES)),
+    "treatment": Kind("treatment", (_ID, _TITLE, _TEXT, (
         "group", "TODO", "id of one group from `groups:` at the top of this file"), _SOURCES)),
-    "precaution": Kind("precautions", "precautions", (_ID, _TITLE, _TEXT, (
+    "precaution": Kind("precaution", (_ID, _TITLE, _TEXT, (
         "group", "TODO", "id of one group from `groups:` at the top of this file"), _SOURCES)),
-    "urgency_rule": Kind("urgency", "rules", (_ID, _TITLE, _TEXT, (
+    "urgency_rule": Kind("urgency_rule", (_ID, _TITLE, _TEXT, (
         "level", "TODO", "id of a level from `levels:` at the top of this file (most urgent "
         "first)"), ("when", "TODO", "the condition in the rule language, e.g. `has_fever and "
                     "neutropenia` (see the authoring guide)"), _SOURCES)),
-    "term": Kind("glossary", "terms", (_ID, (
+    "term": Kind("term", (_ID, (
         "term", "TODO", "the word as the patient sees it"), (
         "definition", "TODO", "what it means, in plain words (grade 8 or below)"), _SOURCES)),
-    "topic": Kind("overview", "topics", (_ID, (
+    "topic": Kind("topic", (_ID, (
         "section", "TODO", "where it is shown: about, severity, symptoms, causes, diagnosis, "
         "treatment, living or help"), _TITLE, _TEXT, _SOURCES)),
 }

@@ -13,20 +13,13 @@ from typing import Callable, Mapping
 from neutropenia_kb.checks import readability, review
 from neutropenia_kb.core.problems import Problem, did_you_mean, sort_problems
 from neutropenia_kb.kb import loader, model
+from neutropenia_kb.kb.kinds import FILES
 from neutropenia_kb.kb.loader import Doc
 from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.kb.refs import build_index, check_refs, check_units, check_unused
 from neutropenia_kb.kb.safe_text import check_schema_comment, check_text
-from neutropenia_kb.kb.schema import KINDS, check_doc
+from neutropenia_kb.kb.schema import check_doc
 from neutropenia_kb.lang.check import check_rules
-
-# Without these the model cannot be built; the others may be added as the content grows.
-REQUIRED = {
-    "kb": "the knowledge base's name, version and bibliography",
-    "inputs": "the patient inputs, thresholds and facts the rules read",
-    "severity": "the severity bands of the neutrophil count",
-    "urgency": "the urgency levels and the rules that decide when to get help",
-}
 
 Hook = Callable[[KnowledgeBase, Mapping[str, Doc]], list[Problem]]
 
@@ -50,15 +43,16 @@ def validate_docs(path: Path, *, hooks: bool = True) -> tuple[KnowledgeBase | No
     problems += check_files(path, docs)
     loaded_at = {(p.file, p.line, p.column) for p in problems}
     for kind, doc in docs.items():
-        if kind in KINDS:
+        if kind in FILES:
             # A value the loader refused (e.g. a forbidden tag) is None: its schema error
             # would only repeat the loader's point.
-            problems += [p for p in check_doc(kind, doc) if (p.file, p.line, p.column) not in loaded_at]
-    known = {kind: doc for kind, doc in docs.items() if kind in KINDS}
+            problems += [p for p in check_doc(FILES[kind].schema_name, doc)
+                         if (p.file, p.line, p.column) not in loaded_at]
+    known = {kind: doc for kind, doc in docs.items() if kind in FILES}
     # With a file unreadable or missing, links into it would all look dangling and its users
     # unused: those checks wait until every file loads.
-    complete = all(p.stem in known for p in loader.rule_files(path) if p.stem in KINDS) and all(
-        kind in known for kind in REQUIRED)
+    complete = all(p.stem in known for p in loader.rule_files(path) if p.stem in FILES) and all(
+        kind in known for kind, file in FILES.items() if file.required)
     index, found = build_index(known)
     problems += found
     problems += check_refs(known, index, links=complete)
@@ -82,16 +76,18 @@ def check_files(path: Path, docs: Mapping[str, Doc]) -> list[Problem]:
     """Required files present, no unknown file names, and each names its schema for editors."""
     problems: list[Problem] = []
     present = {p.stem: p for p in loader.rule_files(path)}
-    for kind, holds in REQUIRED.items():
-        if kind not in present:
+    # Without the required files the model cannot be built; the others may be added as the
+    # content grows.
+    for kind, wanted in FILES.items():
+        if wanted.required and kind not in present:
             problems.append(Problem(path / f"{kind}.yaml", None, None, "",
-                                    f"missing file: {kind}.yaml holds {holds}; create it"))
+                                    f"missing file: {kind}.yaml holds {wanted.required}; create it"))
     for stem, file in present.items():
-        if stem in KINDS:
+        if stem in FILES:
             if stem in docs:  # an unreadable file has a bigger problem to report
-                problems += check_schema_comment(file, stem)
+                problems += check_schema_comment(file, FILES[stem].schema_name)
             continue
-        names = [f"{k}.yaml" for k in KINDS]
+        names = [f"{k}.yaml" for k in FILES]
         problems.append(Problem(file, None, None, "", f"unknown file name '{file.name}'"
                                 f"{did_you_mean(file.stem + '.yaml', names)} (a knowledge base "
                                 f"holds: {', '.join(names)})"))

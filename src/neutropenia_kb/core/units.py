@@ -232,18 +232,30 @@ def format_number(value: Fraction, places: int | None = None) -> str:
 _PLACES = {"temperature": 1}
 
 
+def with_unit(number: str, unit: Unit | None) -> str:
+    """A number already written out, with its unit's symbol: '38.5 °C', '45%' (no space before
+    a percent sign), '3' when there is no unit. Every quantity shown to a reader ends here."""
+    if unit is None:
+        return number
+    return f"{number}{'' if unit.symbol == '%' else ' '}{unit.symbol}"
+
+
 def format_quantity(value: Fraction, unit: Unit, also: list[Unit] | None = None) -> str:
-    """'38.0 °C (100.4 °F)', '500 cells/µL'. ``value`` is in ``unit``'s base."""
+    """'38.0 °C (100.4 °F)', '500 cells/µL'. ``value`` is in ``unit``'s base (format_written
+    takes a value as the knowledge base writes it, in ``unit``)."""
     places = _PLACES.get(unit.dimension)
 
     def one(u: Unit) -> str:
-        number = format_number(u.from_base(value), places)
-        sep = "" if u.symbol == "%" else " "
-        return f"{number}{sep}{u.symbol}"
+        return with_unit(format_number(u.from_base(value), places), u)
 
     text = one(unit)
     extras = [one(u) for u in (also or []) if u is not unit]
     return f"{text} ({', '.join(extras)})" if extras else text
+
+
+def format_written(value: Fraction, unit: Unit, also: list[Unit] | None = None) -> str:
+    """A value as written in ``unit`` (a band edge, a threshold), shown as format_quantity does."""
+    return format_quantity(unit.to_base(value), unit, also)
 
 
 def simplest(value: Fraction) -> int | Fraction:

@@ -1,7 +1,8 @@
-"""The knowledge base as frozen dataclasses, built only from validated data.
+"""The knowledge base as one frozen record, built only from validated data.
 
-Renderers and the evaluator read this, never the raw YAML. Field names follow the YAML keys
-(see DESIGN.md); ``from`` is ``lower`` here because ``from`` is a Python keyword.
+Renderers and the evaluator read this, never the raw YAML. The item classes are in
+``kb/items.py`` (and importable from here); which file and list each kind of item is built from
+is the table in ``kb/kinds.py``.
 """
 
 from __future__ import annotations
@@ -10,226 +11,59 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Generic, Iterable, Iterator, Mapping, Sequence, TypeVar, cast
 
-from neutropenia_kb.core.units import Unit, exact, find_unit
+from neutropenia_kb.core.units import exact
+from neutropenia_kb.kb.items import (
+    Advice,
+    Band,
+    Cause,
+    Change,
+    Derived,
+    Fact,
+    Group,
+    Grouping,
+    Input,
+    Item,
+    Level,
+    Meta,
+    Review,
+    ScopeLimit,
+    Section,
+    Service,
+    SeverityTable,
+    Source,
+    SourceRef,
+    Term,
+    Threshold,
+    Topic,
+    UrgencyRule,
+)
+from neutropenia_kb.kb.kinds import ITEM_KINDS, ItemKind
 from neutropenia_kb.kb.loader import Doc
 
-
-@dataclass(frozen=True)
-class SourceRef:
-    source: str
-    section: str | None = None
-
-
-@dataclass(frozen=True)
-class Review:
-    last_reviewed: str | None = None
-    next_review: str | None = None
-    reviewed_by: tuple[str, ...] = ()
+# The item classes belong to the model's interface: `from neutropenia_kb.kb.model import Band`.
+__all__ = [
+    "Advice", "Band", "Cause", "Change", "Derived", "Fact", "Group", "Grouping", "Input", "Item",
+    "KnowledgeBase", "Level", "Meta", "Review", "ScopeLimit", "Section", "SeverityTable",
+    "Service", "Source", "SourceRef", "Term", "Threshold", "Topic", "UrgencyRule", "build",
+    "by_group",
+]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Item:
-    """Anything with an id, a patient-facing title and its sources."""
-
-    id: str
-    kind: str  # "topic", "band", "symptom", "cause", "test", "treatment", "precaution", ...
-    title: str
-    text: str = ""
-    sources: tuple[SourceRef, ...] = ()
-    note: str | None = None
-    see_also: tuple[str, ...] = ()
-    applies_when: str | None = None
-    review: Review | None = None
-    file: Path | None = None
-    line: int | None = None
+_T = TypeVar("_T", bound=Item)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Topic(Item):
-    section: str
+class _OfKind(Generic[_T]):
+    """``kb.causes``: the items of one kind, typed as the class that kind is built into."""
 
+    def __init__(self, name: str) -> None:
+        self.name = name
 
-@dataclass(frozen=True, kw_only=True)
-class Band(Item):
-    lower: Fraction | None  # inclusive: value >= lower
-    below: Fraction | None  # exclusive: value < below
-
-
-@dataclass(frozen=True, kw_only=True)
-class ScopeLimit(Item):
-    when: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class Cause(Item):
-    groups: tuple[str, ...] = ()
-    examples: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, kw_only=True)
-class Advice(Item):
-    """A diagnostic test, treatment or precaution; ``group`` is empty for tests."""
-
-    group: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Level(Item):
-    rank: int  # 0 = most urgent
-    action: str = ""  # what to do, in words no other level uses ("No need to call now.")
-    service: str | None = None  # id of the Service to call; None: no one to call now
-
-
-@dataclass(frozen=True, kw_only=True)
-class UrgencyRule(Item):
-    level: str
-    when: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class Fact(Item):
-    when: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class Threshold(Item):
-    value: Fraction  # in ``unit``
-    unit: str
-
-    @property
-    def base_value(self) -> Fraction:
-        unit = find_unit(self.unit)
-        return unit.to_base(self.value) if unit else self.value
-
-
-@dataclass(frozen=True, kw_only=True)
-class Term(Item):
-    """A glossary entry: ``title`` is the word, ``text`` its definition."""
-
-
-@dataclass(frozen=True)
-class Group:
-    id: str
-    title: str
-    text: str = ""
-
-
-@dataclass(frozen=True)
-class Grouping:
-    id: str
-    title: str
-    text: str
-    groups: tuple[Group, ...]
-
-
-@dataclass(frozen=True)
-class Section:
-    id: str
-    title: str
-
-
-@dataclass(frozen=True)
-class Source:
-    id: str
-    title: str
-    kind: str
-    publisher: str | None = None
-    authors: tuple[str, ...] = ()
-    reviewers: tuple[str, ...] = ()
-    updated: str | None = None
-    url: str | None = None
-    note: str | None = None
-    sections: tuple[Section, ...] = ()
-
-    def section(self, section_id: str | None) -> Section | None:
-        return next((s for s in self.sections if s.id == section_id), None)
-
-
-@dataclass(frozen=True)
-class Service:
-    """Where to get help (kb.yaml ``services``). ``phone`` is None until the publisher fills it
-    in: outputs then print a blank to write it in (kb.text.service_line), never a guess."""
-
-    id: str  # its own namespace: "emergency" is both a service and an urgency level
-    name: str
-    when: str
-    phone: str | None = None
-    say: str | None = None
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class Input:
-    id: str
-    type: str  # quantity | percent | number | boolean | symptoms
-    title: str
-    question: str
-    help: str
-    dimension: str | None = None
-    unit: str | None = None
-    accepted_units: tuple[str, ...] = ()
-    display_units: tuple[str, ...] = ()
-    min: Fraction | None = None
-    max: Fraction | None = None
-    # A bare number above 0 and below this (default unit) is refused as ambiguous when it is
-    # also plausible in another accepted unit (inputs.yaml `bare_number`); None: never.
-    ambiguous_below: Fraction | None = None
-    phrase: str = ""  # how a sentence names the input ("your temperature"); see the schema
-
-    @property
-    def base_unit(self) -> Unit | None:
-        return find_unit(self.unit) if self.unit else None
-
-
-@dataclass(frozen=True)
-class Derived:
-    """An input worked out from others when it is not given (inputs.yaml, ``derived``).
-
-    ``formula`` is rule-language arithmetic over inputs in their base units (parse it with
-    ``rules.parse.parse``); the checker has made sure it reads only the inputs listed here and
-    gives the kind of value ``id`` holds."""
-
-    id: str  # the input it fills in, e.g. "anc"
-    formula: str  # e.g. "wbc * (neutrophils_percent + bands_percent) / 100"
-    when_given: tuple[str, ...]  # worked out only when every one of these is given
-    zero_when_missing: tuple[str, ...] = ()  # also read; each counts as 0 when not given
-    add_up_to_100: tuple[str, ...] = ()  # percents of one whole: more than 100 in all is refused
-    note: str | None = None
-
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        """Every input the formula reads."""
-        return self.when_given + self.zero_when_missing
-
-
-@dataclass(frozen=True)
-class Change:
-    version: str
-    date: str
-    changes: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Meta:
-    id: str
-    title: str
-    version: str
-    language: str
-    written_by: tuple[str, ...]
-    reviewed_by: tuple[str, ...]
-    last_reviewed: str
-    next_review: str
-    readability: Mapping[str, float]
-
-
-@dataclass(frozen=True)
-class Severity:
-    input: str
-    unit: str
-    bands: tuple[Band, ...]
-    out_of_scope: tuple[ScopeLimit, ...]
+    def __get__(self, kb: KnowledgeBase | None, owner: type | None = None) -> tuple[_T, ...]:
+        if kb is None:
+            raise AttributeError(f"the {self.name} items belong to a knowledge base")
+        return cast("tuple[_T, ...]", kb.of_kind(self.name))
 
 
 @dataclass(frozen=True)
@@ -240,38 +74,35 @@ class KnowledgeBase:
     changelog: tuple[Change, ...]
     inputs: tuple[Input, ...]
     derived: tuple[Derived, ...]
-    thresholds: tuple[Threshold, ...]
-    facts: tuple[Fact, ...]
-    topics: tuple[Topic, ...]
-    severity: Severity
-    symptoms: tuple[Item, ...]
+    severity: SeverityTable
     cause_groupings: tuple[Grouping, ...]
-    causes: tuple[Cause, ...]
-    tests: tuple[Advice, ...]
     treatment_groups: tuple[Group, ...]
-    treatments: tuple[Advice, ...]
     precaution_groups: tuple[Group, ...]
-    precautions: tuple[Advice, ...]
-    levels: tuple[Level, ...]
-    urgency_rules: tuple[UrgencyRule, ...]
-    terms: tuple[Term, ...]
+    # Every clinical item by its kind's name (kb/kinds.py ITEM_KINDS); the attributes below name
+    # the kinds the code reads by name, a new kind is reached with ``of_kind``.
+    by_kind: Mapping[str, tuple[Item, ...]]
     services: tuple[Service, ...] = ()
 
+    def of_kind(self, name: str) -> tuple[Item, ...]:
+        return self.by_kind.get(name, ())
+
     def items(self) -> Iterator[Item]:
-        """Every clinical item, in file order."""
-        yield from self.thresholds
-        yield from self.facts
-        yield from self.topics
-        yield from self.severity.bands
-        yield from self.severity.out_of_scope
-        yield from self.symptoms
-        yield from self.causes
-        yield from self.tests
-        yield from self.treatments
-        yield from self.precautions
-        yield from self.levels
-        yield from self.urgency_rules
-        yield from self.terms
+        """Every clinical item, in file order (the order of the kinds table)."""
+        for kind in ITEM_KINDS.values():
+            yield from self.of_kind(kind.name)
+
+    # The kinds the code reads by name; kb/kinds.py ITEM_KINDS names them all.
+    thresholds = _OfKind[Threshold]("threshold")
+    facts = _OfKind[Fact]("fact")
+    topics = _OfKind[Topic]("topic")
+    symptoms = _OfKind[Item]("symptom")
+    causes = _OfKind[Cause]("cause")
+    tests = _OfKind[Advice]("test")
+    treatments = _OfKind[Advice]("treatment")
+    precautions = _OfKind[Advice]("precaution")
+    levels = _OfKind[Level]("level")
+    urgency_rules = _OfKind[UrgencyRule]("urgency_rule")
+    terms = _OfKind[Term]("term")
 
     @cached_property
     def by_id(self) -> Mapping[str, Item]:
@@ -301,6 +132,7 @@ class KnowledgeBase:
         """The service a level tells the patient to call, or None (nothing to call now)."""
         service = self.level(level_id).service
         return None if service is None else self.service(service)
+
 
 def by_group(groups: Sequence[Group], items: Sequence[Advice]) -> list[tuple[Group | None, list[Advice]]]:
     """Advice under its groups in group order, empty groups left out; advice naming no known
@@ -342,17 +174,16 @@ def _common(doc: Doc, where: tuple[str | int, ...], raw: Mapping[str, Any], kind
     )
 
 
-def _items(docs: Mapping[str, Doc], stem: str, key: str, kind: str, cls: type, **extra: Any) -> tuple[Any, ...]:
-    doc = docs.get(stem)
-    if doc is None:
+def _items(docs: Mapping[str, Doc], kind: ItemKind) -> tuple[Item, ...]:
+    """Every item of one kind, built as the kinds table says."""
+    doc = docs.get(kind.file)
+    listing: Any = doc.data if doc else None
+    for part in kind.path:
+        listing = listing.get(part) if isinstance(listing, dict) else None
+    if doc is None or not listing:
         return ()
-    out = []
-    for i, raw in enumerate(doc.data.get(key) or ()):
-        fields = _common(doc, (key, i), raw, kind)
-        for name, getter in extra.items():
-            fields[name] = getter(raw)
-        out.append(cls(**fields))
-    return tuple(out)
+    return tuple(kind.cls(**_common(doc, kind.path + (i,), raw, kind.name), **kind.fields(raw, i))
+                 for i, raw in enumerate(listing))
 
 
 def _groups(raw: Iterable[Mapping[str, Any]] | None) -> tuple[Group, ...]:
@@ -385,26 +216,15 @@ def build(root: Path, docs: Mapping[str, Doc]) -> KnowledgeBase:
         Derived(d["id"], d["formula"], _t(d.get("when_given")), _t(d.get("zero_when_missing")),
                 _t(d.get("add_up_to_100")), d.get("note"))
         for d in inp.get("derived", ()))
+    by_kind = {kind.name: _items(docs, kind) for kind in ITEM_KINDS.values()}
     sev = docs["severity"].data["severity"]
-    severity = Severity(
-        sev["input"], sev["unit"],
-        tuple(
-            Band(**_common(docs["severity"], ("severity", "bands", i), b, "band"),
-                 lower=_frac(b.get("from")), below=_frac(b.get("below")))
-            for i, b in enumerate(sev.get("bands", ()))),
-        # out_of_scope is a top-level key of severity.yaml (DESIGN.md, schema/severity.schema.json).
-        tuple(ScopeLimit(**_common(docs["severity"], ("out_of_scope", i), s, "scope"),
-                         when=s["when"])
-              for i, s in enumerate(docs["severity"].data.get("out_of_scope") or ())),
-    )
+    severity = SeverityTable(sev["input"], sev["unit"],
+                             cast("tuple[Band, ...]", by_kind.get("band", ())),
+                             cast("tuple[ScopeLimit, ...]", by_kind.get("scope", ())))
     causes_doc = docs.get("causes")
     groupings = tuple(
         Grouping(g["id"], g["title"], g.get("text", ""), _groups(g.get("groups")))
         for g in (causes_doc.data.get("groupings", ()) if causes_doc else ()))
-    urgency = docs["urgency"]  # a required file: validation guarantees it
-    levels = tuple(Level(**_common(urgency, ("levels", i), lv, "level"), rank=i,
-                         action=lv.get("action", ""), service=lv.get("service"))
-                   for i, lv in enumerate(urgency.data.get("levels", ())))
     services = tuple(Service(s["id"], s["name"], s["when"], s.get("phone"), s.get("say"),
                              s.get("note"))
                      for s in kb.get("services") or ())
@@ -415,25 +235,10 @@ def build(root: Path, docs: Mapping[str, Doc]) -> KnowledgeBase:
         changelog=changelog,
         inputs=inputs,
         derived=derived,
-        thresholds=_items(docs, "inputs", "thresholds", "threshold", Threshold,
-                          value=lambda r: exact(r["value"]), unit=lambda r: r["unit"]),
-        facts=_items(docs, "inputs", "facts", "fact", Fact, when=lambda r: r["when"]),
-        topics=_items(docs, "overview", "topics", "topic", Topic, section=lambda r: r["section"]),
         severity=severity,
-        symptoms=_items(docs, "symptoms", "symptoms", "symptom", Item),
         cause_groupings=groupings,
-        causes=_items(docs, "causes", "causes", "cause", Cause,
-                      groups=lambda r: _t(r.get("groups")), examples=lambda r: _t(r.get("examples"))),
-        tests=_items(docs, "tests", "tests", "test", Advice),
         treatment_groups=_groups(docs["treatments"].data.get("groups") if "treatments" in docs else ()),
-        treatments=_items(docs, "treatments", "treatments", "treatment", Advice,
-                          group=lambda r: r.get("group")),
         precaution_groups=_groups(docs["precautions"].data.get("groups") if "precautions" in docs else ()),
-        precautions=_items(docs, "precautions", "precautions", "precaution", Advice,
-                           group=lambda r: r.get("group")),
-        levels=levels,
-        urgency_rules=_items(docs, "urgency", "rules", "urgency_rule", UrgencyRule,
-                             level=lambda r: r["level"], when=lambda r: r["when"]),
-        terms=_items(docs, "glossary", "terms", "term", Term),
+        by_kind=by_kind,
         services=services,
     )

@@ -13,27 +13,10 @@ from typing import Any, Iterator, Mapping
 
 from neutropenia_kb.core.problems import Problem, Severity, did_you_mean, display_path
 from neutropenia_kb.core.units import ACCEPTED, UNITS, find_unit
+from neutropenia_kb.kb.kinds import FILES, item_lists, statement_lists
 from neutropenia_kb.kb.loader import Doc, PathKey, format_path
 from neutropenia_kb.kb.text import PLACEHOLDER
 
-# Where each file keeps its id-bearing entries (cause groups are nested and handled apart).
-ITEM_LISTS: dict[str, tuple[PathKey, ...]] = {
-    "kb": (("sources",),),
-    "inputs": (("inputs",), ("thresholds",), ("facts",)),
-    "overview": (("topics",),),
-    "severity": (("severity", "bands"), ("out_of_scope",)),
-    "symptoms": (("symptoms",),),
-    "causes": (("groupings",), ("causes",)),
-    "tests": (("tests",),),
-    "treatments": (("groups",), ("treatments",)),
-    "precautions": (("groups",), ("precautions",)),
-    "urgency": (("levels",), ("rules",)),
-    "glossary": (("terms",),),
-}
-# Entries that are clinical statements: they cite sources and may link to other items.
-STATEMENT_LISTS = {kind: tuple(p for p in paths if p not in {("sources",), ("inputs",), ("groupings",),
-                                                             ("groups",)})
-                   for kind, paths in ITEM_LISTS.items()}
 # Keys whose text is never shown to patients (conditions, reviewer notes, addresses).
 NOT_PATIENT_TEXT = {"note", "when", "applies_when", "url", "id", "source", "section", "input",
                     "unit", "level", "group", "groups", "see_also", "type", "dimension",
@@ -88,11 +71,11 @@ def entries(doc: Doc, path: PathKey) -> Iterator[Entry]:
 def build_index(docs: Mapping[str, Doc]) -> tuple[Index, list[Problem]]:
     index, problems = Index(), []
     found: list[tuple[str, Entry]] = []
-    for kind, paths in ITEM_LISTS.items():
+    for kind in FILES:  # where each file keeps its entries with ids, from the kinds table
         doc = docs.get(kind)
         if doc is None:
             continue
-        for path in paths:
+        for path in item_lists(kind):
             label = f"{kind}.{'.'.join(map(str, path))}"
             for entry in entries(doc, path):
                 found.append((label, entry))
@@ -131,9 +114,9 @@ def _place(entry: Entry) -> str:
 
 
 def statements(docs: Mapping[str, Doc]) -> Iterator[tuple[str, Entry]]:
-    for kind, paths in STATEMENT_LISTS.items():
+    for kind in FILES:
         if kind in docs:
-            for path in paths:
+            for path in statement_lists(kind):
                 for entry in entries(docs[kind], path):
                     yield kind, entry
 

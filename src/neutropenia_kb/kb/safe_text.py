@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from neutropenia_kb.core.problems import Problem, did_you_mean, show_value
+from neutropenia_kb.core.problems import Problem, show_value
 from neutropenia_kb.kb.loader import Doc, PathKey, format_path
 from neutropenia_kb.kb.refs import NOT_PATIENT_TEXT, PLACEHOLDER_KEYS, PLAIN_KEYS
-from neutropenia_kb.kb.text import BAND_PARTS, PLACEHOLDER
+from neutropenia_kb.kb.text import PLACEHOLDER, placeholder_fault
 
 _HTML = re.compile(r"<!--|</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
 _SCRIPT_LINK = re.compile(r"\b(?:javascript|vbscript)\s*:", re.IGNORECASE)
@@ -98,7 +98,7 @@ def _safety(doc: Doc, path: PathKey, key: str, text: str) -> Iterator[Problem]:
 
 def _placeholders(doc: Doc, path: PathKey, text: str, bands: Mapping[str, Mapping[str, Any]],
                   thresholds: set[str]) -> Iterator[Problem]:
-    known = sorted(i for i in set(bands) | thresholds if PLACEHOLDER.fullmatch(f"{{{i}}}"))
+    edges = {i: (b.get("from") is not None, b.get("below") is not None) for i, b in bands.items()}
     for braces in _BRACES.finditer(text):
         written = braces.group(0)
         match = PLACEHOLDER.fullmatch(written)
@@ -107,20 +107,9 @@ def _placeholders(doc: Doc, path: PathKey, text: str, bands: Mapping[str, Mappin
                       "{threshold_id}, or {band_id.from}, {band_id.below} or {band_id.range}, "
                       "in lower case without spaces")
             continue
-        ident, part = match.group(1), match.group(2)
-        if ident in bands:
-            edge = {"from": "from", "below": "below"}.get(part or "")
-            if edge and bands[ident].get(edge) is None:
-                yield _at(doc, path, written, f"band '{ident}' has no '{edge}' edge, so "
-                          f"'{written}' has no value; use {{{ident}.range}}")
-        elif ident in thresholds:
-            if part:
-                yield _at(doc, path, written, f"'{written}': only bands have .{part}; "
-                          f"write '{{{ident}}}'")
-        else:
-            yield _at(doc, path, written, f"unknown placeholder '{written}': a placeholder "
-                      "names a threshold (inputs.yaml) or a severity band, with "
-                      f".{', .'.join(BAND_PARTS)}{did_you_mean(ident, known)}")
+        fault = placeholder_fault(match.group(1), match.group(2), edges, thresholds)
+        if fault is not None:
+            yield _at(doc, path, written, fault)
 
 
 def check_schema_comment(path: Path, kind: str) -> list[Problem]:

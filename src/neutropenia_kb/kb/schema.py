@@ -22,10 +22,6 @@ from referencing.jsonschema import DRAFT202012
 from neutropenia_kb.core.problems import SHOWN_CHARS, Problem, did_you_mean, show_value
 from neutropenia_kb.kb.loader import Doc, PathKey, format_path
 
-# The kinds of file a knowledge base may hold, in reading order; each has schema/<kind>.schema.json.
-KINDS = ("kb", "inputs", "overview", "severity", "symptoms", "causes", "tests", "treatments",
-         "precautions", "urgency", "glossary")
-
 
 def schema_dir() -> Path:
     """schema/ of an installed wheel (packaged as neutropenia_kb/schema), else of the checkout."""

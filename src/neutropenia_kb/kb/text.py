@@ -8,10 +8,10 @@ An author writes "A temperature of {fever_temperature} or more is a fever." and 
 from __future__ import annotations
 
 import re
-from fractions import Fraction
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Collection, Iterator, Mapping
 
-from neutropenia_kb.core.units import Unit, find_unit, format_number, format_quantity
+from neutropenia_kb.core.problems import did_you_mean
+from neutropenia_kb.core.units import Unit, find_unit, format_number, format_written
 
 if TYPE_CHECKING:
     from neutropenia_kb.kb.model import Band, KnowledgeBase, Service
@@ -22,6 +22,27 @@ BAND_PARTS = ("from", "below", "range")
 
 class PlaceholderError(ValueError):
     pass
+
+
+def placeholder_fault(ident: str, part: str | None, edges: Mapping[str, tuple[bool, bool]],
+                      thresholds: Collection[str]) -> str | None:
+    """What is wrong with the placeholder ``{ident.part}``, or None when it names a value.
+
+    ``edges`` says of each severity band whether it has a ``from`` and a ``below``. The one
+    statement of the placeholder rules: validation reports these words at the placeholder, and
+    expanding text refuses with them."""
+    written = f"{{{ident}{'.' + part if part else ''}}}"
+    if ident in edges:
+        has = dict(zip(("from", "below"), edges[ident]))
+        if part in has and not has[part]:
+            return (f"band '{ident}' has no '{part}' edge, so '{written}' has no value; use "
+                    f"{{{ident}.range}}")
+        return None
+    if ident in thresholds:
+        return f"'{written}': only bands have .{part}; write '{{{ident}}}'" if part else None
+    known = sorted(i for i in (*edges, *thresholds) if PLACEHOLDER.fullmatch(f"{{{i}}}"))
+    return (f"unknown placeholder '{written}': a placeholder names a threshold (inputs.yaml) "
+            f"or a severity band, with .{', .'.join(BAND_PARTS)}{did_you_mean(ident, known)}")
 
 
 def placeholders(text: str) -> Iterator[tuple[str, str | None, int]]:
@@ -43,45 +64,36 @@ def band_range(kb: "KnowledgeBase", band: "Band") -> str:
     """'1,000 to under 1,500 cells/µL', 'under 500 cells/µL', '1,500 cells/µL or more'."""
     unit = find_unit(kb.severity.unit)
     assert unit is not None
-
-    def fmt(value: Fraction) -> str:
-        assert unit is not None
-        return format_quantity(unit.to_base(value), unit)
-
     if band.lower is not None and band.below is not None:
-        return f"{format_number(band.lower)} to under {fmt(band.below)}"
+        return f"{format_number(band.lower)} to under {format_written(band.below, unit)}"
     if band.below is not None:
-        return f"under {fmt(band.below)}"
+        return f"under {format_written(band.below, unit)}"
     if band.lower is not None:
-        return f"{fmt(band.lower)} or more"
+        return f"{format_written(band.lower, unit)} or more"
     return "any count"
 
 
 def value_of(kb: "KnowledgeBase", ident: str, part: str | None) -> str:
     """The words for one placeholder; raises PlaceholderError if it names nothing usable."""
     bands = {b.id: b for b in kb.severity.bands}
+    thresholds = {t.id: t for t in kb.thresholds}
+    fault = placeholder_fault(ident, part, {b.id: (b.lower is not None, b.below is not None)
+                                            for b in bands.values()}, thresholds)
+    if fault is not None:
+        raise PlaceholderError(fault)
     if ident in bands:
         band = bands[ident]
         unit = find_unit(kb.severity.unit)
         assert unit is not None
-        if part == "range" or part is None:
-            return band_range(kb, band)
         edge = band.lower if part == "from" else band.below
-        if edge is None:
-            raise PlaceholderError(f"band '{ident}' has no '{part}' edge")
-        return format_quantity(unit.to_base(edge), unit)
-    for threshold in kb.thresholds:
-        if threshold.id == ident:
-            if part is not None:
-                raise PlaceholderError(f"'{{{ident}.{part}}}': only bands have .{part}; "
-                                       f"write '{{{ident}}}'")
-            unit = find_unit(threshold.unit)
-            if unit is None:
-                raise PlaceholderError(f"threshold '{ident}' has an unknown unit")
-            return format_quantity(unit.to_base(threshold.value), unit,
-                                   display_units(kb, unit.dimension))
-    raise PlaceholderError(f"'{{{ident}{'.' + part if part else ''}}}' names no threshold or "
-                           "severity band")
+        if part == "range" or part is None or edge is None:
+            return band_range(kb, band)
+        return format_written(edge, unit)
+    threshold = thresholds[ident]
+    unit = find_unit(threshold.unit)
+    if unit is None:
+        raise PlaceholderError(f"threshold '{ident}' has an unknown unit")
+    return format_written(threshold.value, unit, display_units(kb, unit.dimension))
 
 
 def expand(kb: "KnowledgeBase", text: str) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from neutropenia_kb.core.units import find_unit, format_quantity
+from neutropenia_kb.kb.kinds import part_headings
 from neutropenia_kb.kb.model import Group, by_group
 from neutropenia_kb.kb.text import band_range, display_units, placeholders
 from neutropenia_kb.render.leaflet_help import contact_lines
@@ -30,20 +31,10 @@ if TYPE_CHECKING:
         UrgencyRule,
     )
 
-# Every part a leaflet can show, in reading order, with its heading. Headings are page structure,
-# not clinical wording: the clinical words come from the knowledge base items under them.
-PART_HEADINGS: dict[str, str] = {
-    "about": "About neutropenia",
-    "severity": "How low is the count?",
-    "symptoms": "Symptoms",
-    "causes": "Causes",
-    "diagnosis": "Tests",
-    "treatment": "Treatment",
-    "living": "Looking after yourself at home",
-    "help": "When to get help",
-    "glossary": "Words explained",
-    "sources": "Where this information comes from",
-}
+# Every part a leaflet can show, in reading order, with its heading (the parts table of
+# kb/kinds.py). Headings are page structure, not clinical wording: the clinical words come from
+# the knowledge base items under them.
+PART_HEADINGS: dict[str, str] = part_headings()
 ALL_PARTS: tuple[str, ...] = tuple(PART_HEADINGS)
 
 

@@ -14,6 +14,7 @@ from typing import Iterable, Mapping, Sequence
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
+from neutropenia_kb.kb.kinds import page_of, section_pages
 from neutropenia_kb.kb.model import Item, KnowledgeBase, Level, Section, Source, by_group
 from neutropenia_kb.kb.text import HTML_SPECIAL, band_range, expand, markdown_subset, value_of
 from neutropenia_kb.render.checker import checker_context
@@ -52,11 +53,8 @@ PAGES: tuple[PageSpec, ...] = (
 )
 
 # Where the topics of each overview.yaml `section` are shown.
-SECTION_PAGE: Mapping[str, str] = {
-    "about": "overview.md", "severity": "overview.md", "symptoms": "symptoms.md",
-    "causes": "causes.md", "diagnosis": "diagnosis.md", "treatment": "treatment.md",
-    "living": "living.md", "help": "help.md",
-}
+# Topic section → page: the parts table of kb/kinds.py.
+SECTION_PAGE: Mapping[str, str] = section_pages()
 
 
 @dataclass(frozen=True)
@@ -128,18 +126,12 @@ def url_link(url: str) -> Markup:
 
 
 def item_pages(kb: KnowledgeBase) -> dict[str, str]:
-    """Item id → the page that holds its anchor."""
+    """Item id → the page that holds its anchor (kb/kinds.py says which kind goes where)."""
     pages: dict[str, str] = {}
-    for topic in kb.topics:
-        pages[topic.id] = SECTION_PAGE.get(topic.section, "overview.md")
-    for items, page in ((kb.severity.bands, "overview.md"), (kb.severity.out_of_scope, "overview.md"),
-                        (kb.symptoms, "symptoms.md"), (kb.causes, "causes.md"),
-                        (kb.tests, "diagnosis.md"), (kb.treatments, "treatment.md"),
-                        (kb.precautions, "living.md"), (kb.levels, "help.md"),
-                        (kb.urgency_rules, "help.md"), (kb.terms, "glossary.md"),
-                        (kb.thresholds, "sources.md")):
-        for item in items:
-            pages[item.id] = page
+    for item in kb.items():
+        page = page_of(item)
+        if page is not None:
+            pages.setdefault(item.id, page)
     return pages
 
 

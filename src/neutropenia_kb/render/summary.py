@@ -14,7 +14,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from neutropenia_kb.core.units import BASE_UNIT, Unit, find_unit, format_number
+from neutropenia_kb.core.units import BASE_UNIT, Unit, find_unit, format_number, with_unit
 from neutropenia_kb.kb.model import by_group
 from neutropenia_kb.kb.text import display_units, expand
 from neutropenia_kb.render.leaflet_help import level_action, level_service
@@ -89,7 +89,7 @@ def quantity_as_given(kb: "KnowledgeBase", name: str, value: Fraction,
     unit = given[1] if given is not None and given[1] is not None else base
     if given is not None:
         number = Fraction(given[0])
-        first = f"{format_number(number)}{_sep(unit)}{unit.symbol}"
+        first = with_unit(format_number(number), unit)
         step = _step(unit, _places(number))
     else:  # worked out (the count from the white cells): exact to the base unit's last digit
         unit, step = base, Fraction(1)
@@ -101,10 +101,6 @@ def quantity_as_given(kb: "KnowledgeBase", name: str, value: Fraction,
         others.insert(0, base)
     shown = [_converted(value, u, step, edges) for u in others]
     return f"{first} ({', '.join(shown)})" if shown else first
-
-
-def _sep(unit: Unit) -> str:
-    return "" if unit.symbol == "%" else " "
 
 
 def _places(number: Fraction) -> int:
@@ -145,7 +141,7 @@ def _converted(value: Fraction, unit: Unit, step: Fraction, edges: Sequence[Frac
     text = f"{Decimal(cut.numerator) / Decimal(cut.denominator):,.{places}f}"
     if "." in text and cut == in_unit:  # exact: no trailing zeros that claim more precision
         text = text.rstrip("0").rstrip(".")
-    return f"{text}{_sep(unit)}{unit.symbol}"
+    return with_unit(text, unit)
 
 
 def first_line(kb: "KnowledgeBase", result: "Result") -> str:
