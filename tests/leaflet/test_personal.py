@@ -15,7 +15,6 @@ from neutropenia_kb.cli import main
 from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.kb.text import expand
 from neutropenia_kb.render.leaflet import render_personal
-from neutropenia_kb.render.leaflet_help import level_action
 
 DAY = dt.date(2026, 12, 1)
 
@@ -32,7 +31,7 @@ def test_result_comes_first(kb: KnowledgeBase) -> None:
     first = pages[0]
     assert "800 cells/µL (0.8 ×10⁹/L)" in first
     assert kb.band("moderate").title in first
-    assert f"What to do now: {level_action(kb.level('emergency'))}" in first
+    assert f"What to do now: {kb.level('emergency').action}" in first
     assert "1 December 2026" in first
     box = first[first.index("What to do now"):first.index("For you")]
     assert kb.by_id["fever_with_neutropenia"].title in box  # the reason, in its box

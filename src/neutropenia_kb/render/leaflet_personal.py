@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
 
 from neutropenia_kb.engine.explain import Outcome
 from neutropenia_kb.render.leaflet_content import format_count
-from neutropenia_kb.render.leaflet_help import NetLine, level_action, level_service, safety_net
+from neutropenia_kb.render.leaflet_help import NetLine, level_service, safety_net
 from neutropenia_kb.render.summary import Entry, not_given, understood
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def personal_view(kb: "KnowledgeBase", result: ResultLike, day: dt.date) -> Pers
                       if e.id != kb.severity.input),
         not_given=not_given(kb, full),  # type: ignore[arg-type]
         level=level,
-        action=level_action(level),
+        action=level.action,
         service=level_service(kb, level),
         reasons=reasons,
         certain=bool(result.urgency_certain),
