@@ -45,7 +45,9 @@ class NetLine:
 
     @property
     def action(self) -> str:
-        return self.level.action
+        """The level's action as a sentence: its own full stop, or one added (never two)."""
+        action = self.level.action
+        return action if action.endswith((".", "!", "?")) else f"{action}."
 
 
 def safety_net(kb: "KnowledgeBase", result: "Result") -> tuple[NetLine, ...]:
