@@ -4,19 +4,23 @@ no near-empty page, tagged structure; and the same patients' nurse summaries."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from leaflet_pdf import words
+from jsonschema import Draft202012Validator
+from leaflet_pdf import ARTEFACTS, words
 from pdf_tags import page_contents, structure_types
 from PIL import Image
 from pypdf import PdfReader
 
 from neutropenia_kb import evaluate
+from neutropenia_kb.cli import main
 from neutropenia_kb.kb.model import KnowledgeBase
+from neutropenia_kb.kb.schema import schema_dir
 from neutropenia_kb.render import leaflet as L
 from neutropenia_kb.render import leaflet_table as T
 from neutropenia_kb.render.summary import summary_text
@@ -37,8 +41,10 @@ PATIENTS: dict[str, dict[str, Any]] = {
 
 
 @pytest.fixture(scope="module")
-def leaflets(kb: KnowledgeBase, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    out = tmp_path_factory.mktemp("personal")
+def leaflets(kb: KnowledgeBase) -> dict[str, Path]:
+    """The six leaflets, kept in test-artifacts/leaflets/personal/ for a person to look at."""
+    out = ARTEFACTS / "personal"
+    out.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, patient in PATIENTS.items():
         paths[name] = out / f"{name}.pdf"
@@ -118,12 +124,14 @@ def fullness(png: Path) -> float:
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
-def test_no_near_empty_page(leaflets: dict[str, Path], tmp_path: Path) -> None:
+def test_no_near_empty_page(leaflets: dict[str, Path]) -> None:
     measured = {}
     for name, path in leaflets.items():
-        subprocess.run(["pdftoppm", "-png", "-r", "30", str(path), str(tmp_path / name)],
+        for old in path.parent.glob(f"{name}-*.png"):  # a longer leaflet of an earlier run
+            old.unlink()
+        subprocess.run(["pdftoppm", "-png", "-r", "30", str(path), str(path.parent / name)],
                        check=True)
-        shots = sorted(tmp_path.glob(f"{name}-*.png"))
+        shots = sorted(path.parent.glob(f"{name}-*.png"))
         assert len(shots) == len(PdfReader(path).pages)
         measured[name] = [round(fullness(s), 2) for s in shots]
     # every page but the last at least a third full; a blank sheet measures 0
@@ -145,3 +153,25 @@ def test_nurse_summary_for_the_same_patients(kb: KnowledgeBase) -> None:
         verbose = summary_text(kb, result, verbose=True)
         assert verbose.startswith(text) and "Trace (rule language, for audits):" in verbose
         assert any(w in verbose for w in rule_language[:3])
+
+
+def test_the_same_patients_through_nkb_evaluate(kb: KnowledgeBase, leaflets: dict[str, Path],
+                                                rules_dir: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """The CLI's text and JSON for the leaflets' patients: the JSON valid against
+    schema/result.schema.json, and all three outputs telling the same patient the same thing."""
+    schema = json.loads((schema_dir() / "result.schema.json").read_text(encoding="utf-8"))
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    for name, patient in PATIENTS.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(patient), encoding="utf-8")
+        assert main(["evaluate", str(path), "--rules", str(rules_dir)]) == 0, name
+        text = capsys.readouterr().out
+        assert main(["evaluate", str(path), "--format", "json", "--rules", str(rules_dir)]) == 0
+        data = json.loads(capsys.readouterr().out)
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(data)]
+        assert errors == [], (name, errors)
+        level = kb.level(data["urgency"])
+        assert data["level"]["action"] == level.action and data["kb"]["version"] == kb.meta.version
+        assert text.splitlines()[0].startswith(f"{level.title.upper()}: "), name
+        assert f"What to do now: {level.action}" in pages(leaflets[name])[0], name
