@@ -21,6 +21,7 @@ from neutropenia_kb import evaluate
 from neutropenia_kb.cli import main
 from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.kb.schema import schema_dir
+from neutropenia_kb.kb.text import service_line
 from neutropenia_kb.render import leaflet as L
 from neutropenia_kb.render import leaflet_table as T
 from neutropenia_kb.render.summary import summary_text
@@ -72,6 +73,10 @@ def test_page_one_repeats_the_input_and_says_what_to_do(kb: KnowledgeBase,
     assert "If your temperature is 38.0 °C (100.4 °F) or higher: " \
            f"{kb.level('emergency').action}" in calm
     assert calm.index("What to do now") < calm.index("If things change")
+    # whom to call if things change, with the number (or a blank for it), on page 1 too
+    emergency = kb.level_service("emergency")
+    assert emergency is not None
+    assert calm.index("If things change") < calm.index(service_line(emergency))
     only = first["lab-result-only"]
     assert "400 cells/µL" in only and "Some answers were missing" in only
     assert "What is your temperature?" in only
