@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 from leaflet_pdf import ARTEFACTS, words
-from pdf_tags import page_contents, structure_types
+from pdf_tags import heading_ends, page_contents, structure_types
 from PIL import Image
 from pypdf import PdfReader
 
@@ -114,6 +114,7 @@ def test_tagged(leaflets: dict[str, Path]) -> None:
     for path in leaflets.values():
         assert {"/H1", "/H2", "/Table", "/TH", "/L"} <= structure_types(path)
         assert "/H1" in page_contents(path)[0][0]
+        assert not heading_ends(path), path.name  # no heading left at the foot of a page
 
 
 def fullness(png: Path) -> float:

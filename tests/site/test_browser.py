@@ -152,9 +152,9 @@ def test_first_screen_of_the_home_page_on_a_phone_says_what_to_do(  # type: igno
     page.screenshot(path=str(ARTIFACTS / "index-375-first-screen.png"))
     wanted = [f"If you have {fever.reading}", action.action,
               *(rule.title for rule in action.rules)]
-    call = level_call(kb, kb.levels[0])
-    if call is not None:  # whom to call, once the data names the level's service
-        wanted.append(call.line)
+    call = level_call(kb, kb.levels[0])  # whom to call: the service the level names
+    assert call is not None
+    wanted.append(call.line)
     for text in wanted:
         box = page.get_by_text(text, exact=False).first.bounding_box()
         assert box is not None, text
