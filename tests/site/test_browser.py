@@ -56,7 +56,9 @@ def browser():  # type: ignore[no-untyped-def]
 
 
 def _pages(site: Path) -> list[str]:
-    return sorted(p.name for p in site.glob("*.html") if p.name != "404.html")
+    """Every page of the built site, in folders too, as paths from the site's root."""
+    return sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
+                  if p.name != "404.html")
 
 
 def test_every_page_loads_without_console_errors_and_links_resolve(browser, base_url: str,  # type: ignore[no-untyped-def]
