@@ -31,6 +31,13 @@ def page_contents(path: Path) -> list[list[tuple[str, ...]]]:
             for i in range(len(reader.pages))]
 
 
+def heading_ends(path: Path) -> list[int]:
+    """Pages (1-based) whose last marked content, in reading order, is part of a heading."""
+    pages = page_contents(path)
+    return [number for number, content in enumerate(pages[:-1], start=1)
+            if content and HEADINGS & set(content[-1])]
+
+
 def _walk(node: Any, chain: tuple[str, ...], numbers: dict[int, int], found: set[str],
           by_page: dict[int, dict[int, tuple[str, ...]]], page: int | None = None) -> None:
     node = node.get_object()

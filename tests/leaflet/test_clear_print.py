@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from pdf_tags import HEADINGS, page_contents, structure_types
+from pdf_tags import heading_ends, page_contents, structure_types
 from pypdf import PdfReader
 
 from neutropenia_kb.kb.model import KnowledgeBase
@@ -33,13 +33,6 @@ def test_every_leaflet_is_tagged_with_title_language_and_headings(
         # reading order: the title first, then the body
         first = page_contents(path)[0]
         assert "/H1" in first[0], name
-
-
-def heading_ends(path: Path) -> list[int]:
-    """Pages (1-based) whose last marked content, in reading order, is part of a heading."""
-    pages = page_contents(path)
-    return [number for number, content in enumerate(pages[:-1], start=1)
-            if content and HEADINGS & set(content[-1])]
 
 
 def test_no_heading_ends_a_page(built: dict[str, Path]) -> None:

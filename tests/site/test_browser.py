@@ -56,7 +56,9 @@ def browser():  # type: ignore[no-untyped-def]
 
 
 def _pages(site: Path) -> list[str]:
-    return sorted(p.name for p in site.glob("*.html") if p.name != "404.html")
+    """Every page of the built site, in folders too, as paths from the site's root."""
+    return sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
+                  if p.name != "404.html")
 
 
 def test_every_page_loads_without_console_errors_and_links_resolve(browser, base_url: str,  # type: ignore[no-untyped-def]
@@ -152,9 +154,9 @@ def test_first_screen_of_the_home_page_on_a_phone_says_what_to_do(  # type: igno
     page.screenshot(path=str(ARTIFACTS / "index-375-first-screen.png"))
     wanted = [f"If you have {fever.reading}", action.action,
               *(rule.title for rule in action.rules)]
-    call = level_call(kb, kb.levels[0])
-    if call is not None:  # whom to call, once the data names the level's service
-        wanted.append(call.line)
+    call = level_call(kb, kb.levels[0])  # whom to call: the service the level names
+    assert call is not None
+    wanted.append(call.line)
     for text in wanted:
         box = page.get_by_text(text, exact=False).first.bounding_box()
         assert box is not None, text

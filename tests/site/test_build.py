@@ -11,7 +11,7 @@ from nkb_site_build import Built, build_site
 
 from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.render.site import DRAFT_NOTICE, PAGES, leaflet_links
-from neutropenia_kb.render.site_signs import level_action, signs
+from neutropenia_kb.render.site_signs import signs
 
 
 def test_real_site_builds_strictly_with_no_warnings(real_site: Built) -> None:
@@ -127,7 +127,7 @@ def test_help_page_puts_the_emergency_first_in_words_and_structure(real_site: Bu
     levels = [lv.title for lv in kb.levels]
     assert h2[1: 1 + len(levels)] == levels  # ... then the rules, most urgent level first
     titles = [text for tag, text in parser.found if tag == "p"]
-    assert titles[0] == level_action(kb.levels[0])  # the first box says what to do, in words
+    assert titles[0] == kb.levels[0].action  # the first box says what to do, in words
     for rule in kb.urgency_rules:
         assert ("h3", rule.title) in parser.found
 

@@ -8,7 +8,7 @@ from neutropenia_kb import load
 from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.kb.text import value_of
 from neutropenia_kb.lang.parse import Call, parse, walk
-from neutropenia_kb.render.site_signs import level_action, signs
+from neutropenia_kb.render.site_signs import signs
 
 
 def _direct(kb: KnowledgeBase) -> set[tuple[str, str]]:
@@ -37,7 +37,7 @@ def test_signs_come_most_urgent_first_in_the_levels_own_distinct_words(kb: Knowl
     for sign in found:
         ranks = [a.level.rank for a in sign.actions]
         assert ranks == sorted(set(ranks)), sign.id
-    words = [level_action(lv) for lv in kb.levels]
+    words = [lv.action for lv in kb.levels]
     assert len(set(words)) == len(words)
 
 

@@ -95,17 +95,15 @@ def checker_context(kb: KnowledgeBase) -> dict[str, Any]:
 
 
 def _service(kb: KnowledgeBase, level: Level) -> dict[str, Any] | None:
-    """The service of SHARED_SHAPES.md (`kb.service(id)`, `Level.service`) when the knowledge
-    base has it; none otherwise (no number or name is ever made up here)."""
-    service_id = getattr(level, "service", None)
-    finder = getattr(kb, "service", None)
-    if not service_id or finder is None:
+    """The level's service as JSON data; None for a level with no one to call now."""
+    service = kb.level_service(level.id)
+    if service is None:
         return None
-    service = finder(service_id)
-    out = {"id": service.id, "name": service.name, "when": getattr(service, "when", "")}
-    for key in ("phone", "say"):
-        if getattr(service, key, None):
-            out[key] = getattr(service, key)
+    out = {"id": service.id, "name": service.name, "when": service.when}
+    if service.phone:
+        out["phone"] = service.phone
+    if service.say:
+        out["say"] = service.say
     return out
 
 
@@ -130,7 +128,7 @@ def page_text(kb: KnowledgeBase, pages: Mapping[str, str]) -> dict[str, Any]:
 
     return {
         "levels": {lv.id: {"title": words(lv.title), "text": words(lv.text),
-                           "action": words(getattr(lv, "action", "") or ""),
+                           "action": words(lv.action),
                            "service": _service(kb, lv), "href": href(lv.id)} for lv in kb.levels},
         "rules": {r.id: {"title": words(r.title), "text": words(r.text), "level": r.level,
                          "sources": _sources(kb, r.sources), "href": href(r.id)}

@@ -171,17 +171,21 @@ PERSONAL_TITLE = "Your neutropenia result and what to do"
 PERSONAL_PARTS: tuple[str, ...] = ("living", "treatment", "diagnosis")
 
 
+# Lines of the notes space: the full one, then the shorter ones tried in turn when the phone
+# numbers and notes would otherwise start a page of their own.
+NOTE_LINES: tuple[int, ...] = (4, 2, 0)
+
+
 @dataclass(frozen=True)
 class PersonalHtml:
     """A personal leaflet's HTML, ready for layout (a worker process gets this and a Variant):
-    with the notes space, and without it for when the notes alone would take a new page."""
+    one document per size of the notes space (NOTE_LINES), the full one first."""
 
-    own: str
-    without_notes: str
+    versions: tuple[str, ...]
 
 
 def personal_html(kb: "KnowledgeBase", result: ResultLike, variant: Variant = Variant(),
-                  today: dt.date | None = None, notes: bool = True) -> str:
+                  today: dt.date | None = None, note_lines: int = NOTE_LINES[0]) -> str:
     """The personal leaflet as one HTML document: the patient's result, what to do now, what
     would make it more urgent, then only the advice that applies."""
     day = today or today_date()
@@ -191,13 +195,12 @@ def personal_html(kb: "KnowledgeBase", result: ResultLike, variant: Variant = Va
     return _html(kb, "personal.html.j2",
                  **_context(kb, PERSONAL_TITLE, variant, "booklet", view, when),
                  printed=day, person=person, general=leaflet_by_slug(GENERAL_SLUG).title,
-                 with_notes=notes)
+                 note_lines=note_lines)
 
 
 def personal_parts_html(kb: "KnowledgeBase", result: ResultLike, variant: Variant = Variant(),
                         today: dt.date | None = None) -> PersonalHtml:
-    return PersonalHtml(personal_html(kb, result, variant, today),
-                        personal_html(kb, result, variant, today, notes=False))
+    return PersonalHtml(tuple(personal_html(kb, result, variant, today, n) for n in NOTE_LINES))
 
 
 def render_personal(kb: "KnowledgeBase", result: ResultLike, variant: Variant = Variant(),
@@ -212,12 +215,13 @@ END_IDS = frozenset({"contacts", "notes"})
 
 
 def render_personal_html(parts: PersonalHtml, variant: Variant) -> bytes:
-    """Lay out the leaflet; when the phone numbers and notes alone would start a new page, lay
-    it out again without the notes space (a page nearly empty helps no one)."""
-    document = layout(parts.own, variant)
-    last = document.pages[-1]
-    if len(document.pages) > 1 and set(last.anchors) <= END_IDS:
-        shorter = layout(parts.without_notes, variant)
+    """Lay out the leaflet; while the phone numbers and notes alone would start a new page, lay
+    it out again with a shorter notes space, then none (a page nearly empty helps no one)."""
+    document = layout(parts.versions[0], variant)
+    for html in parts.versions[1:]:
+        if len(document.pages) == 1 or not set(document.pages[-1].anchors) <= END_IDS:
+            break
+        shorter = layout(html, variant)
         if len(shorter.pages) < len(document.pages):
             document = shorter
     return write(document)

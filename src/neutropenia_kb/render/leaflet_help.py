@@ -1,59 +1,39 @@
-"""Where to get help, as leaflets and the nurse summary print it: each level's action and the
-service to call, the contacts box, and the safety net (what would make it more urgent).
+"""Where to get help, as leaflets and the nurse summary print it: each level's service line,
+the contacts box, and the safety net (what would make it more urgent).
 
-The action and services follow the shape agreed between engineers (Level.action, Level.service,
-kb.services, kb.text.service_line). Until that shape is on main, a level's title stands in for
-its action and the contacts box has blank lines: nothing is invented, no service and no number.
+A level's action (``Level.action``) and service (``Level.service``, ``kb.level_service``) are
+read from the data; ``kb.text.service_line`` prints a service with a blank where the publisher
+has not filled in its number, so nothing here invents a name or a number.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from neutropenia_kb.core.units import find_unit, format_quantity
 from neutropenia_kb.engine.evaluate import evaluator_for
-from neutropenia_kb.kb import text as kb_text
-from neutropenia_kb.kb.text import display_units
+from neutropenia_kb.kb.text import PHONE_BLANK, display_units, service_line
 
 if TYPE_CHECKING:
     from neutropenia_kb.engine.evaluate import Result
     from neutropenia_kb.kb.model import KnowledgeBase, Level
 
-BLANK = "________________"
-
-
-def level_action(level: "Level") -> str:
-    """Short imperative words for the level ('Call your 24-hour line or 999 now')."""
-    action = getattr(level, "action", None)
-    return str(action) if action else level.title
-
-
-def _service_line(service: Any) -> str:
-    shared: Callable[[Any], str] | None = getattr(kb_text, "service_line", None)
-    if shared is not None:
-        return shared(service)
-    return f"{service.name}: {service.phone or BLANK}"
-
 
 def level_service(kb: "KnowledgeBase", level: "Level") -> str | None:
-    """'Your 24-hour number: ________' for the level's service; None for a level without one."""
-    service_id = getattr(level, "service", None)
-    finder = getattr(kb, "service", None)
-    if not service_id or finder is None:
-        return None
-    return _service_line(finder(service_id))
+    """'Your care team or GP: ________' for the level's service; None for a level without one."""
+    service = kb.level_service(level.id)
+    return None if service is None else service_line(service)
 
 
 def contact_lines(kb: "KnowledgeBase") -> tuple[str, ...]:
-    """One line per service, with a blank where no number is known; blank lines to fill in when
-    the knowledge base names no services."""
-    services = tuple(getattr(kb, "services", ()) or ())
-    if not services:
-        short = BLANK[:11]  # two to a line on the fridge sheet, even in large print
+    """One line per service, with a blank where no number is known. A knowledge base that
+    names no services (kb.yaml ``services`` is optional) gets blank lines to fill in."""
+    if not kb.services:
+        short = PHONE_BLANK + "___"  # two to a line on the fridge sheet, even in large print
         return (f"{short} Phone: {short}",) * 3
-    return tuple(_service_line(s) for s in services)
+    return tuple(service_line(s) for s in kb.services)
 
 
 @dataclass(frozen=True)
@@ -65,7 +45,9 @@ class NetLine:
 
     @property
     def action(self) -> str:
-        return level_action(self.level)
+        """The level's action as a sentence: its own full stop, or one added (never two)."""
+        action = self.level.action
+        return action if action.endswith((".", "!", "?")) else f"{action}."
 
 
 def safety_net(kb: "KnowledgeBase", result: "Result") -> tuple[NetLine, ...]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
 
 from neutropenia_kb.engine.explain import Outcome
 from neutropenia_kb.render.leaflet_content import format_count
-from neutropenia_kb.render.leaflet_help import NetLine, level_action, level_service, safety_net
+from neutropenia_kb.render.leaflet_help import NetLine, level_service, safety_net
 from neutropenia_kb.render.summary import Entry, not_given, understood
 
 if TYPE_CHECKING:
@@ -49,6 +49,9 @@ class PersonalView:
     certain: bool
     settle_with: tuple[str, ...]  # the questions whose answers would settle the urgency
     net: tuple[NetLine, ...]  # what would make it more urgent, most urgent first
+    # whom the safety net's lines send the patient to, with the number: on page 1, so no one
+    # turns to the last page to find it (the service of 'What to do now' is not repeated)
+    net_services: tuple[str, ...]
     scope_warnings: tuple["ScopeLimit", ...]
 
 
@@ -75,6 +78,9 @@ def personal_view(kb: "KnowledgeBase", result: ResultLike, day: dt.date) -> Pers
     test_date = details.get("test_date")
     level = kb.level(result.urgency)
     full = result  # the protocol is narrow; the evaluator's Result has what these two read
+    service = level_service(kb, level)
+    net = safety_net(kb, full)  # type: ignore[arg-type]
+    net_services = (level_service(kb, line.level) for line in net)
     return PersonalView(
         date=day,
         name=details.get("name"),
@@ -85,11 +91,12 @@ def personal_view(kb: "KnowledgeBase", result: ResultLike, day: dt.date) -> Pers
                       if e.id != kb.severity.input),
         not_given=not_given(kb, full),  # type: ignore[arg-type]
         level=level,
-        action=level_action(level),
-        service=level_service(kb, level),
+        action=level.action,
+        service=service,
         reasons=reasons,
         certain=bool(result.urgency_certain),
         settle_with=tuple(questions),
-        net=safety_net(kb, full),  # type: ignore[arg-type]
+        net=net,
+        net_services=tuple(dict.fromkeys(s for s in net_services if s and s != service)),
         scope_warnings=tuple(result.scope_warnings),
     )

@@ -16,7 +16,14 @@ from markupsafe import Markup, escape
 
 from neutropenia_kb.kb.kinds import page_of, section_pages
 from neutropenia_kb.kb.model import Item, KnowledgeBase, Level, Section, Source, by_group
-from neutropenia_kb.kb.text import HTML_SPECIAL, band_range, expand, markdown_subset, value_of
+from neutropenia_kb.kb.text import (
+    HTML_SPECIAL,
+    band_range,
+    expand,
+    markdown_subset,
+    service_line,
+    value_of,
+)
 from neutropenia_kb.render.checker import checker_context
 from neutropenia_kb.render.env import make_env
 from neutropenia_kb.render.leaflet_table import LEAFLETS, VARIANTS, file_name
@@ -233,16 +240,9 @@ class Call:
 
 
 def calls(kb: KnowledgeBase) -> tuple[Call, ...]:
-    """Every service of ``kb.services``, in file order. The services arrive with the 'where to
-    get help' data (SHARED_SHAPES.md, branch 'help'); a knowledge base without them gives none
-    here, and the pages then name no number rather than invent one."""
-    from neutropenia_kb.kb import text
-
-    service_line = getattr(text, "service_line", None)
-    services = getattr(kb, "services", ())
-    if service_line is None:
-        return ()
-    return tuple(Call(str(service_line(s)), s.when, getattr(s, "say", None)) for s in services)
+    """Every service of ``kb.services``, in file order; a knowledge base without services gives
+    none, and the pages then name no number rather than invent one."""
+    return tuple(Call(service_line(s), s.when, s.say) for s in kb.services)
 
 
 def calls_for(kb: KnowledgeBase, level: Level | None) -> tuple[Call, ...]:
@@ -254,12 +254,8 @@ def calls_for(kb: KnowledgeBase, level: Level | None) -> tuple[Call, ...]:
 
 def level_call(kb: KnowledgeBase, level: Level) -> Call | None:
     """The service a level sends the reader to (``Level.service``), if the data names one."""
-    service_id = getattr(level, "service", None)
-    if not service_id:
-        return None
-    services = {getattr(s, "id", None): i for i, s in enumerate(getattr(kb, "services", ()))}
-    found = calls(kb)
-    return found[services[service_id]] if service_id in services and found else None
+    service = kb.level_service(level.id)
+    return None if service is None else Call(service_line(service), service.when, service.say)
 
 
 @dataclass(frozen=True)

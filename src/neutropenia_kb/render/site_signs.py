@@ -35,14 +35,6 @@ from neutropenia_kb.kb.text import value_of
 _READING = {">=": "of {v} or higher", ">": "above {v}", "<": "below {v}", "<=": "of {v} or lower"}
 
 
-def level_action(level: Level) -> str:
-    """What to do, in the level's own words. ``Level.action`` arrives with the 'where to get
-    help' data (SHARED_SHAPES.md); until it does, the level's title, which is distinct per
-    level too, stands in."""
-    action = getattr(level, "action", None)
-    return str(action) if action else level.title
-
-
 @dataclass(frozen=True)
 class SignAction:
     level: Level
@@ -142,7 +134,7 @@ def signs(kb: KnowledgeBase) -> tuple[Sign, ...]:
             about = [(i, rules[r.id]) for i, r in enumerate(program.rules)
                      if r.level == level.id and sign_id in mentions[r.id]]
             if about:
-                out.append(SignAction(levels[level.id], level_action(level),
+                out.append(SignAction(levels[level.id], level.action,
                                       tuple(rule for _, rule in about)))
                 if sure is not None and any(sure[i] is True for i, _ in about):
                     break  # this level holds with the sign alone: lower ones never apply

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 from neutropenia_kb.core.units import BASE_UNIT, Unit, find_unit, format_number, with_unit
 from neutropenia_kb.kb.model import by_group
 from neutropenia_kb.kb.text import display_units, expand
-from neutropenia_kb.render.leaflet_help import level_action, level_service
+from neutropenia_kb.render.leaflet_help import level_service
 
 if TYPE_CHECKING:
     from neutropenia_kb.engine.evaluate import Result
@@ -147,10 +147,7 @@ def _converted(value: Fraction, unit: Unit, step: Fraction, edges: Sequence[Frac
 def first_line(kb: "KnowledgeBase", result: "Result") -> str:
     """'GET MEDICAL HELP RIGHT AWAY: Call your 24-hour line or 999 now. Your 24-hour number: …'"""
     level = kb.level(result.urgency)
-    action = level_action(level)
-    line = level.title.upper()
-    if action != level.title:
-        line += f": {action.rstrip('.')}"
+    line = f"{level.title.upper()}: {level.action.rstrip('.')}"
     service = level_service(kb, level)
     return f"{line}. {service}" if service else line
 
