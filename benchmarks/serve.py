@@ -75,14 +75,18 @@ def random_hook(rng: random.Random) -> dict[str, Any]:
 
 
 def random_patient(rng: random.Random) -> dict[str, Any]:
+    """A patient the service must accept: every count carries its unit or is a bare number
+    that cannot be read two ways (a bare 0-99 could be cells/µL or ×10⁹/L: a 400 by design),
+    and at least one input is given (an empty patient is refused)."""
     patient: dict[str, Any] = {}
     if rng.random() < 0.8:
-        patient["anc"] = rng.choice([rng.randint(0, 4000), f"{rng.randint(0, 40) / 10} x10^9/L"])
+        patient["anc"] = rng.choice([rng.randint(100, 4000), f"{rng.randint(0, 4000)} cells/uL",
+                                     f"{rng.randint(0, 40) / 10} x10^9/L"])
     if rng.random() < 0.7:
         patient["temperature"] = rng.choice(["37.0 C", "38.2", "100.4 F", "99 F"])
     if rng.random() < 0.4:
         patient["symptoms"] = rng.sample(["fever", "cough", "sore_throat", "fatigue", "rash"], 2)
-    if rng.random() < 0.3:
+    if rng.random() < 0.3 or not patient:
         patient["on_chemotherapy"] = rng.random() < 0.5
     return patient
 
