@@ -118,15 +118,47 @@ def read_request(kb: "KnowledgeBase", body: Any, config: ServeConfig,
     return patient_id, data
 
 
+def page_names(kb: "KnowledgeBase") -> dict[str, str]:
+    """The website page of each item id ('help.html'): a function of the knowledge base only,
+    so the app works it out once rather than per card."""
+    return {i: f"{p[:-3]}.html" for i, p in item_pages(kb).items()}
+
+
 def cards(kb: "KnowledgeBase", result: "Result", data: PatientData, config: ServeConfig,
-          base_url: str) -> list[dict[str, Any]]:
+          base_url: str, pages: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """Urgency first (the action), then severity, then each scope warning."""
-    pages = {i: f"{p[:-3]}.html" for i, p in item_pages(kb).items()}
+    pages = page_names(kb) if pages is None else pages
     out = [_urgency_card(kb, result, data, config, base_url, pages),
            _severity_card(kb, result, config, pages)]
     for limit in result.scope_warnings:
         out.append(_scope_card(kb, result, limit, config, pages))
     return out
+
+
+def has_results(data: PatientData) -> bool:
+    """Whether any observation was usable. Without one the engine has nothing to decide on
+    (an empty patient is refused; an age alone would only make every rule unknown, an alarm
+    raised by the absence of data), so the hook answers with `no_results_card` instead."""
+    return any(want.input in data.mapping for want in WANTED)
+
+
+def no_results_card(kb: "KnowledgeBase", data: PatientData,
+                    config: ServeConfig) -> dict[str, Any]:
+    """One `info` card: nothing was assessed, which results were missing or unusable and why,
+    and what would let the service decide. Not an alarm, and not an all-clear either."""
+    counts = int(config.max_age_counts.total_seconds() // 3600)
+    temperature = int(config.max_age_temperature.total_seconds() // 3600)
+    lines = ["No usable neutrophil count or body temperature was found, so the severity of a "
+             "low neutrophil count and how urgently to act were not assessed. This is not a "
+             "sign that all is well.", ""]
+    lines += _data_lines(kb, data)
+    lines += [f"**To get an assessment:** record a final (or amended or corrected) neutrophil "
+              f"count, or a white cell count with the neutrophil percent from the same sample, "
+              f"from the last {counts} hours, and a body temperature from the last "
+              f"{temperature} hours; the cards are worked out again when the chart is next "
+              "opened."]
+    return _card("No usable recent neutrophil count or temperature: not assessed",
+                 "\n".join(lines), "info", _source(kb, config, None, None), [])
 
 
 def _urgency_card(kb: "KnowledgeBase", result: "Result", data: PatientData, config: ServeConfig,
