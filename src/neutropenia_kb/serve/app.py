@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from neutropenia_kb import __version__, evaluator_for
-from neutropenia_kb.core.json_text import dumps
+from neutropenia_kb.core.json_text import dumps, number_text
 from neutropenia_kb.core.problems import InputError, show_value
 from neutropenia_kb.core.units import json_number
 from neutropenia_kb.serve import cds
@@ -56,8 +56,11 @@ def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> Starlet
     version = {"nkb": __version__, "knowledge_base": {"id": kb.meta.id, "title": kb.meta.title,
                                                       "version": kb.meta.version},
                "decisions_fingerprint": fingerprint(kb)}
-    openapi = document(kb, config)
-    discovery = cds.discovery(kb)
+    # What depends only on the knowledge base and the settings is written once.
+    version_text = json_text(version)
+    openapi_text = json_text(document(kb, config))
+    discovery_text = json_text(cds.discovery(kb))
+    pages = cds.page_names(kb)
     leaflets = asyncio.Semaphore(config.max_leaflets_at_once)
 
     def guarded(handler: Handler, protected: bool = True) -> Handler:
@@ -82,14 +85,16 @@ def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> Starlet
         return run
 
     async def get_discovery(request: Request) -> Response:
-        return _json(discovery)
+        return _text(discovery_text)
 
     async def post_hook(request: Request) -> Response:
         body = await _body_json(request, config.max_body_bytes)
         now = dt.datetime.now(dt.timezone.utc)
         _, data = cds.read_request(kb, body, config, now)
+        if not cds.has_results(data):
+            return _json({"cards": [cds.no_results_card(kb, data, config)]})
         result = evaluator_for(kb).evaluate(data.mapping)
-        return _json({"cards": cds.cards(kb, result, data, config, base_url)})
+        return _json({"cards": cds.cards(kb, result, data, config, base_url, pages)})
 
     async def post_evaluate(request: Request) -> Response:
         body = await _body_json(request, config.max_body_bytes)
@@ -138,10 +143,10 @@ def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> Starlet
         return _json({"status": "ok"})
 
     async def get_version(request: Request) -> Response:
-        return _json(version)
+        return _text(version_text)
 
     async def get_openapi(request: Request) -> Response:
-        return _json(openapi)
+        return _text(openapi_text)
 
     routes = [
         Route("/cds-services", guarded(get_discovery), methods=["GET"]),
@@ -249,10 +254,44 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
+class _NotShort(Exception):
+    """A Decimal whose digits no float repr writes (e.g. 37.99999999999999999)."""
+
+
+def _short_number(value: Any) -> Any:
+    """A Decimal as the int or float whose repr is exactly its digits (what core.json_text
+    writes), so that the C encoder can write it; anything else as _default does."""
+    if isinstance(value, Decimal):
+        text = number_text(value)
+        number: int | float = int(value) if "." not in text else float(value)
+        if repr(number) != text:
+            raise _NotShort
+        return number
+    return _default(value)
+
+
+# The standard library's C encoder, about 10x faster than core.json_text's pure-Python one on a
+# result with its findings (a third of a request's cost). Byte-identical output: it is used only
+# when every Decimal's digits are some float's repr; otherwise json_text writes the document.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"),
+                           default=_short_number).encode
+
+
+def json_text(data: Any) -> str:
+    """``core.json_text.dumps(data, compact=True)``: exact numbers, as nkb evaluate writes them."""
+    try:
+        return _ENCODE(data)
+    except _NotShort:
+        return dumps(data, compact=True, default=_default)
+
+
+def _text(text: str) -> Response:
+    return Response(text, media_type="application/json")
+
+
 def _json(data: Any, status: int = 200, headers: Mapping[str, str] | None = None,
           media_type: str = "application/json") -> Response:
-    text = dumps(data, compact=True, default=_default)  # exact numbers, as nkb evaluate
-    return Response(text, status_code=status, headers=dict(headers or {}),
+    return Response(json_text(data), status_code=status, headers=dict(headers or {}),
                     media_type=media_type)
 
 
