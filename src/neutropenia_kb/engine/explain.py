@@ -76,6 +76,9 @@ class Authored:
             **{owner: parse(when) for owner, when in whens},
             **{a.id: parse(a.applies_when) for a in (*kb.tests, *kb.treatments, *kb.precautions)
                if a.applies_when}}
+        self.written = {owner: unparse(node) for owner, node in self.nodes.items()}
+        self.sources: dict[str, tuple[tuple[str, str | None], ...]] = {
+            item.id: tuple((s.source, s.section) for s in item.sources) for item in kb.items()}
         self.display = {kind: display_units(kb, kind) for kind in BASE_UNIT}
         # Formatting a quantity is exact Fraction arithmetic per display unit, the largest
         # cost of an explanation; the same thresholds and common values recur across patients.
@@ -301,12 +304,13 @@ class Explainer:
     # ---- findings and trace ------------------------------------------------------------------
 
     def because(self, owner: str) -> str:
-        node = self.nodes[owner]
-        return f"when {unparse(node)}: {self.words(node)}"
+        return f"when {self.authored.written[owner]}: {self.words(self.nodes[owner])}"
 
     def finding(self, item: "Item", because: str, certain: bool = True) -> Finding:
-        return Finding(item.id, item.kind, item.title, because,
-                       tuple((s.source, s.section) for s in item.sources), certain)
+        sources = self.authored.sources.get(item.id)
+        if sources is None:
+            sources = tuple((s.source, s.section) for s in item.sources)
+        return Finding(item.id, item.kind, item.title, because, sources, certain)
 
     def findings(self, result: Outcome) -> tuple[Finding, ...]:
         out = []

@@ -165,9 +165,9 @@ def _urgency_card(kb: "KnowledgeBase", result: "Result", data: PatientData, conf
                   base_url: str, pages: Mapping[str, str]) -> dict[str, Any]:
     level = kb.level(result.urgency)
     rank = level.rank
-    reasons = [f for f in result.findings if f.kind == "urgency_rule" and _level_rank(kb, f.id)
-               is not None and (_level_rank(kb, f.id) == rank and f.certain
-                                or (not f.certain and (_level_rank(kb, f.id) or 0) < rank))]
+    ranks = {rule.id: kb.level(rule.level).rank for rule in kb.urgency_rules}
+    reasons = [f for f in result.findings if f.kind == "urgency_rule" and f.id in ranks
+               and (ranks[f.id] == rank and f.certain or (not f.certain and ranks[f.id] < rank))]
     sure = [f.title for f in reasons if f.certain]
     summary = level.title + (": " + "; ".join(sure) if sure else "")
     if not result.urgency_certain:
@@ -310,12 +310,6 @@ def clip(text: str, limit: int = SUMMARY_MAX) -> str:
         return text
     cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:")
     return cut + "…"
-
-
-def _level_rank(kb: "KnowledgeBase", rule_id: str) -> int | None:
-    rule = kb.by_id.get(rule_id)
-    level = getattr(rule, "level", None)
-    return kb.level(level).rank if isinstance(level, str) else None
 
 
 def _question(kb: "KnowledgeBase", name: str) -> str:
