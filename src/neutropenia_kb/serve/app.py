@@ -252,6 +252,10 @@ def _shown(value: Any) -> Any:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
+        if not value.is_finite() or abs(value.adjusted()) > 20:
+            # As written: int(Decimal('1e999999999')) would build a billion-digit number (the
+            # request hung), and float() of it is infinity, which JSON cannot carry.
+            return str(value)
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, Fraction):
         return float(value)

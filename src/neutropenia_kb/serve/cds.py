@@ -204,10 +204,18 @@ def _severity_card(kb: "KnowledgeBase", result: "Result", config: ServeConfig,
                    pages: Mapping[str, str]) -> dict[str, Any]:
     count = format_count(kb, result.anc_cells_per_ul)
     band = next((f for f in result.findings if f.kind == "band"), None)
-    if result.severity == "unknown" or count is None:
+    if count is None:
         summary = "Neutrophil count not available: severity unknown"
         detail = ("No usable neutrophil count (absolute count, or white cell count with the "
                   "neutrophil percent from the same sample) was found.")
+        anchor = None
+    elif result.severity == "unknown":
+        # The count is known but the severity bands do not apply (an out-of-scope limit holds,
+        # e.g. an infant): say so; the scope card that follows says which and why.
+        limits = ", ".join(md_plain(s.title) for s in result.scope_warnings)
+        summary = f"Neutrophil count {count}: severity not graded (out of scope)"
+        detail = (f"The severity levels are not given for this patient: {limits}."
+                  if limits else "The severity levels are not given for this patient.")
         anchor = None
     else:
         title = kb.band(result.severity).title
