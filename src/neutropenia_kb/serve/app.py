@@ -286,9 +286,10 @@ def _short_number(value: Any) -> Any:
     return _default(value)
 
 
-# The standard library's C encoder, about 10x faster than core.json_text's pure-Python one on a
-# result with its findings (a third of a request's cost). Byte-identical output: it is used only
-# when every Decimal's digits are some float's repr; otherwise json_text writes the document.
+# The standard library's C encoder: half the time of core.json_text's pure-Python one on a
+# result with its findings (0.5 against 1.0 ms for 18 KB, a fifth of a request before). Output
+# byte-identical: it is used only when every Decimal's digits are some float's repr; otherwise
+# core.json_text writes the document (tests/serve/test_json_text.py).
 _ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"),
                            default=_short_number).encode
 
