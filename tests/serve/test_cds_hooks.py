@@ -79,6 +79,10 @@ SCENARIOS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "unconvertible_unit_is_missing": (
         full_prefetch(observation("751-8", 0.3, "mmol/L"), observation("8310-5", 310, "K")),
         {"age_years": AGE}),
+    "infant_out_of_scope": (
+        {**full_prefetch(observation("751-8", 0.7, "10*3/uL"), None),
+         "patient": patient_resource((TODAY - dt.timedelta(days=100)).isoformat())},
+        {"anc": "0.7 10^9/L", "age_years": "0.27"}),
     "another_patients_result_is_ignored": (
         full_prefetch(observation("751-8", 0.3, "10*3/uL", patient="p2"), None),
         {"age_years": AGE}),
@@ -103,10 +107,22 @@ def test_cards_agree_with_nkb_evaluate(server: Server, tmp_path: Path) -> None:
         assert status == 200, (name, body)
         cards = check_cards(body)
         want = expected[name]
+        if set(SCENARIOS[name][1]) <= {"age_years"}:
+            # No usable result: nkb evaluate answers an age alone with every rule unknown
+            # (the most urgent level, not certain); a chart without recent results gets one
+            # info card instead (test_nothing_usable_is_one_info_card_saying_what_is_missing).
+            assert want["urgency_certain"] is False, name
+            [card] = cards
+            assert card["indicator"] == "info" and "not assessed" in card["summary"], name
+            continue
         urgency, severity, *scope = cards
         assert urgency["indicator"] == INDICATOR[want["urgency"]], name
-        if want["severity"] == "unknown":
+        if want["severity"] == "unknown" and want.get("anc_cells_per_ul") is None:
             assert "severity unknown" in severity["summary"], name
+        elif want["severity"] == "unknown":  # a count, but the bands do not apply
+            assert f"{want['anc_cells_per_ul']:,} cells/µL" in severity["summary"], name
+            assert "not graded (out of scope)" in severity["summary"], name
+            assert want["scope_warnings"], name
         else:
             assert f"{want['anc_cells_per_ul']:,} cells/µL" in severity["summary"], name
         assert len(scope) == len(want["scope_warnings"]), name
@@ -159,6 +175,33 @@ def test_partial_prefetch_is_evaluated_cautiously(server: Server) -> None:
     assert "not sent by the record system: anc, wbc, neutrophils, bands" in cards[0]["detail"]
 
 
+@pytest.mark.parametrize("prefetch, reasons", [
+    ({"anc": bundle(observation("751-8", 0.3, "10*3/uL", hours_ago=100)),
+      "temperature": bundle(observation("8310-5", 39.0, "Cel", status="preliminary",
+                                        ident="t1"))},
+     ["older than 72 hours", "status 'preliminary'",
+      "not sent by the record system: wbc, neutrophils, bands"]),
+    ({"anc": None, "wbc": None, "neutrophils": None, "bands": None, "temperature": None,
+      "patient": patient_resource()},
+     ["anc: no result on record", "temperature: no result on record", f"{AGE} years"]),
+])
+def test_nothing_usable_is_one_info_card_saying_what_is_missing(
+        server: Server, prefetch: dict[str, Any], reasons: list[str]) -> None:
+    """Stale, non-final or absent results only: no decision and no alarm (a very low stale
+    count and a preliminary fever must not raise one), but not silence either."""
+    status, body = server.json("POST", SERVICE, hook(prefetch))
+    assert status == 200, body
+    [card] = check_cards(body)
+    assert card["indicator"] == "info"
+    assert "not assessed" in card["summary"]
+    for reason in reasons:
+        assert reason in card["detail"], (reason, card["detail"])
+    assert "not a sign that all is well" in card["detail"]
+    assert "from the last 72 hours" in card["detail"]
+    assert "from the last 24 hours" in card["detail"]
+    assert card["source"]["url"] == SITE + "/"
+
+
 @pytest.mark.parametrize("extra", [{}, {"fhirServer": "https://ehr.example.org/fhir"}])
 def test_missing_prefetch_is_412_with_an_operation_outcome(server: Server,
                                                            extra: dict[str, Any]) -> None:
@@ -179,6 +222,9 @@ def test_missing_prefetch_is_412_with_an_operation_outcome(server: Server,
     ({"prefetch": {"anc": "800"}}, "prefetch.anc"),
     ({"prefetch": {"anc": {"resourceType": "Patient"}}}, "prefetch.anc.resourceType"),
     ({"prefetch": {"anc": {"resourceType": "Bundle", "entry": {}}}}, "prefetch.anc.entry"),
+    ({"prefetch": {"anc": {"resourceType": "Bundle", "entry": ["x"]}}}, "prefetch.anc.entry[0]"),
+    ({"prefetch": {"anc": {"resourceType": "Bundle", "entry": [{"resource": 7}]}}},
+     "prefetch.anc.entry[0].resource"),
     ({"fhirAuthorization": {"access_token": "x"}}, "fhirServer"),
 ])
 def test_wrong_types_are_400_naming_the_field(server: Server, change: dict[str, Any],

@@ -96,6 +96,14 @@ def test_bad_input_is_400_with_field_value_and_allowed(server: Server, patient: 
     assert body["allowed"] and body["error"].startswith(f"{field}: ")
 
 
+def test_a_huge_exponent_is_refused_quickly(server: Server) -> None:
+    """1e999999999 is a valid JSON number; quoting it back once built a billion-digit integer
+    and the request never returned. It is quoted as written."""
+    status, _, content = server.request("POST", "/evaluate", raw=b'{"anc": 1e999999999}')
+    body = json.loads(content)
+    assert status == 400 and body["field"] == "anc" and body["value"] == "1E+999999999"
+
+
 @pytest.mark.parametrize("raw, why", [
     (b"{\"anc\": 800", "valid JSON"),
     (b"{\"anc\": NaN}", "NaN"),

@@ -26,6 +26,7 @@ Tri = bool | None
 _OPS = {"<": "below", "<=": "at or below", ">": "above", ">=": "at or above", "==": "equal to",
         "!=": "not equal to"}
 _WORD = {True: "true", False: "false", None: "unknown"}
+QUANTITY_CACHE = 4096
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,26 @@ class Authored:
             **{owner: parse(when) for owner, when in whens},
             **{a.id: parse(a.applies_when) for a in (*kb.tests, *kb.treatments, *kb.precautions)
                if a.applies_when}}
+        self.written = {owner: unparse(node) for owner, node in self.nodes.items()}
+        self.sources: dict[str, tuple[tuple[str, str | None], ...]] = {
+            item.id: tuple((s.source, s.section) for s in item.sources) for item in kb.items()}
+        self.display = {kind: display_units(kb, kind) for kind in BASE_UNIT}
+        # Formatting a quantity is exact Fraction arithmetic per display unit, the largest
+        # cost of an explanation; the same thresholds and common values recur across patients.
+        # Bounded: emptied when full rather than kept in LRU order (cheaper, and enough).
+        self.quantities: dict[tuple[str, Fraction | int], str] = {}
+
+    def quantity(self, kind: str, value: Fraction | int) -> str:
+        key = (kind, value)
+        text = self.quantities.get(key)
+        if text is None:
+            unit = BASE_UNIT.get(kind)
+            text = format_number(Fraction(value)) if unit is None else \
+                format_quantity(Fraction(value), unit, self.display.get(kind))
+            if len(self.quantities) >= QUANTITY_CACHE:
+                self.quantities.clear()
+            self.quantities[key] = text
+        return text
 
 
 class Explainer:
@@ -86,6 +107,13 @@ class Explainer:
         self.decision = decision
         self.scope = authored.scope
         self.nodes = authored.nodes
+        self.authored = authored
+        # Facts are quoted inside every rule that reads them, so the same nodes are judged and
+        # worded many times per patient: remember each by node identity (the parsed nodes live
+        # as long as ``authored``) and each input's wording by name.
+        self._truths: dict[int, Tri] = {}
+        self._words: dict[int, str] = {}
+        self._shown: dict[str, str] = {}
         self.env: dict[str, Any] = dict(patient.values)
         self.env["severity"] = decision.severity
         self.facts = dict(zip((f.id for f in program.facts), decision.facts))
@@ -107,6 +135,14 @@ class Explainer:
 
     def truth(self, node: Node) -> Tri:
         """Kleene three-valued logic, independent of the generated code."""
+        key = id(node)
+        if key in self._truths:
+            return self._truths[key]
+        value = self._truth(node)
+        self._truths[key] = value
+        return value
+
+    def _truth(self, node: Node) -> Tri:
         if isinstance(node, Bool):
             return node.value
         if isinstance(node, Name):
@@ -145,6 +181,13 @@ class Explainer:
 
     def words(self, node: Node) -> str:
         """Why ``node`` has the value it has, naming the inputs that decided it."""
+        key = id(node)
+        text = self._words.get(key)
+        if text is None:
+            text = self._words[key] = self._say(node)
+        return text
+
+    def _say(self, node: Node) -> str:
         value = self.truth(node)
         if isinstance(node, Bool):
             return "always" if node.value else "never"
@@ -211,13 +254,16 @@ class Explainer:
         return f"{name} was not given"
 
     def quantity(self, kind: str, value: Fraction | int) -> str:
-        unit = BASE_UNIT.get(kind)
-        if unit is None:
-            return format_number(Fraction(value))
-        return format_quantity(Fraction(value), unit, display_units(self.kb, kind))
+        return self.authored.quantity(kind, value)
 
     def show(self, name: str) -> str:
         """An input's value in words, as understood and as given ('800 cells/µL (0.8 ×10⁹/L)')."""
+        text = self._shown.get(name)
+        if text is None:
+            text = self._shown[name] = self._show(name)
+        return text
+
+    def _show(self, name: str) -> str:
         value = self.env.get(name)
         if value is None:
             return "not given"
@@ -258,12 +304,13 @@ class Explainer:
     # ---- findings and trace ------------------------------------------------------------------
 
     def because(self, owner: str) -> str:
-        node = self.nodes[owner]
-        return f"when {unparse(node)}: {self.words(node)}"
+        return f"when {self.authored.written[owner]}: {self.words(self.nodes[owner])}"
 
     def finding(self, item: "Item", because: str, certain: bool = True) -> Finding:
-        return Finding(item.id, item.kind, item.title, because,
-                       tuple((s.source, s.section) for s in item.sources), certain)
+        sources = self.authored.sources.get(item.id)
+        if sources is None:
+            sources = tuple((s.source, s.section) for s in item.sources)
+        return Finding(item.id, item.kind, item.title, because, sources, certain)
 
     def findings(self, result: Outcome) -> tuple[Finding, ...]:
         out = []

@@ -118,10 +118,16 @@ def read_request(kb: "KnowledgeBase", body: Any, config: ServeConfig,
     return patient_id, data
 
 
+def page_names(kb: "KnowledgeBase") -> dict[str, str]:
+    """The website page of each item id ('help.html'): a function of the knowledge base only,
+    so the app works it out once rather than per card."""
+    return {i: f"{p[:-3]}.html" for i, p in item_pages(kb).items()}
+
+
 def cards(kb: "KnowledgeBase", result: "Result", data: PatientData, config: ServeConfig,
-          base_url: str) -> list[dict[str, Any]]:
+          base_url: str, pages: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """Urgency first (the action), then severity, then each scope warning."""
-    pages = {i: f"{p[:-3]}.html" for i, p in item_pages(kb).items()}
+    pages = page_names(kb) if pages is None else pages
     out = [_urgency_card(kb, result, data, config, base_url, pages),
            _severity_card(kb, result, config, pages)]
     for limit in result.scope_warnings:
@@ -129,13 +135,39 @@ def cards(kb: "KnowledgeBase", result: "Result", data: PatientData, config: Serv
     return out
 
 
+def has_results(data: PatientData) -> bool:
+    """Whether any observation was usable. Without one the engine has nothing to decide on
+    (an empty patient is refused; an age alone would only make every rule unknown, an alarm
+    raised by the absence of data), so the hook answers with `no_results_card` instead."""
+    return any(want.input in data.mapping for want in WANTED)
+
+
+def no_results_card(kb: "KnowledgeBase", data: PatientData,
+                    config: ServeConfig) -> dict[str, Any]:
+    """One `info` card: nothing was assessed, which results were missing or unusable and why,
+    and what would let the service decide. Not an alarm, and not an all-clear either."""
+    counts = int(config.max_age_counts.total_seconds() // 3600)
+    temperature = int(config.max_age_temperature.total_seconds() // 3600)
+    lines = ["No usable neutrophil count or body temperature was found, so the severity of a "
+             "low neutrophil count and how urgently to act were not assessed. This is not a "
+             "sign that all is well.", ""]
+    lines += _data_lines(kb, data)
+    lines += [f"**To get an assessment:** record a final (or amended or corrected) neutrophil "
+              f"count, or a white cell count with the neutrophil percent from the same sample, "
+              f"from the last {counts} hours, and a body temperature from the last "
+              f"{temperature} hours; the cards are worked out again when the chart is next "
+              "opened."]
+    return _card("No usable recent neutrophil count or temperature: not assessed",
+                 "\n".join(lines), "info", _source(kb, config, None, None), [])
+
+
 def _urgency_card(kb: "KnowledgeBase", result: "Result", data: PatientData, config: ServeConfig,
                   base_url: str, pages: Mapping[str, str]) -> dict[str, Any]:
     level = kb.level(result.urgency)
     rank = level.rank
-    reasons = [f for f in result.findings if f.kind == "urgency_rule" and _level_rank(kb, f.id)
-               is not None and (_level_rank(kb, f.id) == rank and f.certain
-                                or (not f.certain and (_level_rank(kb, f.id) or 0) < rank))]
+    ranks = {rule.id: kb.level(rule.level).rank for rule in kb.urgency_rules}
+    reasons = [f for f in result.findings if f.kind == "urgency_rule" and f.id in ranks
+               and (ranks[f.id] == rank and f.certain or (not f.certain and ranks[f.id] < rank))]
     sure = [f.title for f in reasons if f.certain]
     summary = level.title + (": " + "; ".join(sure) if sure else "")
     if not result.urgency_certain:
@@ -172,10 +204,18 @@ def _severity_card(kb: "KnowledgeBase", result: "Result", config: ServeConfig,
                    pages: Mapping[str, str]) -> dict[str, Any]:
     count = format_count(kb, result.anc_cells_per_ul)
     band = next((f for f in result.findings if f.kind == "band"), None)
-    if result.severity == "unknown" or count is None:
+    if count is None:
         summary = "Neutrophil count not available: severity unknown"
         detail = ("No usable neutrophil count (absolute count, or white cell count with the "
                   "neutrophil percent from the same sample) was found.")
+        anchor = None
+    elif result.severity == "unknown":
+        # The count is known but the severity bands do not apply (an out-of-scope limit holds,
+        # e.g. an infant): say so; the scope card that follows says which and why.
+        limits = ", ".join(md_plain(s.title) for s in result.scope_warnings)
+        summary = f"Neutrophil count {count}: severity not graded (out of scope)"
+        detail = (f"The severity levels are not given for this patient: {limits}."
+                  if limits else "The severity levels are not given for this patient.")
         anchor = None
     else:
         title = kb.band(result.severity).title
@@ -278,12 +318,6 @@ def clip(text: str, limit: int = SUMMARY_MAX) -> str:
         return text
     cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:")
     return cut + "…"
-
-
-def _level_rank(kb: "KnowledgeBase", rule_id: str) -> int | None:
-    rule = kb.by_id.get(rule_id)
-    level = getattr(rule, "level", None)
-    return kb.level(level).rank if isinstance(level, str) else None
 
 
 def _question(kb: "KnowledgeBase", name: str) -> str:

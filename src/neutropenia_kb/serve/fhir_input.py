@@ -143,7 +143,9 @@ def _observations(resource: Any, where: str) -> list[tuple[str, Mapping[str, Any
         raise InputError(f"{where}.entry", entries, "a list of bundle entries")
     out = []
     for i, entry in enumerate(entries):
-        res = entry.get("resource") if isinstance(entry, Mapping) else None
+        if not isinstance(entry, Mapping):
+            raise InputError(f"{where}.entry[{i}]", entry, "a bundle entry: {\"resource\": {...}}")
+        res = entry.get("resource")
         if not isinstance(res, Mapping):
             raise InputError(f"{where}.entry[{i}].resource", res, "a FHIR resource")
         if res.get("resourceType") == "Observation":  # e.g. an OperationOutcome is skipped
