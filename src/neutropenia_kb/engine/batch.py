@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Collection, Iterable, Iterator, Mapping, NamedTuple, Sequence, TextIO
 
-from neutropenia_kb.core.json_text import dumps
+from neutropenia_kb.core.json_text import DuplicateKey, dumps, loads
 from neutropenia_kb.core.problems import InputError, Problem, UsageError, did_you_mean, render_all, show_value
 from neutropenia_kb.core.units import Unit
 from neutropenia_kb.engine.evaluate import Evaluator, Result
@@ -270,20 +270,13 @@ def _int(text: str) -> int:
     return int(text)
 
 
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise _Fault(f"the key '{show_value(key)}' is given twice; give each input once")
-        obj[key] = value
-    return obj
-
-
 def _json_object(text: str) -> dict[str, Any]:
     """One JSON Lines row, read exactly (decimals as Decimal, as YAML's are)."""
     try:
-        value = json.loads(text, parse_float=Decimal, parse_int=_int,
-                           parse_constant=_no_constant, object_pairs_hook=_object)
+        value = loads(text, parse_int=_int, parse_constant=_no_constant)
+    except DuplicateKey as exc:
+        raise _Fault(f"the key '{show_value(exc.key)}' is given twice; give each input "
+                     "once") from None
     except json.JSONDecodeError as exc:
         raise _Fault(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     except RecursionError:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import json.decoder
-import json.scanner
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
+from neutropenia_kb.core.json_text import DuplicateKey, loads
 from neutropenia_kb.core.problems import InputError, UsageError, did_you_mean, show_value
 from neutropenia_kb.core.units import (
     ACCEPTED,
@@ -368,7 +367,12 @@ def read_json(text: str) -> Any:
 
     Raises json.JSONDecodeError, also for a duplicate key and for nesting too deep to read."""
     try:
-        return _ExactJSON().decode(text)
+        return loads(text, parse_int=_json_int, parse_constant=Decimal, locate=True)
+    except DuplicateKey as exc:
+        raise json.JSONDecodeError(
+            f"duplicate key '{show_value(exc.key)}' (first written on line {exc.first_line}); "
+            "JSON would silently keep only the last one: remove or rename one", text,
+            exc.position or 0) from None
     except RecursionError:  # the stack is unwound by now; report it like any syntax error
         raise json.JSONDecodeError("nested too deeply (a patient needs three levels at most, "
                                    "as in {\"anc\": {\"value\": 0.8, \"unit\": \"G/L\"}})",
@@ -381,46 +385,6 @@ def _json_int(text: str) -> int | Decimal:
     return int(text) if len(text) <= MAX_DIGITS else Decimal(text)
 
 
-class _ExactJSON(json.JSONDecoder):
-    def __init__(self) -> None:
-        super().__init__(parse_float=Decimal, parse_int=_json_int, parse_constant=Decimal)
-        # The pure-Python scanner, because it hands each object's text position to
-        # parse_object: that is how a duplicate key gets a line. Patient files are small.
-        self.parse_object = self._object
-        self.scan_once = json.scanner.py_make_scanner(self)  # type: ignore[attr-defined]
-
-    def _object(self, s_and_end: tuple[str, int], strict: bool, scan_once: Any, object_hook: Any,
-                object_pairs_hook: Any, memo: Any = None) -> tuple[dict[str, Any], int]:
-        starts: list[int] = []
-
-        def value_at(text: str, index: int) -> Any:
-            starts.append(index)  # one call per member, in order: the positions of the values
-            return scan_once(text, index)
-
-        pairs, end = json.decoder.JSONObject(  # type: ignore[attr-defined]
-            s_and_end, strict, value_at, None, list, memo)
-        text = s_and_end[0]
-        seen: dict[str, int] = {}
-        for (key, _), start in zip(pairs, starts):
-            start = _key_start(text, start)
-            if key in seen:
-                first = text.count("\n", 0, seen[key]) + 1
-                raise json.JSONDecodeError(
-                    f"duplicate key '{show_value(key)}' (first written on line {first}); JSON "
-                    "would silently keep only the last one: remove or rename one", text, start)
-            seen[key] = start
-        return dict(pairs), end
-
-
-def _key_start(text: str, value_start: int) -> int:
-    """Where the key of the value at ``value_start`` opens: back over the ':' and the closing
-    quote to the first quote not escaped by a backslash (only whitespace lies between)."""
-    quote = text.rindex('"', 0, text.rindex(":", 0, value_start))
-    while True:
-        quote = text.rindex('"', 0, quote)
-        backslashes = quote - len(text[:quote].rstrip("\\"))
-        if backslashes % 2 == 0:
-            return quote
 def arithmetic(node: Node, values: Mapping[str, Any]) -> Fraction:
     """A derived input's formula over exact values in base units. The checker allows only
     names of inputs, literals and + - * / with a nonzero literal divisor, and bounds the depth."""
