@@ -123,19 +123,20 @@ class InputReader:
             return False
         raise InputError(self.id, raw, "true or false (yes/no)")
 
-    def _number(self, raw: Any, bare_unit: Unit | None = None
+    def _number(self, raw: Any, bare_unit: Unit | None = None, quick: bool = True
                 ) -> tuple[Value, tuple[Number, Unit | None] | None]:
         """``bare_unit``: the unit a batch declared for this column, for numbers written
-        without one (no ambiguity then: the unit was written once for the column)."""
+        without one (no ambiguity then: the unit was written once for the column).
+        ``quick=False``: the exact way only, the reference the quick ways are tested against."""
         unit = self.unit
         given: Number
         below = self.ambiguous_below
-        if type(raw) is int and self.fast_ints and -_INT_LIMIT < raw < _INT_LIMIT and \
-                bare_unit is None and (below is None or not 0 < raw < below):
+        if quick and type(raw) is int and self.fast_ints and -_INT_LIMIT < raw < _INT_LIMIT \
+                and bare_unit is None and (below is None or not 0 < raw < below):
             value: Number = raw
             given = raw
-        elif (quick := self._quick(raw, bare_unit)) is not None:
-            value, given, unit = quick
+        elif quick and (fast := self._quick(raw, bare_unit)) is not None:
+            value, given, unit = fast
         else:
             try:
                 given, written = self._split(raw)
