@@ -305,7 +305,7 @@ def run(evaluator: Evaluator, rows: Iterable[Row], out: TextIO, fmt: str,
     the results); returns counts and the first errors, placed at ``source``'s lines. Never raises
     for a row: each fault is written in that row."""
     summary = Summary()
-    writer = Writer(out, fmt, columns, units or {})
+    writer = Writer(out, fmt, columns, units or {}, evaluator.kb.severity.input)
     evaluate, written = evaluator.evaluate, writer.written
     for row in rows:
         summary.rows += 1

@@ -62,12 +62,13 @@ class Writer:
     it is caught as the row's); ``write(row, written, error)`` writes one row."""
 
     def __init__(self, stream: TextIO, fmt: str, columns: Sequence[str],
-                 units: Mapping[str, Unit]) -> None:
+                 units: Mapping[str, Unit], anc_input: str = "anc") -> None:
         self.stream = stream
         self.fmt = fmt
         self.inputs = list(columns)
         self.units = units  # echoed in the header, so the bare numbers are read as they were
         self.csv: Any = None
+        self.anc_input = anc_input  # the severity input, whose count the anc column shows
         self._decisions: dict[tuple[Any, ...], tuple[list[str], str, str, str]] = {}
 
     def written(self, result: Result) -> Any:
@@ -88,8 +89,10 @@ class Writer:
                 _cell(fields["fever"]), _cell(fields["scope_warnings"]),
                 _cell(fields["advice_ids"]))
         head, fever, scope, advice = known
-        anc = result.anc_cells_per_ul
-        settle = result.settle_with
+        # Read past the cached properties (anc_cells_per_ul, settle_with): Python 3.11 takes a
+        # lock on each first access, a tenth of a row's time.
+        anc = result.patient.values.get(self.anc_input)
+        settle = () if result.urgency_certain else result.settle_with
         return [*head, ";".join(settle) if settle else "",
                 "" if anc is None else _anc_cell(anc), fever, scope, advice, ""]
 
@@ -123,8 +126,7 @@ class Writer:
         self.csv.writerow(cells)
 
 
-def _anc_cell(anc: Fraction) -> str:
-    numerator, denominator = anc.numerator, anc.denominator
-    if denominator == 1:
-        return str(numerator)  # what json_number and _cell make of a whole count
-    return _cell(json_number(anc))
+def _anc_cell(anc: Any) -> str:
+    if type(anc) is int:
+        return str(anc)  # what json_number and _cell make of a whole count
+    return _cell(json_number(Fraction(anc)))  # as Result.anc_cells_per_ul and decision_json
