@@ -3,12 +3,13 @@
     python benchmarks/evaluate.py                       # 100,000 patients, 1,000,000 CSV rows
     python benchmarks/evaluate.py --rows 200000         # a quicker batch run
 
-Part 1 runs the compiled knowledge base (kb.evaluate: input checking, exact units, decisions and
-advice ids; explanations are lazy and not built) and a hand-written function implementing the
+Part 1 runs the compiled knowledge base (``neutropenia_kb.evaluate(kb, patient)``: input
+checking, exact units, decisions and advice ids; explanations are lazy and not built) and a hand-written function implementing the
 same rules of rules/ on the same synthetic patients, checks that both agree on every patient,
 and prints patients per second for both and their ratio. It also times the decision step alone
-(already-parsed inputs). Part 2 streams a CSV batch through `nkb evaluate` code (batch.run) in
-a child process, at a tenth of the rows and at the full count, and prints time and peak memory
+(already-parsed inputs). Times are CPU seconds of this process (time.process_time), so that
+other work on a shared machine counts less. Part 2 streams a CSV batch through `nkb evaluate`
+code (batch.Rows and batch.run) in a child process, at a tenth of the rows and at the full count, and prints time and peak memory
 (VmHWM) of each, to show memory is flat in the number of rows.
 """
 
@@ -42,8 +43,8 @@ def synthetic(n: int, seed: int = 4) -> list[dict[str, Any]]:
     for _ in range(n):
         p: dict[str, Any] = {}
         r = rng.random()
-        if r < 0.7:
-            p["anc"] = rng.randrange(0, 4000)
+        if r < 0.7:  # a bare count under 100 is refused as ambiguous (inputs.yaml)
+            p["anc"] = rng.randrange(100, 4000)
         elif r < 0.8:
             p["anc"] = f"{rng.randrange(0, 4000) / 1000} x10^9/L"
         elif r < 0.9:
@@ -132,10 +133,10 @@ def hand(p: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def per_second(fn: Any, items: list[Any]) -> float:
-    start = time.perf_counter()
+    start = time.process_time()
     for item in items:
         fn(item)
-    return len(items) / (time.perf_counter() - start)
+    return len(items) / (time.process_time() - start)
 
 
 def part1(n: int) -> None:
@@ -157,12 +158,14 @@ def part1(n: int) -> None:
 
     disagree = sum(1 for p in patients if ours(p)[:5] != hand(p)[:5])
     print(f"agreement: {n - disagree:,} of {n:,} patients decided the same by both")
-    for _ in range(2):  # second round is the one reported (warm caches)
-        hand_rate = per_second(hand, patients)
-        ours_rate = per_second(evaluator.evaluate, patients)
+    hand_rate = ours_rate = 0.0
+    for _ in range(3):  # the best of three rounds, for each side
+        hand_rate = max(hand_rate, per_second(hand, patients))
+        ours_rate = max(ours_rate, per_second(lambda p: neutropenia_kb.evaluate(kb, p),
+                                              patients))
     print(f"end to end (raw input → decisions + advice ids), {n:,} patients:")
     print(f"  hand-written Python : {hand_rate:12,.0f} patients/s")
-    print(f"  nkb evaluator       : {ours_rate:12,.0f} patients/s")
+    print(f"  evaluate(kb, p)     : {ours_rate:12,.0f} patients/s")
     print(f"  ratio               : {hand_rate / ours_rate:.2f}× slower than hand-written")
     parsed = [evaluator.parser.parse(p) for p in patients]
     values = [p.values for p in parsed]
@@ -192,7 +195,7 @@ def _write_csv(path: Path, rows: int) -> None:
         w = csv.writer(f)
         w.writerow(columns)
         for i in range(rows):
-            w.writerow([i, rng.randrange(0, 4000), f"{rng.uniform(36, 39.5):.1f}",
+            w.writerow([i, rng.randrange(100, 4000), f"{rng.uniform(36, 39.5):.1f}",
                         ";".join(rng.sample(SYMPTOMS, rng.choice((0, 0, 1)))),
                         rng.choice(("true", "false", "")), rng.randrange(0, 90)])
 
@@ -201,15 +204,16 @@ def batch_child(src: str, count: int) -> None:
     import itertools
 
     import neutropenia_kb
-    from neutropenia_kb.engine.batch import read_rows, run
+    from neutropenia_kb.engine.batch import Rows, accepted_columns, run
 
     kb = neutropenia_kb.load(ROOT / "rules")
-    evaluator_for(kb)  # compile before timing
+    evaluator = evaluator_for(kb)  # compile before timing
     base = _peak_kib()
-    start = time.perf_counter()
-    with open(src, newline="", encoding="utf-8") as f, open(os.devnull, "w") as out:
-        summary = run(evaluator_for(kb), itertools.islice(read_rows(f, "csv"), count), out, "csv")
-    took = time.perf_counter() - start
+    start = time.process_time()
+    with open(src, "rb") as f, open(os.devnull, "w", newline="") as out:
+        rows = Rows(f, "csv", accepted_columns(evaluator))
+        summary = run(evaluator, itertools.islice(rows, count), out, "csv", rows.columns)
+    took = time.process_time() - start
     peak = _peak_kib()
     print(f"batch CSV {summary.rows:>10,} rows: {took:7.1f} s, {summary.rows / took:8,.0f} "
           f"rows/s, peak RSS {peak / 1024:6.1f} MiB (after loading the KB: "

@@ -9,21 +9,24 @@ A header that cannot be used (a repeated or unknown column) stops the file befor
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Collection, Iterable, Iterator, Mapping, NamedTuple, Sequence, TextIO
+from typing import Any, BinaryIO, Callable, Collection, Iterable, Iterator, Mapping, Sequence, TextIO
 
-from neutropenia_kb.core.json_text import dumps
+from neutropenia_kb.core.json_text import DuplicateKey, loads
 from neutropenia_kb.core.problems import InputError, Problem, UsageError, did_you_mean, render_all, show_value
 from neutropenia_kb.core.units import Unit
-from neutropenia_kb.engine.evaluate import Evaluator, Result
+
+# Row, the result columns and cells are written in batch_write.py; callers find them here too.
+from neutropenia_kb.engine.batch_write import RESULT_COLUMNS as RESULT_COLUMNS
+from neutropenia_kb.engine.batch_write import Row as Row
+from neutropenia_kb.engine.batch_write import Writer
+from neutropenia_kb.engine.batch_write import _cell as _cell
+from neutropenia_kb.engine.batch_write import result_fields as result_fields
+from neutropenia_kb.engine.evaluate import Evaluator
 from neutropenia_kb.engine.patient import PASSTHROUGH
 
-RESULT_COLUMNS = ("severity", "urgency", "urgency_certain", "settle_with", "anc_cells_per_ul",
-                  "fever", "scope_warnings", "advice_ids", "error")
 KEEP_ERRORS = 20  # messages kept for the summary; all bad rows are in the output anyway
 # A patient row is a few hundred bytes. Longer lines are skipped in chunks, never held whole;
 # cells are held to the csv module's own default limit, which spreadsheet exports stay below.
@@ -31,14 +34,6 @@ MAX_LINE_BYTES = 1 << 20
 MAX_CELL_CHARS = 131_072
 MAX_ERROR_CHARS = 1_000
 MAX_NUMBER_DIGITS = 1_000  # JSON integers; Python refuses over 4,300 digits with a bare ValueError
-
-
-class Row(NamedTuple):
-    """One row as read: its physical line, its cells by column, and why it could not be read."""
-
-    line: int
-    data: dict[str, Any]
-    error: str | None = None
 
 
 @dataclass
@@ -270,20 +265,13 @@ def _int(text: str) -> int:
     return int(text)
 
 
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise _Fault(f"the key '{show_value(key)}' is given twice; give each input once")
-        obj[key] = value
-    return obj
-
-
 def _json_object(text: str) -> dict[str, Any]:
     """One JSON Lines row, read exactly (decimals as Decimal, as YAML's are)."""
     try:
-        value = json.loads(text, parse_float=Decimal, parse_int=_int,
-                           parse_constant=_no_constant, object_pairs_hook=_object)
+        value = loads(text, parse_int=_int, parse_constant=_no_constant)
+    except DuplicateKey as exc:
+        raise _Fault(f"the key '{show_value(exc.key)}' is given twice; give each input "
+                     "once") from None
     except json.JSONDecodeError as exc:
         raise _Fault(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     except RecursionError:
@@ -310,65 +298,6 @@ def jsonl_columns(stream: BinaryIO) -> list[str]:
     return list(seen)
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):  # passthrough values such as an id keep their digits
-        return int(value) if value == value.to_integral_value() else str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        return ";".join(value)
-    if isinstance(value, (list, tuple, dict)):
-        return dumps(value, default=_json_default)
-    return str(value)
-
-
-def result_fields(result: Result | None, error: str | None) -> dict[str, Any]:
-    if result is None:
-        return {name: None for name in RESULT_COLUMNS[:-1]} | {"error": error}
-    return result.decision_json() | {"error": None}
-
-
-class _Writer:
-    def __init__(self, stream: TextIO, fmt: str, columns: Sequence[str],
-                 units: Mapping[str, Unit]) -> None:
-        self.stream = stream
-        self.fmt = fmt
-        self.inputs = list(columns)
-        self.units = units  # echoed in the header, so the bare numbers are read as they were
-        self.csv: Any = None
-
-    def write(self, row: Row, fields: dict[str, Any]) -> None:
-        if self.fmt == "jsonl":
-            out = {"line": row.line}
-            if "id" in row.data:
-                out["id"] = row.data["id"]
-            out.update(fields)
-            self.stream.write(dumps(out, default=_json_default) + "\n")  # exact numbers
-            return
-        if self.csv is None:
-            if not self.inputs:  # rows given without their columns: the first row's keys
-                self.inputs = list(row.data)
-            # An input key named like an output column (possible in JSON Lines) keeps its values
-            # under a marked name rather than being overwritten by the result.
-            taken = {"line", *RESULT_COLUMNS}
-            header = ["line", *(f"{k} (input)" if k in taken else
-                                f"{k} [{self.units[k].name}]" if k in self.units else k
-                                for k in self.inputs), *RESULT_COLUMNS]
-            self.csv = csv.writer(self.stream)
-            self.csv.writerow(header)
-        data = row.data
-        self.csv.writerow([row.line, *(_cell(data.get(k)) for k in self.inputs),
-                           *(_cell(fields[k]) for k in RESULT_COLUMNS)])
-
-
 def run(evaluator: Evaluator, rows: Iterable[Row], out: TextIO, fmt: str,
         columns: Sequence[str] = (), on_row: Callable[[], None] | None = None,
         source: Path | None = None, units: Mapping[str, Unit] | None = None) -> Summary:
@@ -376,15 +305,15 @@ def run(evaluator: Evaluator, rows: Iterable[Row], out: TextIO, fmt: str,
     the results); returns counts and the first errors, placed at ``source``'s lines. Never raises
     for a row: each fault is written in that row."""
     summary = Summary()
-    writer = _Writer(out, fmt, columns, units or {})
-    evaluate = evaluator.evaluate
+    writer = Writer(out, fmt, columns, units or {}, evaluator.kb.severity.input)
+    evaluate, written = evaluator.evaluate, writer.written
     for row in rows:
         summary.rows += 1
         error = row.error
-        fields: dict[str, Any] = {}
+        result: Any = None
         if error is None:
             try:
-                fields = result_fields(evaluate(row.data, units), None)
+                result = written(evaluate(row.data, units))
             except InputError as exc:
                 error = str(exc)
             except RecursionError:
@@ -401,8 +330,7 @@ def run(evaluator: Evaluator, rows: Iterable[Row], out: TextIO, fmt: str,
             if len(summary.first_errors) < KEEP_ERRORS:
                 summary.first_errors.append(Problem(source, row.line, None, f"row {row.line}",
                                                     error))
-            fields = result_fields(None, error)
-        writer.write(row, fields)
+        writer.write(row, result, error)
         if on_row is not None:
             on_row()
     return summary

@@ -8,33 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import json.decoder
-import json.scanner
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
+from neutropenia_kb.core.json_text import DuplicateKey, loads
 from neutropenia_kb.core.problems import InputError, UsageError, did_you_mean, show_value
-from neutropenia_kb.core.units import (
-    ACCEPTED,
-    MAX_DIGITS,
-    MAX_EXPONENT,
-    MAX_TEXT,
-    UNITS,
-    Unit,
-    UnitError,
-    exact,
-    find_unit,
-    format_number,
-    simplest,
-    split_quantity,
-)
+from neutropenia_kb.core.units import MAX_DIGITS, MAX_TEXT, Unit, find_unit, simplest
+from neutropenia_kb.engine.input_reader import InputReader, Number, Value
 from neutropenia_kb.engine.plausible import check_given
 from neutropenia_kb.lang.parse import Arith, Name, Node, parse
 from neutropenia_kb.lang.parse import Number as Literal
 
 if TYPE_CHECKING:
-    from neutropenia_kb.kb.model import Input, KnowledgeBase
+    from neutropenia_kb.kb.model import KnowledgeBase
 
 # Row fields that are not clinical inputs and pass through batch files untouched. `name` and
 # `test_date` are printed on a personal leaflet (Patient.details); no rule can read them.
@@ -43,13 +30,6 @@ MAX_NAME = 100
 # The word for "no symptoms" in every format; an empty list says the same in YAML and JSON. An
 # empty cell, like a missing key, means "not given" (DESIGN.md, "Missing and empty").
 NO_SYMPTOMS = "none"
-Number = int | Fraction
-Value = Number | bool | frozenset[str]
-_TRUE = {"true", "yes", "y", "1"}
-_FALSE = {"false", "no", "n", "0"}
-_NOUN = {"cell_count": "count", "temperature": "temperature", "percent": "percent",
-         "number": "number"}
-_INT_LIMIT = 10 ** (MAX_EXPONENT + 1)  # ints beyond it go through exact(), which refuses them
 
 
 class Patient(NamedTuple):
@@ -62,175 +42,21 @@ class Patient(NamedTuple):
     details: Mapping[str, str] = {}  # name, test_date (ISO): printed, never used by rules
 
 
-class AmbiguousInput(InputError):
-    """A number without a unit that is plausible in two units (inputs.yaml `bare_number`)."""
-
-    def __init__(self, field_name: str, value: object, readings: str, example: str) -> None:
-        super().__init__(field_name, value, f"a number with its unit, e.g. {example}")
-        shown = f"'{show_value(value)}'" if isinstance(value, str) else show_value(value)
-        self.args = (f"{show_value(field_name)}: {shown} is ambiguous: {readings}? Write the "
-                     f"unit, e.g. {example}",)
-
-
-class _Spec:
-    """How one declared input is read; built once per knowledge base."""
-
-    def __init__(self, inp: "Input",
-                 meaning: Callable[[Fraction], str] | None = None) -> None:
-        self.id = inp.id
-        self.type = inp.type
-        self.unit = find_unit(inp.unit) if inp.unit else None
-        self.dimension = inp.dimension or {"percent": "percent"}.get(inp.type, "number")
-        names = inp.accepted_units or ()
-        wanted = {find_unit(n) for n in names} - {None} if names else None
-        self.accepted = [spelling for spelling, u in UNITS.items()
-                         if u.dimension == self.dimension and (wanted is None or u in wanted)]
-        self.accepted_units = {id(UNITS[s]) for s in self.accepted}
-        to_base = self.unit.to_base if self.unit else (lambda v: v)
-        self.min = simplest(to_base(inp.min)) if inp.min is not None else None
-        self.max = simplest(to_base(inp.max)) if inp.max is not None else None
-        self.fast_ints = self.unit is None or self.unit.to_base(Fraction(7)) == 7
-        self.ambiguous_below = inp.ambiguous_below if self.unit is not None else None
-        self.meaning = meaning  # what a value in base units means, e.g. its severity band
-
-    def allowed(self) -> str:
-        """'a count from 0 to 100,000 cells/µL (a bare number is in cells/µL; units: ...)'."""
-        noun = _NOUN.get(self.dimension, "value")
-        unit = self.unit
-        rng = ""
-        if self.min is not None and self.max is not None:
-            low, high = Fraction(self.min), Fraction(self.max)
-            if unit is not None:
-                low, high = unit.from_base(low), unit.from_base(high)
-            sym = (" " + unit.symbol) if unit else ("%" if self.dimension == "percent" else "")
-            rng = f" from {format_number(low)} to {format_number(high)}{sym}"
-        if self.type == "quantity" and unit is not None:
-            rng += f" (a bare number is in {unit.symbol}; units: " \
-                   f"{', '.join(self.accepted_spellings())})"
-        return f"a {noun}{rng}"
-
-    def accepted_spellings(self) -> list[str]:
-        return [s for s in ACCEPTED.get(self.dimension, []) if s in self.accepted
-                or any(find_unit(s) is UNITS[a] for a in self.accepted)]
-
-    def read(self, raw: Any) -> tuple[Value, tuple[Number, Unit | None] | None]:
-        kind = self.type
-        if kind == "quantity" or kind == "percent" or kind == "number":
-            return self._number(raw)
-        if kind == "boolean":
-            return self._bool(raw), None
-        if kind == "symptoms":
-            raise AssertionError("symptoms are read by the parser")
-        raise InputError(self.id, raw, f"an input of type {kind} (not supported)")
-
-    def _bool(self, raw: Any) -> bool:
-        if isinstance(raw, bool):
-            return raw
-        # Words (CSV cells, forms) and the numbers 1 and 0; never str() of anything else: a
-        # list nested 100,000 deep would raise RecursionError, and [True] is not a yes.
-        text = raw.strip().lower() if isinstance(raw, str) else \
-            str(raw) if type(raw) is int and raw in (0, 1) else ""
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise InputError(self.id, raw, "true or false (yes/no)")
-
-    def _number(self, raw: Any, bare_unit: Unit | None = None
-                ) -> tuple[Value, tuple[Number, Unit | None] | None]:
-        """``bare_unit``: the unit a batch declared for this column, for numbers written
-        without one (no ambiguity then: the unit was written once for the column)."""
-        unit = self.unit
-        given: Number
-        below = self.ambiguous_below
-        if type(raw) is int and self.fast_ints and -_INT_LIMIT < raw < _INT_LIMIT and \
-                bare_unit is None and (below is None or not 0 < raw < below):
-            value: Number = raw
-            given = raw
-        else:
-            try:
-                given, written = self._split(raw)
-            except UnitError as exc:
-                raise InputError(self.id, raw, f"{exc}; give {self.allowed()}") from None
-            if written is not None or self.dimension == "percent":
-                unit = written
-            elif bare_unit is not None:
-                unit = bare_unit
-            elif below is not None and 0 < given < below:
-                self._ambiguous(raw, Fraction(given))
-            value = simplest(unit.to_base(given) if unit else given)
-        if (self.min is not None and value < self.min) or \
-                (self.max is not None and value > self.max):
-            column = f"; this column's bare numbers are in {bare_unit.symbol}" if bare_unit else ""
-            raise InputError(self.id, raw, self.allowed() + column)
-        return value, (given, unit)
-
-    def _ambiguous(self, raw: Any, number: Fraction) -> None:
-        """Refuse a bare number that is plausible in another accepted unit, naming each
-        reading (with its meaning, e.g. the severity band) and asking for the unit."""
-        assert self.unit is not None
-        readings = [self._reading(number, self.unit)]
-        for spelling in self.accepted:
-            other = UNITS[spelling]
-            if other is self.unit or any(r[1] is other for r in readings):
-                continue
-            base = other.to_base(number)
-            if (self.min is None or base >= self.min) and (self.max is None or base <= self.max):
-                readings.append(self._reading(number, other))
-        if len(readings) > 1:
-            example = " or ".join(f"'{format_number(number).replace(',', '')} {u.name}'"
-                                  for _, u in readings[1:] + readings[:1])
-            raise AmbiguousInput(self.id, raw, " or ".join(r[0] for r in readings), example)
-
-    def _reading(self, number: Fraction, unit: Unit) -> tuple[str, Unit]:
-        base = unit.to_base(number)
-        text = f"{format_number(number)} {unit.symbol}"
-        if self.unit is not None and unit is not self.unit:
-            text += f" = {format_number(self.unit.from_base(base))} {self.unit.symbol}"
-        if self.meaning is not None:
-            text += f" ({self.meaning(base)})"
-        return text, unit
-
-    def _split(self, raw: Any) -> tuple[Fraction, Unit | None]:
-        """The number and the unit written with it (None when none was written)."""
-        unit_text = ""
-        if isinstance(raw, Mapping):
-            extra = set(raw) - {"value", "unit"}
-            if extra or "value" not in raw:
-                raise UnitError("write {value: 0.8, unit: '10^9/L'}")
-            number, unit_text = exact(raw["value"]), raw.get("unit") or ""
-            if not isinstance(unit_text, str):
-                raise UnitError(f"the unit must be written as text, such as '10^9/L', not "
-                                f"{show_value(unit_text)}")
-        elif isinstance(raw, str):
-            number, unit_text = split_quantity(raw)
-        else:
-            number = exact(raw)
-        if not unit_text:
-            return number, None
-        unit = find_unit(unit_text) if len(unit_text) <= MAX_TEXT else None
-        if unit is None or id(unit) not in self.accepted_units:
-            if self.dimension == "percent" and unit_text.strip() == "%":
-                return number, None  # percent inputs hold the number itself
-            shown = show_value(unit_text)
-            raise UnitError(f"unknown unit '{shown}'" if unit is None else
-                            f"'{shown}' is a unit for {_NOUN.get(unit.dimension, 'another')} "
-                            "values")
-        return number, unit
-
-
 class PatientParser:
     """Reads patient mappings for one knowledge base."""
 
     def __init__(self, kb: "KnowledgeBase") -> None:
-        self.specs = {inp.id: _Spec(inp, _band_words(kb) if inp.id == kb.severity.input
+        self.specs = {inp.id: InputReader(inp, _band_words(kb) if inp.id == kb.severity.input
                                     else None) for inp in kb.inputs}
         self.symptoms = frozenset(s.id for s in kb.symptoms)
         self.anc = kb.severity.input
         self.derived = kb.derived
+        # Numbers straight to the number reader: the call through ``read`` costs per cell.
         self.readers: dict[str, Callable[[Any], tuple[Value, Any]]] = {
-            name: (self._symptoms if spec.type == "symptoms" else spec.read)
+            name: (self._symptoms if spec.type == "symptoms" else spec._number
+                   if spec.type in ("quantity", "percent", "number") else spec.read)
             for name, spec in self.specs.items()}
+        self.formulas = {fill.id: parse(fill.formula) for fill in self.derived}
 
     def column_units(self, units: Mapping[str, str]) -> dict[str, Unit]:
         """Check units declared once for a column of a batch (``--unit anc=10^9/L`` or a
@@ -252,7 +78,7 @@ class PatientParser:
 
     def parse(self, raw: Mapping[str, Any], units: Mapping[str, Unit] | None = None) -> Patient:
         """``units``: from column_units, the unit of numbers written without one, per input."""
-        if not isinstance(raw, Mapping):
+        if type(raw) is not dict and not isinstance(raw, Mapping):  # typing's check is slow
             raise InputError("patient", raw, "a mapping of input names to values, e.g. "
                              "{anc: 800, temperature: 38.2}")
         values: dict[str, Value] = {}
@@ -282,18 +108,18 @@ class PatientParser:
         # Derived inputs as inputs.yaml declares them (rules/check.py has checked each formula).
         for fill in self.derived:
             parts = fill.add_up_to_100
-            if any(name in values for name in parts):
+            if not values.keys().isdisjoint(parts):
                 total = sum(values.get(name, 0) for name in parts)  # type: ignore[misc]
                 if total > 100:
                     raise InputError(" + ".join(parts),
                                      " + ".join(str(raw.get(name)) for name in parts),
                                      "percentages that add up to 100 or less")
             if fill.id in values:  # given directly: it must be able to be true with the rest
-                check_given(fill, parse(fill.formula), values, given, raw,
+                check_given(fill, self.formulas[fill.id], values, given, raw,
                             self.specs[fill.id].unit)
             elif all(name in values for name in fill.when_given):
                 known = {name: values.get(name, 0) for name in fill.inputs}
-                values[fill.id] = simplest(arithmetic(parse(fill.formula), known))
+                values[fill.id] = simplest(arithmetic(self.formulas[fill.id], known))
                 derived = derived or fill.id == self.anc
         return Patient(values, given, derived, details)
 
@@ -368,7 +194,12 @@ def read_json(text: str) -> Any:
 
     Raises json.JSONDecodeError, also for a duplicate key and for nesting too deep to read."""
     try:
-        return _ExactJSON().decode(text)
+        return loads(text, parse_int=_json_int, parse_constant=Decimal, locate=True)
+    except DuplicateKey as exc:
+        raise json.JSONDecodeError(
+            f"duplicate key '{show_value(exc.key)}' (first written on line {exc.first_line}); "
+            "JSON would silently keep only the last one: remove or rename one", text,
+            exc.position or 0) from None
     except RecursionError:  # the stack is unwound by now; report it like any syntax error
         raise json.JSONDecodeError("nested too deeply (a patient needs three levels at most, "
                                    "as in {\"anc\": {\"value\": 0.8, \"unit\": \"G/L\"}})",
@@ -381,46 +212,6 @@ def _json_int(text: str) -> int | Decimal:
     return int(text) if len(text) <= MAX_DIGITS else Decimal(text)
 
 
-class _ExactJSON(json.JSONDecoder):
-    def __init__(self) -> None:
-        super().__init__(parse_float=Decimal, parse_int=_json_int, parse_constant=Decimal)
-        # The pure-Python scanner, because it hands each object's text position to
-        # parse_object: that is how a duplicate key gets a line. Patient files are small.
-        self.parse_object = self._object
-        self.scan_once = json.scanner.py_make_scanner(self)  # type: ignore[attr-defined]
-
-    def _object(self, s_and_end: tuple[str, int], strict: bool, scan_once: Any, object_hook: Any,
-                object_pairs_hook: Any, memo: Any = None) -> tuple[dict[str, Any], int]:
-        starts: list[int] = []
-
-        def value_at(text: str, index: int) -> Any:
-            starts.append(index)  # one call per member, in order: the positions of the values
-            return scan_once(text, index)
-
-        pairs, end = json.decoder.JSONObject(  # type: ignore[attr-defined]
-            s_and_end, strict, value_at, None, list, memo)
-        text = s_and_end[0]
-        seen: dict[str, int] = {}
-        for (key, _), start in zip(pairs, starts):
-            start = _key_start(text, start)
-            if key in seen:
-                first = text.count("\n", 0, seen[key]) + 1
-                raise json.JSONDecodeError(
-                    f"duplicate key '{show_value(key)}' (first written on line {first}); JSON "
-                    "would silently keep only the last one: remove or rename one", text, start)
-            seen[key] = start
-        return dict(pairs), end
-
-
-def _key_start(text: str, value_start: int) -> int:
-    """Where the key of the value at ``value_start`` opens: back over the ':' and the closing
-    quote to the first quote not escaped by a backslash (only whitespace lies between)."""
-    quote = text.rindex('"', 0, text.rindex(":", 0, value_start))
-    while True:
-        quote = text.rindex('"', 0, quote)
-        backslashes = quote - len(text[:quote].rstrip("\\"))
-        if backslashes % 2 == 0:
-            return quote
 def arithmetic(node: Node, values: Mapping[str, Any]) -> Fraction:
     """A derived input's formula over exact values in base units. The checker allows only
     names of inputs, literals and + - * / with a nonzero literal divisor, and bounds the depth."""

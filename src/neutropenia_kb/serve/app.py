@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from neutropenia_kb import __version__, evaluator_for
-from neutropenia_kb.core.json_text import dumps, number_text
+from neutropenia_kb.core.json_text import DuplicateKey, dumps, loads, number_text
 from neutropenia_kb.core.problems import InputError, show_value
 from neutropenia_kb.core.units import json_number
 from neutropenia_kb.serve import cds
@@ -206,22 +206,15 @@ def parse_json(raw: bytes) -> Any:
     def no_constant(name: str) -> Any:
         raise ValueError(f"{name} is not a number JSON allows")
 
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in items:
-            if key in out:
-                raise ValueError(f"the key {show_value(key, 40)!r} is written twice")
-            out[key] = value
-        return out
-
     try:
-        return json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=no_constant,
-                          object_pairs_hook=pairs)
+        return loads(raw.decode("utf-8"), parse_constant=no_constant)
     except UnicodeDecodeError:
         raise InputError("body", "(bytes)", "JSON text in UTF-8") from None
     except (ValueError, RecursionError) as exc:
+        problem = f"the key {show_value(exc.key, 40)!r} is written twice" \
+            if isinstance(exc, DuplicateKey) else str(exc)
         raise InputError("body", show_value(raw.decode("utf-8", "replace"), 60),
-                         f"valid JSON ({show_value(str(exc), 120)})") from None
+                         f"valid JSON ({show_value(problem, 120)})") from None
 
 
 def _message(exc: InputError) -> str:
