@@ -21,7 +21,7 @@ def checker_site(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return built
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # module: tests/site starts Playwright of its own later
 def chromium() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

@@ -312,6 +312,8 @@ def render_pages(kb: KnowledgeBase, leaflets: Iterable[str] = ()) -> dict[str, s
         elif spec.file == "index.md":
             items = [*(s.item for s in urgent_readings if s.item),
                      *(r for s in urgent_readings for r in s.actions[0].rules), *kb.levels[:1]]
+        elif spec.file == "checker.md":  # what the checker words: its sources are theirs
+            items = [*kb.levels, *kb.urgency_rules, *kb.symptoms, *kb.severity.out_of_scope]
         else:
             items = _page_items(kb, pages, spec.file)
         last, nxt = review_dates(kb, items)
