@@ -44,9 +44,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("treatment.md", "Treatment", "treatment.md.j2"),
     PageSpec("living.md", "Living with neutropenia", "living.md.j2"),
     PageSpec("help.md", "When to get help", "help.md.j2", reminder=False, boost=3),
-    # "Check your result" (checker.md.j2, render/checker.py) is withheld from the site until its
-    # JavaScript runtime reads inputs as version 1.2.0 of the rules does (issue 15): a checker
-    # that drifts from the Python engine is worse than none. CHECKER_PAGE builds it for its tests.
+    CHECKER_PAGE,  # its runtime reads input as engine/patient.py does (tests/checker proves it)
     PageSpec("glossary.md", "Glossary", "glossary.md.j2", reminder=False),
     PageSpec("sources.md", "Sources and review", "sources.md.j2", reminder=False),
 )
