@@ -102,6 +102,8 @@ def test_journey_ends_with_the_level_python_decides(kb: Any, checker_page: Any, 
     body = outcome.inner_text()
     if not result.urgency_certain:
         assert "We do not know" in body
+        for name in result.settle_with:  # each answer that could change the level, as asked
+            assert kb.input_by_id[name].question in body
     for limit in result.scope_warnings:
         assert limit.title in body
     if result.severity != "unknown":

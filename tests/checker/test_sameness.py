@@ -44,9 +44,17 @@ def python(kb: Any, text: str) -> dict[str, Any]:
     except json.JSONDecodeError:
         return {"error": "UsageError"}
     try:
-        return {"ok": _exact(dumps(evaluate(kb, raw).decision_json()))}
+        return {"ok": _exact(dumps(without_words(evaluate(kb, raw).to_json(findings=False))))}
     except InputError as exc:
         return {"error": "InputError", "field": exc.field, "message": str(exc)}
+
+
+def without_words(result: dict[str, Any]) -> dict[str, Any]:
+    """The CLI's JSON less what the browser leaves to the page's authored text: the level's
+    text, the inputs in words, and each question's wording."""
+    out = {k: v for k, v in result.items() if k not in ("level", "inputs")}
+    out["questions"] = [{"input": q["input"], "level": q["level"]} for q in out["questions"]]
+    return out
 
 
 def _exact(text: str) -> Any:

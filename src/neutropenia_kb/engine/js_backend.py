@@ -99,10 +99,12 @@ def lean(source: str) -> str:
 
 
 def script_json(value: Any) -> str:
-    """JSON that is also safe as the text of a <script> element: ASCII only (no U+2028 line
-    ends), and no '</' (so no '</script>') nor '<!--' anywhere."""
-    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
-    return text.replace("</", "<\\/").replace("<!--", "<\\u0021--")
+    """JSON that is also safe as the text of a <script> element: no U+2028/U+2029 line ends
+    (escaped), and no '</' (so no '</script>') nor '<!--' anywhere. Other characters stay
+    UTF-8 (the site's pages and scripts are UTF-8): half the bytes of \\u escapes."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return (text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+            .replace("</", "<\\/").replace("<!--", "<\\u0021--"))
 
 
 def _q(value: Fraction) -> str:
@@ -210,12 +212,11 @@ def program_data(program: Program, words: ReaderWords) -> dict[str, Any]:
         inputs.append({
             "id": inp.id, "type": inp.type, "dim": _dimension(inp),
             "unit": declared.name if declared else None,
-            "accepted": [u.name for u in inp.units],
             "min": None if inp.min is None else _q(inp.min),
             "max": None if inp.max is None else _q(inp.max),
             "allowed": allowed(inp),
-            # A bare number in (0, below) is ambiguous when plausible in another unit; the
-            # readings are tried in the order patient.py tries them (the table's).
+            # The accepted units, in the order patient.py tries them for the readings of an
+            # ambiguous bare number (one in (0, below) plausible in another unit too).
             "below": None if declared is None or inp.ambiguous_below is None
             else _q(Fraction(inp.ambiguous_below)),
             "readings": [u.name for u in units if u.name in names]})

@@ -374,7 +374,7 @@
     data.units.forEach(function (u) { units[u[0]] = { name: u[0], dim: u[1], scale: qText(u[2]), offset: qText(u[3]), symbol: u[4] }; });
     var inputs = data.inputs.map(function (d) {
       return { id: d.id, type: d.type, dim: d.dim, unit: d.unit ? units[d.unit] : null,
-        accepted: d.accepted, min: d.min === null ? null : qText(d.min),
+        accepted: d.readings, min: d.min === null ? null : qText(d.min),
         max: d.max === null ? null : qText(d.max), allowed: d.allowed,
         below: d.below ? qText(d.below) : null, readings: d.readings };
     });
@@ -709,20 +709,40 @@
         });
         settle = settle.filter(function (name, _, all) { return matters(values, name, all); });
       }
+      var questions = [];
+      settle.forEach(function (name) {  // questions.Analysis._questions, without the words
+        var own = regions[name], kind = data.regions[name].k, run = null;
+        if (!own) return;
+        var raised = own.map(function (v) {
+          var lv = kind === "symptoms" && v.size > 1 ? null : core(setting(values, name, v)).lt;
+          return lv !== null && lv < c.lt ? lv : null;
+        });
+        if (kind === "symptoms") raised = Array.from(new Set(raised.filter(function (lv) { return lv !== null; }))).sort(function (a, b) { return a - b; });
+        else if (kind === "number") raised = raised.concat([null]).map(function (lv) {  // runs of one level
+          var done = run !== null && lv !== run ? run : null;
+          if (done !== null || lv === null) run = null;
+          if (lv !== null) run = lv;
+          return done;
+        });
+        raised.forEach(function (lv) { if (lv !== null) questions.push([lv, name]); });
+      });
+      questions.sort(function (a, b) { return a[0] - b[0]; });
       var advice = adviceSorted.filter(function (a) { return a[1] === null || tri(a[1], env) !== false; })
         .map(function (a) { return a[0]; });
       var levels = data.levels.concat([data.levels[data.levels.length - 1] || "routine"]);
       var anc = values.get(data.severity.input);
       var result = {
+        kb: data.kb,
         severity: (!scope.length && env.sev) || "unknown",
         urgency: levels[c.level],
         urgency_certain: c.certain,
-        settle_with: settle,
-        anc_cells_per_ul: anc === undefined ? null : jsonNumber(anc),
-        fever: data.fever === null ? null : env.facts[data.fever],
-        scope_warnings: scope.map(function (s) { return s[0]; }),
-        advice_ids: advice
+        fever: data.fever === null ? null : env.facts[data.fever]
       };
+      if (anc !== undefined) result.anc_cells_per_ul = jsonNumber(anc);
+      result.settle_with = settle;
+      result.questions = questions.map(function (q) { return { input: q[1], level: data.levels[q[0]] }; });
+      result.scope_warnings = scope.map(function (s) { return s[0]; });
+      result.advice_ids = advice;
       // Not part of the JSON: each rule's value, for the checker page's reasons.
       Object.defineProperty(result, "rules", { value: data.rules.map(function (r, i) { return [r[0], c.rules[i]]; }) });
       return result;
@@ -733,9 +753,11 @@
       levels: data.levels.slice(),
       InputError: InputError,
       UsageError: UsageError,
-      /* The decision JSON of `nkb evaluate --format json`, without the explanations (`inputs`,
-         `findings`). ``patient``: an object, or JSON text (read exactly, as the CLI reads a
-         file). Throws InputError (field, allowed, message) or UsageError for unreadable JSON. */
+      /* The JSON of `nkb evaluate --format json` without its wording: no `level` (its text),
+         `inputs` or `findings`, and each question as {input, level} without its `question`
+         and `if` text (the page words them from the authored text). ``patient``: an object,
+         or JSON text (read exactly, as the CLI reads a file). Throws InputError (field,
+         allowed, message) or UsageError for unreadable JSON. */
       evaluate: function (patient) {
         var raw = typeof patient === "string" ? parseJson(patient) : fromJs(patient, 0);
         return decide(readPatient(raw));

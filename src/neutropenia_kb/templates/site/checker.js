@@ -142,9 +142,11 @@
       if (s.say) body.appendChild(el("p", "", "Say: " + s.say));
     }
     if (!result.urgency_certain) {
-      body.appendChild(el("p", "nkb-unsure-note", "We do not know: " + result.settle_with.map(function (i) {
-        return text.inputs[i];
-      }).join("; ") + " Without these answers we give the more careful answer."));
+      // The answers that could change the level (the rules' settle_with), as their questions.
+      body.appendChild(el("p", "nkb-unsure-note", "We do not know the answers to these questions, so we give the more careful answer:"));
+      var unsure = el("ul", "nkb-unsure-list");
+      result.settle_with.forEach(function (i) { unsure.appendChild(el("li", "", text.inputs[i])); });
+      body.appendChild(unsure);
     }
     if (earlyExit) body.appendChild(el("p", "", "You told us about a danger sign, so we show this first."));
     body.appendChild(el("h3", "", "Why"));
