@@ -235,16 +235,47 @@ def test_without_javascript_the_danger_signs_and_level_show(chromium: Any, check
 
 
 @pytest.mark.skipif(not AXE.exists(), reason="axe-core not installed (scripts/setup --test runs npm ci)")
-def test_axe_finds_no_violation_in_the_checker(checker_page: Any) -> None:
+@pytest.mark.parametrize("width", [375, 1280])
+def test_axe_finds_no_violation_in_any_state_of_the_checker(kb: Any, checker_page: Any,
+                                                            width: int) -> None:
+    """Every state a patient meets (a question, a refused answer, the ask for one answer on
+    the last step, the outcome), whole document, axe's default rules and WCAG 2.2 A/AA."""
     page = checker_page
+    page.set_viewport_size({"width": width, "height": 900})
     axe = AXE.read_text(encoding="utf-8")
     found = []
-    for stage in ("first step", "outcome"):
-        if stage == "outcome":
-            _walk(page, JOURNEYS[0][1])
+
+    def check(stage: str) -> None:
         page.add_script_tag(content=axe)
-        result = page.evaluate("axe.run(document.getElementById('nkb-checker'))")
-        found += [f"{stage}: {v['id']}: {n['target']}" for v in result["violations"]
-                  for n in v["nodes"]]
+        result = page.evaluate("axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', "
+                               "'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})")
+        found.extend(f"{stage}: {v['id']}: {n['target']}" for v in result["violations"]
+                     for n in v["nodes"])
+
+    check("first step")
+    _symptoms(page, [], "danger")
+    _symptoms(page, [], "other")
+    page.fill("#nkb-temperature", "hot")
+    _next(page)
+    check("a refused answer")
+    page.reload()
+    _walk(page, NOTHING_KNOWN)
+    check("asked for one answer")
+    page.reload()
+    _walk(page, JOURNEYS[0][1])
+    check("outcome")
     assert found == []
     assert page.attempted == []
+
+
+def test_no_sideways_scrolling_at_320_px_on_any_step(checker_page: Any) -> None:
+    page = checker_page
+    page.set_viewport_size({"width": 320, "height": 640})
+    widths = [page.evaluate("document.documentElement.scrollWidth")]
+    _symptoms(page, [], "danger")
+    _symptoms(page, ["cough"], "other")
+    for _ in range(5):
+        widths.append(page.evaluate("document.documentElement.scrollWidth"))
+        _next(page)
+    widths.append(page.evaluate("document.documentElement.scrollWidth"))
+    assert max(widths) <= 320, widths
