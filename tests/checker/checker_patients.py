@@ -91,6 +91,19 @@ _BAD: list[Any] = [
     "1,5,0", "٣٨", "1_0", " 7 ", "0x10", "\u0000\u001b[31m", "x" * 120, 1e21, -0.0, 1e-25,
     [[["deep"]]], {"b": 1, "a": 2, "c": [1, 2, 3, 4, 5, 6, 7, 8], "d": None, "e": True},
     "100.4 °F", "0.5 G/L", "37,9", "inf", "-Infinity", 12345678901234567890123456789012,
+    # Since rules 1.2.0: decimal commas, thousands separators, ambiguous bare counts, 'none'.
+    "0,4", "0,4 G/L", "1,500", "1,500 cells/uL", "12,000.5", "0,400", "1,5", "1.500,5", ",5",
+    "-0,8", "1,50", "38,2 C", 50, "50", "0.8", 0.8, 99, "99.9", 100, {"value": 0.5}, "none",
+    " NONE ", "None", "\t", "\u00a0",
+]
+# Patients that give nothing the rules read, or only the details a leaflet prints.
+_EMPTY: list[dict[str, Any]] = [
+    {}, {"id": "row-1"}, {"name": "Ann Smith"}, {"test_date": "2026-12-01"},
+    {"anc": None, "temperature": ""}, {"temperature": "  "}, {"neutrophils_percent": 40},
+    {"name": "Bo", "test_date": "2026-02-30", "anc": 800}, {"name": "\u0007", "anc": 800},
+    {"name": " ", "anc": 800}, {"test_date": "2024-02-29", "anc": 800},
+    {"test_date": "20261201", "anc": 800}, {"name": "x" * 101, "anc": 800},
+    {"test_date": 20261201, "anc": 800}, {"symptoms": "none"}, {"symptoms": []},
 ]
 
 
@@ -110,13 +123,17 @@ def random_patients(program: Program, count: int, seed: int) -> list[str]:
                 patient[inp.id] = None
                 continue
             patient[inp.id] = _value(rng, inp.id, inp.type, inp, symptoms)
+        if "anc" in patient and "wbc" in patient and rng.random() < 0.6:
+            del patient[rng.choice(["anc", "wbc"])]  # both given: mostly refused as implausible
         roll = rng.random()
-        if roll < 0.03:
+        if roll < 0.02:
+            patient = dict(rng.choice(_EMPTY))
+        elif roll < 0.05:
             patient[rng.choice(names)] = rng.choice(_BAD)
-        elif roll < 0.04:
+        elif roll < 0.06:
             typo = rng.choice(names)
             patient[typo[:-1] + "x" if rng.random() < 0.5 else "x" + typo] = 1
-        elif roll < 0.045:
+        elif roll < 0.07:
             patient["id"] = "row-7"
         text = json.dumps(patient, ensure_ascii=False)
         out.append(text)
@@ -128,6 +145,8 @@ def _value(rng: random.Random, name: str, kind: str, inp: Any, symptoms: list[st
         return rng.choice([True, False, "yes", "no", "Y", " n ", 1, 0, "true"])
     if kind == "symptoms":
         picked = rng.sample(symptoms, rng.choice([0, 0, 1, 1, 2, 3]))
+        if not picked and rng.random() < 0.3:
+            return rng.choice(["none", "None", " NONE", "", "  "])
         if rng.random() < 0.2:
             return ", ".join(picked)
         return picked
@@ -139,9 +158,18 @@ def _value(rng: random.Random, name: str, kind: str, inp: Any, symptoms: list[st
         high = min(high, 4000.0)  # where the bands are
     if name == "temperature":
         low, high = 34.0, 40.0
+    if name == "bands_percent":
+        high = 15.0  # with neutrophils_percent it must add up to 100 or less
     number: Any = round(rng.uniform(low, high), rng.choice([0, 0, 1, 2, 3]))
     if rng.random() < 0.02:
         number = rng.uniform(-10, 10 * high)  # often outside the range
+    if rng.random() < 0.05:  # a decimal comma (or a thousands separator) as people write them
+        roll = rng.random()
+        if roll < 0.3:
+            return format(number, ",")  # thousands separators: read
+        if roll < 0.5:
+            return str(number).replace(".", ",") + ",0"  # two commas: refused as unreadable
+        return str(number).replace(".", ",")  # a decimal comma: read
     if rng.random() < 0.3 and inp.units:
         unit = rng.choice(inp.units)
         value = unit.from_base(inp.units[0].to_base(Fraction(str(number))))

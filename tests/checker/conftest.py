@@ -21,7 +21,7 @@ def checker_site(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return built
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # module: tests/site starts Playwright of its own later
 def chromium() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
@@ -57,14 +57,3 @@ def checker_page(chromium: Any, checker_site: Built) -> Iterator[Any]:
     page.goto(f"{site}/checker.html")
     yield page
     context.close()
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The checker page is withheld from the site (render/site.py, CHECKER_PAGE) until its
-    runtime reads inputs as version 1.2.0 of the rules does: ambiguous bare counts, decimal
-    commas, 'none', empty patients (issue 15). Its tests wait for it, said as a skip."""
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.skip(reason="checker withheld until it reads 1.2.0 inputs "
-                                             "(issue 15)"))

@@ -12,6 +12,7 @@ from checker_browser import ARTIFACTS, needs_chromium
 from nkb_site_build import REPO
 
 from neutropenia_kb import evaluate, load
+from neutropenia_kb.core.problems import InputError
 
 pytestmark = needs_chromium
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
@@ -30,17 +31,21 @@ JOURNEYS: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
                       "on_chemotherapy": "no", "anc": ("2500", "cells/uL"), "age_years": "35"},
      {"symptoms": [], "temperature": "36.8 C", "on_chemotherapy": False, "anc": 2500,
       "age_years": 35}),
+    # A decimal comma, as many lab reports print it.
     ("giga_per_litre", {"danger": [], "other": ["cough"], "temperature": ("98.6", "F"),
-                        "on_chemotherapy": "no", "anc": ("0.9", "10^9/L"), "age_years": "62"},
+                        "on_chemotherapy": "no", "anc": ("0,9", "10^9/L"), "age_years": "62"},
      {"symptoms": ["cough"], "temperature": "98.6 F", "on_chemotherapy": False,
-      "anc": "0.9 10^9/L", "age_years": 62}),
+      "anc": "0,9 10^9/L", "age_years": 62}),
     ("baby", {"danger": [], "other": [], "temperature": ("37.1", "C"), "on_chemotherapy": "no",
               "anc": ("1200", "cells/uL"), "age_years": "0.5"},
      {"symptoms": [], "temperature": "37.1 C", "on_chemotherapy": False, "anc": 1200,
       "age_years": "0.5"}),
-    ("unsure_of_everything", {"danger": None, "other": None, "temperature": None,
-                              "on_chemotherapy": None, "anc": None, "age_years": None}, {}),
+    ("unsure_of_most", {"danger": None, "other": None, "temperature": None,
+                        "on_chemotherapy": None, "anc": ("0.4", "10^9/L"), "age_years": None},
+     {"anc": "0.4 10^9/L"}),
 ]
+NOTHING_KNOWN = {"danger": None, "other": None, "temperature": None, "on_chemotherapy": None,
+                 "anc": None, "age_years": None}
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +78,8 @@ def _walk(page: Any, answers: dict[str, Any]) -> None:
             page.locator(f"#nkb-{name}-unsure").check()
         elif isinstance(value, tuple):
             page.fill(f"#nkb-{name}", value[0])
-            page.select_option(f"#nkb-{name}-unit", value[1])
+            if value[1]:
+                page.select_option(f"#nkb-{name}-unit", value[1])
         else:
             page.fill(f"#nkb-{name}", value)
         _next(page)
@@ -96,6 +102,8 @@ def test_journey_ends_with_the_level_python_decides(kb: Any, checker_page: Any, 
     body = outcome.inner_text()
     if not result.urgency_certain:
         assert "We do not know" in body
+        for name in result.settle_with:  # each answer that could change the level, as asked
+            assert kb.input_by_id[name].question in body
     for limit in result.scope_warnings:
         assert limit.title in body
     if result.severity != "unknown":
@@ -105,6 +113,52 @@ def test_journey_ends_with_the_level_python_decides(kb: Any, checker_page: Any, 
     for width in (375, 1280):
         page.set_viewport_size({"width": width, "height": 900})
         page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+
+
+def test_knowing_nothing_ends_in_a_clear_question_then_an_outcome(kb: Any,
+                                                                 checker_page: Any) -> None:
+    """Python refuses a patient who gives nothing the rules read; the page never sends one: the
+    steps before the last go on, and the last asks for one answer instead of an outcome."""
+    page = checker_page
+    with pytest.raises(InputError, match="at least one answer the rules read"):
+        evaluate(kb, {})
+    _walk(page, NOTHING_KNOWN)
+    ask = page.locator("#nkb-error-patient")
+    assert "We need at least one answer" in ask.inner_text()
+    assert page.evaluate("document.activeElement.id") == "nkb-error-patient"
+    assert not page.locator("#nkb-outcome").is_visible()
+    order = [i.id for i in kb.inputs]  # the review lists every input in inputs.yaml order
+    page.locator("#nkb-review dd button").nth(order.index("on_chemotherapy")).click()
+    page.locator("#nkb-on_chemotherapy-yes").check()
+    while page.locator(".nkb-step:not([hidden]) h2").inner_text() != "Check your answers":
+        _next(page)
+    _next(page)
+    result = evaluate(kb, {"on_chemotherapy": True})
+    assert page.locator("#nkb-outcome-title").inner_text() == kb.level(result.urgency).title
+    assert not result.urgency_certain and "We do not know" in page.locator("#nkb-outcome").inner_text()
+    assert page.attempted == [] and page.errors == []
+
+
+def test_a_bare_count_below_100_is_asked_about_as_python_does(kb: Any, checker_page: Any) -> None:
+    """No unit chosen: '0.8' could be 0.8 ×10⁹/L or 0.8 cells/µL, which Python refuses naming
+    both readings; the page shows the same words and goes on once the unit is chosen."""
+    page = checker_page
+    for which in ("danger", "other"):
+        _symptoms(page, [], which)
+    page.locator("#nkb-temperature-unsure").check()
+    _next(page)
+    page.locator("#nkb-on_chemotherapy-no").check()
+    _next(page)
+    page.fill("#nkb-anc", "0.8")
+    _next(page)
+    with pytest.raises(InputError) as refused:
+        evaluate(kb, {"anc": "0.8"})
+    assert "is ambiguous" in str(refused.value)
+    assert page.locator("#nkb-error-anc").inner_text() == "Please check this answer. " + str(refused.value)
+    page.select_option("#nkb-anc-unit", "10^9/L")
+    _next(page)
+    assert page.locator("#nkb-error-anc").inner_text() == ""
+    assert page.locator(".nkb-step:not([hidden]) [data-input=age_years]").count() == 1
 
 
 def test_outcome_shows_within_50_ms_of_the_last_answer(checker_page: Any) -> None:
@@ -152,11 +206,14 @@ def test_a_bad_value_is_named_and_kept_on_its_question(checker_page: Any) -> Non
 def test_keyboard_only_reaches_an_outcome(checker_page: Any) -> None:
     page = checker_page
     page.keyboard.press("Tab")
-    for _ in range(200):  # Tab through every control; Space ticks "I don't know" and presses Next
+    # Tab through every control; Space ticks "I don't know", answers "Yes" to chemotherapy (one
+    # answer the rules read: a patient who knows nothing is asked for one) and presses Next.
+    for _ in range(200):
         if page.locator("#nkb-outcome").is_visible():
             break
         focused = page.evaluate("[document.activeElement.className, document.activeElement.id]")
-        if focused[0].startswith("nkb-next") or focused[1].endswith("unsure"):
+        if focused[0].startswith("nkb-next") or focused[1].endswith("unsure") or \
+                focused[1] == "nkb-on_chemotherapy-yes":
             page.keyboard.press("Space")
             if focused[0].startswith("nkb-next"):
                 continue
@@ -178,16 +235,47 @@ def test_without_javascript_the_danger_signs_and_level_show(chromium: Any, check
 
 
 @pytest.mark.skipif(not AXE.exists(), reason="axe-core not installed (scripts/setup --test runs npm ci)")
-def test_axe_finds_no_violation_in_the_checker(checker_page: Any) -> None:
+@pytest.mark.parametrize("width", [375, 1280])
+def test_axe_finds_no_violation_in_any_state_of_the_checker(kb: Any, checker_page: Any,
+                                                            width: int) -> None:
+    """Every state a patient meets (a question, a refused answer, the ask for one answer on
+    the last step, the outcome), whole document, axe's default rules and WCAG 2.2 A/AA."""
     page = checker_page
+    page.set_viewport_size({"width": width, "height": 900})
     axe = AXE.read_text(encoding="utf-8")
     found = []
-    for stage in ("first step", "outcome"):
-        if stage == "outcome":
-            _walk(page, JOURNEYS[0][1])
+
+    def check(stage: str) -> None:
         page.add_script_tag(content=axe)
-        result = page.evaluate("axe.run(document.getElementById('nkb-checker'))")
-        found += [f"{stage}: {v['id']}: {n['target']}" for v in result["violations"]
-                  for n in v["nodes"]]
+        result = page.evaluate("axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', "
+                               "'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})")
+        found.extend(f"{stage}: {v['id']}: {n['target']}" for v in result["violations"]
+                     for n in v["nodes"])
+
+    check("first step")
+    _symptoms(page, [], "danger")
+    _symptoms(page, [], "other")
+    page.fill("#nkb-temperature", "hot")
+    _next(page)
+    check("a refused answer")
+    page.reload()
+    _walk(page, NOTHING_KNOWN)
+    check("asked for one answer")
+    page.reload()
+    _walk(page, JOURNEYS[0][1])
+    check("outcome")
     assert found == []
     assert page.attempted == []
+
+
+def test_no_sideways_scrolling_at_320_px_on_any_step(checker_page: Any) -> None:
+    page = checker_page
+    page.set_viewport_size({"width": 320, "height": 640})
+    widths = [page.evaluate("document.documentElement.scrollWidth")]
+    _symptoms(page, [], "danger")
+    _symptoms(page, ["cough"], "other")
+    for _ in range(5):
+        widths.append(page.evaluate("document.documentElement.scrollWidth"))
+        _next(page)
+    widths.append(page.evaluate("document.documentElement.scrollWidth"))
+    assert max(widths) <= 320, widths

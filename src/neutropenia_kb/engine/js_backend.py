@@ -6,18 +6,21 @@ with BigInt rationals and Kleene logic, and reads patient input by the rules of 
 identifier or authored text becomes code, so nothing needs eval; the JSON is safe inside a
 ``<script>`` element. ``window.neutropeniaKb.evaluate(patient)`` returns the decision JSON of
 ``nkb evaluate --format json`` without the explanations (``inputs``, ``findings``): their wording
-is long, and the checker page shows the authored text beside the ids instead.
+is long, and the checker page shows the authored text beside the ids instead. The few authored
+words that the Python reader puts into its error messages (the severity bands' titles, a derived
+input's formula) travel with the program (``ReaderWords``), so every error reads the same.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any, Mapping
 
-from neutropenia_kb.core.units import ACCEPTED, UNITS, find_unit, format_number
+from neutropenia_kb.core.units import ACCEPTED, UNIT_FOLDS, UNITS, find_unit, format_number
 from neutropenia_kb.engine.compile import CompileError
 from neutropenia_kb.engine.evaluate import FEVER_FACT
 from neutropenia_kb.engine.patient import PASSTHROUGH
@@ -42,6 +45,10 @@ from neutropenia_kb.engine.program import (
     SymptomAny,
     unit_def,
 )
+from neutropenia_kb.engine.questions import _Input
+
+if TYPE_CHECKING:
+    from neutropenia_kb.kb.model import KnowledgeBase
 
 _NOUN = {"cell_count": "count", "temperature": "temperature", "percent": "percent",
          "number": "number"}
@@ -60,15 +67,44 @@ class JsProgram:
         return len(self.runtime.encode("utf-8")) + len(self.script.encode("utf-8"))
 
 
+@dataclass(frozen=True)
+class ReaderWords:
+    """Authored words patient.py quotes in its messages, which the compiled form does not keep."""
+
+    bands: Mapping[str, str]  # band id → its title in lower case (an ambiguous count's readings)
+    formulas: Mapping[str, str]  # derived input → its formula as written, on one line
+
+    @classmethod
+    def of(cls, kb: "KnowledgeBase") -> "ReaderWords":
+        return cls({b.id: b.title.lower() for b in kb.severity.bands},
+                   {d.id: " ".join(d.formula.split()) for d in kb.derived})
+
+
 def runtime_source() -> str:
     return resources.files("neutropenia_kb.engine").joinpath("js/runtime.js").read_text("utf-8")
 
 
+# A comment that opens a line runs to its close; a line comment follows two spaces. The runtime
+# is written so that no string or regular expression holds either form (a browser test runs
+# the lean form: the site ships it).
+_BLOCK_COMMENT = re.compile(r"^[ \t]*/\*.*?\*/[ \t]*\n", re.S | re.M)
+_LINE_COMMENT = re.compile(r"(^[ \t]*|[ \t]{2,})//.*$", re.M)
+
+
+def lean(source: str) -> str:
+    """The runtime without its comments and indentation: what the browser needs, within the
+    size budget (issue 15: under 40 KB with the script, before compression)."""
+    source = _LINE_COMMENT.sub("", _BLOCK_COMMENT.sub("", source))
+    return "".join(line.strip() + "\n" for line in source.splitlines() if line.strip())
+
+
 def script_json(value: Any) -> str:
-    """JSON that is also safe as the text of a <script> element: ASCII only (no U+2028 line
-    ends), and no '</' (so no '</script>') nor '<!--' anywhere."""
-    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
-    return text.replace("</", "<\\/").replace("<!--", "<\\u0021--")
+    """JSON that is also safe as the text of a <script> element: no U+2028/U+2029 line ends
+    (escaped), and no '</' (so no '</script>') nor '<!--' anywhere. Other characters stay
+    UTF-8 (the site's pages and scripts are UTF-8): half the bytes of \\u escapes."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return (text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+            .replace("</", "<\\/").replace("<!--", "<\\u0021--"))
 
 
 def _q(value: Fraction) -> str:
@@ -139,34 +175,73 @@ def _node(node: Node) -> list[Any]:
     raise CompileError(f"{type(node).__name__} has no JavaScript form")
 
 
-def program_data(program: Program) -> dict[str, Any]:
+def _read(program: Program) -> tuple[list[str], str]:
+    """The inputs some condition reads (a patient must give one), and how the error names them
+    (as engine/evaluate.py words them: 'anc (or wbc with neutrophils_percent), temperature')."""
+    read = {name for _o, _k, cond in program.conditions() for name in cond.deps}
+    read.add(program.severity.input)
+    filled = {d.input: d.when_given for d in program.derived}
+    names = [i.id for i in program.inputs if i.id in read]
+    return names, ", ".join(n + (f" (or {' with '.join(filled[n])})" if n in filled else "")
+                            for n in names)
+
+
+def _regions(program: Program) -> dict[str, dict[str, Any]]:
+    """One value per region of each input the rules read (engine/questions.py), for the
+    runtime's exact 'which missing inputs can change the level'."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in sorted(set().union(*(r.deps for r in program.rules))):
+        spec = _Input(program, name)
+        values: list[Any] = [r.value for r in spec.regions]
+        if spec.kind == "symptoms":
+            values = [min(c) for c in spec.classes]
+        elif spec.kind != "bool":
+            values = [_q(Fraction(v)) for v in values]
+        out[name] = {"k": {"bool": "bool", "symptoms": "symptoms"}.get(spec.kind, "number"),
+                     "o": spec.opaque, "v": values}
+    return out
+
+
+def program_data(program: Program, words: ReaderWords) -> dict[str, Any]:
     """The program as the runtime reads it (JSON values only)."""
     units = {id(u): u for u in UNITS.values()}.values()
     inputs = []
     for inp in program.inputs:
         declared = inp.default_unit if inp.type == "quantity" else None
+        names = {u.name for u in inp.units}
         inputs.append({
             "id": inp.id, "type": inp.type, "dim": _dimension(inp),
             "unit": declared.name if declared else None,
-            "accepted": [u.name for u in inp.units],
             "min": None if inp.min is None else _q(inp.min),
             "max": None if inp.max is None else _q(inp.max),
-            "allowed": allowed(inp)})
+            "allowed": allowed(inp),
+            # The accepted units, in the order patient.py tries them for the readings of an
+            # ambiguous bare number (one in (0, below) plausible in another unit too).
+            "below": None if declared is None or inp.ambiguous_below is None
+            else _q(Fraction(inp.ambiguous_below)),
+            "readings": [u.name for u in units if u.name in names]})
     facts = [f.id for f in program.facts]
+    read, read_words = _read(program)
     return {
         "kb": {"id": program.kb_id, "version": program.version,
                "fingerprint": program.fingerprint},
-        "units": [[d.name, d.dimension, _q(d.scale), _q(d.offset)]
+        "units": [[d.name, d.dimension, _q(d.scale), _q(d.offset), d.symbol]
                   for d in (unit_def(u) for u in units)],
         "spellings": {spelling: unit.name for spelling, unit in UNITS.items()},
+        "folds": [list(pair) for pair in UNIT_FOLDS],
         "inputs": inputs,
         "passthrough": sorted(PASSTHROUGH),
         "derived": [{"input": d.input, "expr": _node(d.expr), "when_given": list(d.when_given),
-                     "add_up_to_100": list(d.add_up_to_100)} for d in program.derived],
+                     "add_up_to_100": list(d.add_up_to_100), "formula": words.formulas[d.input],
+                     "inputs": sorted(d.expr.deps)} for d in program.derived],
+        "read": read,
+        "read_words": read_words,
+        "regions": _regions(program),
         "symptoms": list(program.symptoms),
         "severity": {"input": program.severity.input, "bands": [
             [b.id, None if b.lower is None else _q(b.lower),
-             None if b.below is None else _q(b.below)] for b in program.severity.bands]},
+             None if b.below is None else _q(b.below), words.bands[b.id]]
+            for b in program.severity.bands]},
         "facts": [[f.id, _node(f.when)] for f in program.facts],
         "limits": [[lim.id, _node(lim.when)] for lim in program.limits],
         "levels": [lv.id for lv in program.levels],
@@ -176,9 +251,10 @@ def program_data(program: Program) -> dict[str, Any]:
     }
 
 
-def compile_js(program: Program) -> JsProgram:
+def compile_js(program: Program, words: ReaderWords) -> JsProgram:
     """The runtime and the generated script for ``program``."""
+    data = script_json(program_data(program, words))
     script = ("/* Generated by neutropenia_kb.engine.js_backend from the compiled rules of "
               f"{program.kb_id} {program.version}; do not edit. */\n"
-              f"window.neutropeniaKb = neutropeniaKbRuntime.load({script_json(program_data(program))});\n")
-    return JsProgram(runtime_source(), script)
+              f"window.neutropeniaKb = neutropeniaKbRuntime.load({data});\n")
+    return JsProgram(lean(runtime_source()), script)

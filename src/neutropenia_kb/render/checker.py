@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from neutropenia_kb.core.units import find_unit
 from neutropenia_kb.engine.evaluate import evaluator_for
-from neutropenia_kb.engine.js_backend import compile_js, script_json
+from neutropenia_kb.engine.js_backend import ReaderWords, compile_js, script_json
 from neutropenia_kb.engine.program import AnySymptom, Cond, FactRef, SymptomAny, walk
 from neutropenia_kb.kb.model import Input, KnowledgeBase, Level
 from neutropenia_kb.kb.text import display_units, expand
@@ -147,7 +147,7 @@ def page_text(kb: KnowledgeBase, pages: Mapping[str, str]) -> dict[str, Any]:
 def checker_assets(kb: KnowledgeBase, pages: Mapping[str, str]) -> dict[str, str]:
     """File name under the site → contents: the rules (runtime + generated script), the page's
     text, and the page's own script and style."""
-    js = compile_js(evaluator_for(kb).program)
+    js = compile_js(evaluator_for(kb).program, ReaderWords.of(kb))
     here = resources.files("neutropenia_kb").joinpath("templates/site")
     return {
         f"{ASSET_DIR}/runtime.js": js.runtime,

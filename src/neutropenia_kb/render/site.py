@@ -52,9 +52,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("treatment.md", "Treatment", "treatment.md.j2"),
     PageSpec("living.md", "Living with neutropenia", "living.md.j2"),
     PageSpec("help.md", "When to get help", "help.md.j2", reminder=False, boost=3),
-    # "Check your result" (checker.md.j2, render/checker.py) is withheld from the site until its
-    # JavaScript runtime reads inputs as version 1.2.0 of the rules does (issue 15): a checker
-    # that drifts from the Python engine is worse than none. CHECKER_PAGE builds it for its tests.
+    CHECKER_PAGE,  # its runtime reads input as engine/patient.py does (tests/checker proves it)
     PageSpec("glossary.md", "Glossary", "glossary.md.j2", reminder=False),
     PageSpec("sources.md", "Sources and review", "sources.md.j2", reminder=False),
 )
@@ -300,6 +298,8 @@ def render_pages(kb: KnowledgeBase, leaflets: Iterable[str] = ()) -> dict[str, s
         elif spec.file == "index.md":
             items = [*(s.item for s in urgent_readings if s.item),
                      *(r for s in urgent_readings for r in s.actions[0].rules), *kb.levels[:1]]
+        elif spec.file == "checker.md":  # what the checker words: its sources are theirs
+            items = [*kb.levels, *kb.urgency_rules, *kb.symptoms, *kb.severity.out_of_scope]
         else:
             items = _page_items(kb, pages, spec.file)
         last, nxt = review_dates(kb, items)

@@ -25,12 +25,12 @@
 
   // ---- errors ------------------------------------------------------------------------------
   function InputError(field, value, allowed) {
-    var shown = typeof value === "string" ? "'" + show(value) + "'" : show(pyRepr(value, 3));
     this.name = "InputError";
     this.field = field;
     this.allowed = allowed;
-    this.message = show(field) + ": " + shown + " is not allowed: " + allowed;
+    this.message = show(field) + ": " + shownValue(value) + " is not allowed: " + allowed;
   }
+  function shownValue(value) { return typeof value === "string" ? "'" + show(value) + "'" : show(pyRepr(value, 3)); }
   InputError.prototype = Object.create(Error.prototype);
   function UsageError(message) { this.name = "UsageError"; this.message = message; }
   UsageError.prototype = Object.create(Error.prototype);
@@ -131,10 +131,11 @@
   function chars(s) { return Array.from(s); }
   function longer(s, n) { return s.length > n && chars(s).length > n; }  // in code points
   function commas(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
-  function show(text) {  // problems.show_value for text: cut at 80 characters, controls escaped
-    if (longer(text, 80)) {
+  function show(text, limit) {  // problems.show_value for text: cut (at 80), controls escaped
+    limit = limit || 80;
+    if (longer(text, limit)) {
       var c = chars(text);
-      text = c.slice(0, 80).join("") + "\u2026 (" + commas(c.length) + " characters)";
+      text = c.slice(0, limit).join("") + "\u2026 (" + commas(c.length) + " characters)";
     }
     return text.replace(/[\x00-\x1f\x7f]/g, function (ch) {
       var k = ch.charCodeAt(0);
@@ -267,7 +268,7 @@
     }
     var text, shown = function () { return "'" + show(typeof x === "string" ? x : pyRepr(x, 3)) + "'"; };
     if (typeof x === "string") {
-      text = strip(x).replace(/,/g, "");
+      text = decimalText(strip(x));
       if (longer(text, 100)) throw new UnitError(shown() + " is too long for a number; " + RANGE);
     } else if (x instanceof PyDec) text = x.s;
     else throw new UnitError(show(pyRepr(x, 3)) + " is not a number");
@@ -286,7 +287,17 @@
     var n = BigInt(d.coef) * (d.neg ? -1n : 1n);
     return d.exp >= 0n ? Q(n * 10n ** d.exp) : Q(n, 10n ** -d.exp);
   }
-  var QUANTITY = new RegExp("^" + SPACE + "*([-+]?(?:\\p{Nd}[\\p{Nd},]*\\.?\\p{Nd}*|\\.\\p{Nd}+)(?:[eE][-+]?\\p{Nd}+)?)" +
+  /* units.decimal_text: thousands separators dropped, a decimal comma made a point, any other
+     comma refused. */
+  var THOUSANDS = /^[-+]?[1-9]\p{Nd}{0,2}(?:,\p{Nd}{3})+(?:\.\p{Nd}*)?(?:[eE][-+]?\p{Nd}+)?$/u;
+  var DECIMAL_COMMA = /^[-+]?\p{Nd}+,\p{Nd}+(?:[eE][-+]?\p{Nd}+)?$/u;
+  function decimalText(text) {
+    if (text.indexOf(",") < 0) return text;
+    if (THOUSANDS.test(text)) return text.replace(/,/g, "");
+    if (DECIMAL_COMMA.test(text)) return text.replace(",", ".");
+    throw new UnitError("'" + show(text) + "': the comma cannot be read safely; write the number with a decimal point and no thousands separator, e.g. 1500 or 0.4");
+  }
+  var QUANTITY = new RegExp("^" + SPACE + "*([-+]?(?:\\p{Nd}[\\p{Nd},.]*|[.,]\\p{Nd}+)(?:[eE][-+]?\\p{Nd}+)?)" +
     SPACE + "*([^\\n]*?)" + SPACE + "*$", "u");
   function splitQuantity(text) {
     if (longer(text, 100)) throw new UnitError("'" + show(text) + "' is too long for a number with a unit; " + RANGE);
@@ -295,19 +306,28 @@
     return [exact(m[1]), m[2]];
   }
 
-  // ---- json_number: a number for JSON, never rounded ----------------------------------------
-  function jsonNumber(q) {  // a JS number when its shortest text is exactly q (as Python's)
+  // ---- numbers written out ------------------------------------------------------------------
+  function places(q, most) {  // how many decimals q has (at most `most`), or -1 when more
+    for (var p = 0; p <= most; p++) if (q.n * 10n ** BigInt(p) % q.d === 0n) return p;
+    return -1;
+  }
+  function digits(q, p) {  // q cut toward zero to p decimals, as text (no thousands separators)
+    var cut = q.n * 10n ** BigInt(p) / q.d, neg = cut < 0n, t = (neg ? -cut : cut).toString().padStart(p + 1, "0");
+    return [neg ? "-" : "", t.slice(0, t.length - p), p ? "." + t.slice(t.length - p) : ""];
+  }
+  /* units.json_number: whole numbers as numbers; a decimal that ends, exactly; a repeating one
+     floored to 6 places. A JS number when its shortest text is that decimal, else the text. */
+  function jsonNumber(q) {
     if (q.d === 1n) return Number(q.n);
-    var a = q.n < 0n ? -q.n : q.n;
-    for (var p = 1; p < 100; p++) {
-      if (a * 10n ** BigInt(p) % q.d === 0n) {
-        var digits = (a * 10n ** BigInt(p) / q.d).toString().padStart(p + 1, "0");
-        var text = (q.n < 0n ? "-" : "") + digits.slice(0, -p) + "." + digits.slice(-p);
-        var x = Number(text), back = decQ(decParse(String(x)));
-        return back.n === q.n && back.d === q.d ? x : text;
-      }
-    }
-    return q.n + "/" + q.d;
+    var p = places(q, 99);
+    if (p < 0) { p = 6; var f = q.n * 1000000n / q.d; if (f * q.d > q.n * 1000000n) f -= 1n; q = Q(f, 1000000n); }
+    var t = digits(q, p).join(""), x = Number(t), back = decQ(decParse(String(x)));
+    return back.n === q.n && back.d === q.d ? x : t;
+  }
+  /* units.format_number (places None): '1,500', '0.8', '37.944' — cut, never rounded. */
+  function formatNumber(q) {
+    var p = places(q, 6), d = digits(q, p < 0 ? 3 : p);
+    return d[0] + commas(d[1]) + d[2];
   }
 
   // ---- difflib.get_close_matches(word, choices, n=1, cutoff=0.6) ---------------------------
@@ -351,24 +371,28 @@
   // ---- the program ---------------------------------------------------------------------------
   function load(data) {
     var units = {};
-    data.units.forEach(function (u) { units[u[0]] = { name: u[0], dim: u[1], scale: qText(u[2]), offset: qText(u[3]) }; });
+    data.units.forEach(function (u) { units[u[0]] = { name: u[0], dim: u[1], scale: qText(u[2]), offset: qText(u[3]), symbol: u[4] }; });
     var inputs = data.inputs.map(function (d) {
       return { id: d.id, type: d.type, dim: d.dim, unit: d.unit ? units[d.unit] : null,
-        accepted: d.accepted, min: d.min === null ? null : qText(d.min),
-        max: d.max === null ? null : qText(d.max), allowed: d.allowed };
+        accepted: d.readings, min: d.min === null ? null : qText(d.min),
+        max: d.max === null ? null : qText(d.max), allowed: d.allowed,
+        below: d.below ? qText(d.below) : null, readings: d.readings };
     });
     var byId = new Map(inputs.map(function (i) { return [i.id, i]; }));
+    var names = inputs.map(function (i) { return i.id; });
     var symptoms = new Set(data.symptoms);
     var adviceSorted = data.advice.slice().sort(function (a, b) { return byCodePoint(a[0], b[0]); });
     var bands = data.severity.bands.map(function (b) {
-      return [b[0], b[1] === null ? null : qText(b[1]), b[2] === null ? null : qText(b[2])];
+      return [b[0], b[1] === null ? null : qText(b[1]), b[2] === null ? null : qText(b[2]), b[3]];
     });
-    var constants = {};
+    var constants = {}, ONE = Q(1n);
+    function toBase(q, u) { return add(mul(q, u.scale), u.offset); }
+    function fromBase(q, u) { return div(sub(q, u.offset), u.scale); }
+    function within(spec, v) { return !(spec.min && cmp(v, spec.min) < 0) && !(spec.max && cmp(v, spec.max) > 0); }
 
     function normal(text) {
       text = strip(text).replace(/ /g, "");
-      [["µ", "u"], ["μ", "u"], ["×", "x"], ["⁹", "9"], ["³", "3"], ["^", ""], ["*", "x"], ["º", "°"], ["deg", "°"]]
-        .forEach(function (p) { text = text.split(p[0]).join(p[1]); });
+      data.folds.forEach(function (p) { text = text.split(p[0]).join(p[1]); });
       return text;
     }
     function findUnit(text) { var n = data.spellings[normal(text)]; return n ? units[n] : null; }
@@ -377,7 +401,7 @@
         (x instanceof PyDec && decParse(x.s) && decParse(x.s).coef === "0") ||
         (Array.isArray(x) && !x.length) || (isMap(x) && !x.size);
     }
-    function split(spec, raw) {
+    function split(spec, raw) {  // [number, unit written with it or null]
       var unitText = "", number;
       if (isMap(raw)) {
         var extra = Array.from(raw.keys()).some(function (k) { return k !== "value" && k !== "unit"; });
@@ -389,7 +413,7 @@
       } else if (typeof raw === "string") {
         var sq = splitQuantity(raw); number = sq[0]; unitText = sq[1];
       } else number = exact(raw);
-      if (!unitText) return [number, spec.unit];
+      if (!unitText) return [number, null];
       var unit = !longer(unitText, 100) ? findUnit(unitText) : null;
       if (unit === null || spec.accepted.indexOf(unit.name) < 0) {
         if (spec.dim === "percent" && strip(unitText) === "%") return [number, null];
@@ -399,21 +423,50 @@
       }
       return [number, unit];
     }
+    /* → [value in base units, number as written, its unit]. A bare number below `below` that
+       is plausible in another unit too is refused as ambiguous, naming each reading. */
     function readNumber(spec, raw) {
-      var value;
+      var value, given, unit = spec.unit, below = spec.below;
       if (raw instanceof PyInt && raw.v > -INT_LIMIT && raw.v < INT_LIMIT &&
-          (spec.unit === null || (spec.unit.scale.n === spec.unit.scale.d && spec.unit.offset.n === 0n))) value = Q(raw.v);
+          (unit === null || (unit.scale.n === unit.scale.d && unit.offset.n === 0n)) &&
+          !(below && raw.v > 0n && cmp(Q(raw.v), below) < 0)) value = given = Q(raw.v);
       else {
         var got;
         try { got = split(spec, raw); } catch (e) {
           if (e instanceof UnitError) throw new InputError(spec.id, raw, e.message + "; give " + spec.allowed);
           throw e;
         }
-        value = got[1] ? add(mul(got[0], got[1].scale), got[1].offset) : got[0];
+        given = got[0];
+        if (got[1] !== null || spec.dim === "percent") unit = got[1];
+        else if (below && cmp(given, ZERO) > 0 && cmp(given, below) < 0) ambiguous(spec, raw, given);
+        value = unit ? toBase(given, unit) : given;
       }
-      if ((spec.min && cmp(value, spec.min) < 0) || (spec.max && cmp(value, spec.max) > 0))
-        throw new InputError(spec.id, raw, spec.allowed);
-      return value;
+      if (!within(spec, value)) throw new InputError(spec.id, raw, spec.allowed);
+      return [value, given, unit];
+    }
+    function ambiguous(spec, raw, number) {
+      var readings = [[reading(spec, number, spec.unit), spec.unit]];
+      spec.readings.forEach(function (name) {
+        var other = units[name];
+        if (other !== spec.unit && within(spec, toBase(number, other))) readings.push([reading(spec, number, other), other]);
+      });
+      if (readings.length < 2) return;
+      var example = readings.slice(1).concat(readings.slice(0, 1)).map(function (r) {
+        return "'" + formatNumber(number).replace(/,/g, "") + " " + r[1].name + "'";
+      }).join(" or ");
+      var e = new InputError(spec.id, raw, "a number with its unit, e.g. " + example);
+      e.message = show(spec.id) + ": " + shownValue(raw) + " is ambiguous: " + readings.map(function (r) { return r[0]; }).join(" or ") +
+        "? Write the unit, e.g. " + example;
+      throw e;
+    }
+    function reading(spec, number, unit) {
+      var base = toBase(number, unit), text = formatNumber(number) + " " + unit.symbol;
+      if (unit !== spec.unit) text += " = " + formatNumber(fromBase(base, spec.unit)) + " " + spec.unit.symbol;
+      if (spec.id === data.severity.input) {
+        var band = bands.filter(function (b) { return (b[1] === null || cmp(base, b[1]) >= 0) && (b[2] === null || cmp(base, b[2]) < 0); })[0];
+        text += " (" + (band ? band[3] : "outside the bands") + ")";
+      }
+      return text;
     }
     function readBool(spec, raw) {
       if (raw === true || raw === false) return raw;
@@ -424,6 +477,7 @@
     }
     function readSymptoms(raw) {
       var items;
+      if (typeof raw === "string" && strip(raw).toLowerCase() === "none") return new Set();
       if (typeof raw === "string") items = raw.replace(/[;|]/g, ",").split(",").map(strip).filter(Boolean);
       else if (Array.isArray(raw)) items = raw;
       else throw new InputError("symptoms", raw, "a list of symptom ids, e.g. [fever, cough]");
@@ -436,28 +490,43 @@
       });
       return new Set(items);
     }
+    /* patient._read_detail: a name (printable, one line, up to 100 characters) or a test date. */
+    function readDetail(key, raw) {
+      if (key === "name") {
+        if (typeof raw !== "string" || !strip(raw) || longer(raw, 100) ||
+            chars(raw).some(function (ch) { return ch !== " " && NONPRINT.test(ch); }))
+          throw new InputError(key, raw, "a name as text, up to 100 characters, on one line");
+        return;
+      }
+      var t = typeof raw === "string" ? strip(raw) : "", m = /^(\d{4})-(\d\d)-(\d\d)$/.exec(t);
+      var y = m && +m[1], leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+      if (!m || y < 1 || +m[3] < 1 || +m[3] > ([31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][+m[2] - 1] || 0))
+        throw new InputError(key, raw, "a date written YYYY-MM-DD, e.g. 2026-12-01");
+    }
 
     /* patient.PatientParser.parse: values in base units; missing inputs absent. */
     function readPatient(raw) {
       if (!isMap(raw))
         throw new InputError("patient", raw, "a mapping of input names to values, e.g. {anc: 800, temperature: 38.2}");
-      var values = new Map();
+      var values = new Map(), given = new Map();
       raw.forEach(function (item, key) {
         var spec = byId.get(key);
         if (spec === undefined) {
-          if (data.passthrough.indexOf(key) >= 0) return;
-          throw new InputError(key, item, "it is not an input" + (didYouMean(key, inputs.map(function (i) { return i.id; })) || ".") +
-            " The inputs are " + inputs.map(function (i) { return i.id; }).join(", "));
+          if (data.passthrough.indexOf(key) >= 0) {
+            if (key !== "id" && item !== null && item !== "") readDetail(key, item);
+            return;
+          }
+          throw new InputError(key, item, "it is not an input" + (didYouMean(key, names) || ".") + " The inputs are " + names.join(", "));
         }
-        if (item === null || item === "") {
-          if (spec.type === "symptoms" && item === "") values.set(key, new Set());
-          return;
-        }
+        if (item === null || (typeof item === "string" && !strip(item))) return;  // not given
         var t = spec.type;
         if (t === "symptoms") values.set(key, readSymptoms(item));
         else if (t === "boolean") values.set(key, readBool(spec, item));
-        else if (t === "quantity" || t === "percent" || t === "number") values.set(key, readNumber(spec, item));
-        else throw new InputError(key, item, "an input of type " + t + " (not supported)");
+        else if (t === "quantity" || t === "percent" || t === "number") {
+          var got = readNumber(spec, item);
+          values.set(key, got[0]);
+          given.set(key, got.slice(1));
+        } else throw new InputError(key, item, "an input of type " + t + " (not supported)");
       });
       data.derived.forEach(function (fill) {
         var parts = fill.add_up_to_100;
@@ -467,12 +536,66 @@
             throw new InputError(parts.join(" + "), parts.map(function (p) { return pyStr(raw.has(p) ? raw.get(p) : null); }).join(" + "),
               "percentages that add up to 100 or less");
         }
-        if (!values.has(fill.input) && fill.when_given.every(function (p) { return values.has(p); })) {
-          var env = { values: values, zero: true };
-          values.set(fill.input, value(fill.expr, env));
-        }
+        if (values.has(fill.input)) checkGiven(fill, values, given, raw);
+        else if (fill.when_given.every(function (p) { return values.has(p); }))
+          values.set(fill.input, value(fill.expr, { values: values, zero: true }));
       });
+      if (!data.read.some(function (n) { return values.has(n); }))
+        throw new InputError("patient", raw, "at least one answer the rules read: " + data.read_words);
       return values;
+    }
+
+    /* plausible.check_given: a derived input given directly must be able to be true with the
+       inputs its formula reads, each number counting as the range it may be rounded from. */
+    function writtenRange(values, given, name) {
+      var v = values.get(name), g = given.get(name);
+      if (!g) return [v, v];
+      var p = places(g[0], 30);
+      if (p < 0) return [v, v];
+      var half = Q(1n, 2n * 10n ** BigInt(p));
+      if (g[1]) half = sub(toBase(add(g[0], half), g[1]), toBase(g[0], g[1]));
+      return [sub(v, half), add(v, half)];
+    }
+    function interval(node, ranges) {
+      if (node[0] === "n") { var c = qText(node[1]); return [c, c]; }
+      if (node[0] === "i") return ranges.get(node[1]);
+      var L = interval(node[2], ranges), R = interval(node[3], ranges), a = L[0], b = L[1], lo = R[0], hi = R[1];
+      if (node[1] === "+") return [add(a, lo), add(b, hi)];
+      if (node[1] === "-") return [sub(a, hi), sub(b, lo)];
+      if (node[1] === "/") { var t = div(ONE, hi); hi = div(ONE, lo); lo = t; }
+      var ends = [mul(a, lo), mul(a, hi), mul(b, lo), mul(b, hi)].sort(cmp);
+      return [ends[0], ends[3]];
+    }
+    function checkGiven(fill, values, given, raw) {
+      var has = function (n) { return values.has(n); }, parts = fill.add_up_to_100;
+      if (!fill.inputs.some(has)) return;
+      var ranges = new Map(), exactly = null, spread = new Map();
+      fill.inputs.filter(has).forEach(function (n) { ranges.set(n, writtenRange(values, given, n)); });
+      if (fill.when_given.every(has)) {
+        var point = new Map();
+        fill.inputs.forEach(function (n) { var v = has(n) ? values.get(n) : ZERO; point.set(n, [v, v]); if (!has(n)) spread.set(n, [ZERO, ZERO]); });
+        exactly = interval(fill.expr, point)[0];
+      } else if (parts.length && fill.when_given.every(function (n) { return parts.indexOf(n) >= 0 || has(n); })) {
+        var room = parts.filter(has).reduce(function (s, n) { return sub(s, ranges.get(n)[0]); }, HUNDRED);
+        parts.filter(function (n) { return !has(n); }).forEach(function (n, i) {
+          spread.set(n, [ZERO, i === 0 && cmp(room, ZERO) > 0 ? room : ZERO]);
+        });
+      } else return;
+      spread.forEach(function (v, k) { ranges.set(k, v); });
+      var lh = interval(fill.expr, ranges), low = lh[0], high = lh[1], mine = writtenRange(values, given, fill.input);
+      if (cmp(mine[1], low) >= 0 && cmp(mine[0], high) <= 0) return;
+      var unit = byId.get(fill.input).unit;
+      var number = function (q) { return formatNumber(q) + (unit ? " " + unit.symbol : ""); };
+      var formula = fill.formula.replace(/[a-z][a-z0-9_]*/g, function (n) {
+        if (fill.inputs.indexOf(n) < 0) return n;
+        if (has(n)) { var r = raw.has(n) ? raw.get(n) : null; return n + " " + show(typeof r === "string" ? r : pyRepr(r, 3), 20); }
+        return exactly !== null ? n + " 0" : n;
+      }).split(" * ").join(" \u00d7 ");
+      var what = exactly !== null ?
+        formula + " is " + number(exactly) + " (" + number(low) + " to " + number(high) + " allowing for rounding)" :
+        fill.input + " is " + formula + ", and the percents add up to 100 or less, so it is at most " + number(high) + " (at least " + number(low) + ") allowing for rounding";
+      throw new InputError(fill.input, raw.has(fill.input) ? raw.get(fill.input) : null,
+        "a value that can be true with the other results given: " + what + "; check both numbers and their units, or give only one of them");
     }
 
     // Conditions: ["n", "p/q"] number, ["b", bool], ["k", band], ["i", input], ["f", fact],
@@ -522,7 +645,9 @@
       throw new Error("neutropenia-kb: unknown condition " + node[0]);
     }
 
-    function decide(values) {
+    /* The program on values in base units: severity band, facts, limits, rules, and the level
+       decided on what is known (lt) and the cautious one. */
+    function core(values) {
       var env = { values: values, facts: {}, sev: null };
       var anc = values.get(data.severity.input);
       if (anc !== undefined) {
@@ -531,36 +656,95 @@
         });
       }
       data.facts.forEach(function (f) { env.facts[f[0]] = tri(f[1], env); });
-      var scope = data.limits.map(function (l) { return [l[0], tri(l[1], env)]; });
       var rules = data.rules.map(function (r) { return tri(r[2], env); });
       var n = data.levels.length, lt = Math.max(n - 1, 0), lu = n;
       data.rules.forEach(function (r, i) {
         if (rules[i] === true && r[1] < lt) lt = r[1];
         if (rules[i] === null && r[1] < lu) lu = r[1];
       });
-      var level = Math.min(lt, lu), certain = level === lt, settle = [];
-      if (!certain) {
+      return { env: env, rules: rules, lt: lt, level: Math.min(lt, lu), certain: lt <= lu };
+    }
+
+    /* questions.Analysis: of the missing inputs an unknown rule reads, those some answer to
+       which can change the level (each input's values fall into regions no condition tells
+       apart, so one value per region stands for all). */
+    var regions = {};
+    Object.keys(data.regions).forEach(function (name) {
+      var r = data.regions[name], vs = r.v;
+      if (r.k === "number") vs = vs.map(qText);
+      else if (r.k === "symptoms") {
+        var all = vs.length <= 12, sets = [new Set()];
+        for (var bits = 1; bits < 1 << vs.length; bits++) {
+          if (!all && (bits & (bits - 1))) continue;
+          sets.push(new Set(vs.filter(function (_, i) { return bits & (1 << i); })));
+        }
+        vs = sets;
+      }
+      regions[name] = r.o ? null : vs;
+    });
+    function setting(values, name, v) { var m = new Map(values); m.set(name, v); return m; }
+    function branches(values, others, test) {
+      if (core(values).certain) return false;
+      if (!others.length) return test(values);
+      var first = others[0], rest = others.slice(1);
+      return (regions[first] || []).some(function (v) { return branches(setting(values, first, v), rest, test); });
+    }
+    function matters(values, name, missing) {
+      var own = regions[name];
+      if (!own) return true;
+      return branches(values, missing.filter(function (n) { return n !== name; }), function (filled) {
+        var seen = new Set(own.map(function (v) { return core(setting(filled, name, v)).lt; }));
+        return seen.size > 1;
+      });
+    }
+
+    function decide(values) {
+      var c = core(values), env = c.env, settle = [];
+      var scope = data.limits.map(function (l) { return [l[0], tri(l[1], env)]; }).filter(function (s) { return s[1] === true; });
+      if (!c.certain) {
         data.rules.forEach(function (r, i) {
-          if (rules[i] === null && r[1] < lt) r[3].forEach(function (name) {
+          if (c.rules[i] === null && r[1] < c.lt) r[3].forEach(function (name) {
             if (!values.has(name) && settle.indexOf(name) < 0) settle.push(name);
           });
         });
+        settle = settle.filter(function (name, _, all) { return matters(values, name, all); });
       }
+      var questions = [];
+      settle.forEach(function (name) {  // questions.Analysis._questions, without the words
+        var own = regions[name], kind = data.regions[name].k, run = null;
+        if (!own) return;
+        var raised = own.map(function (v) {
+          var lv = kind === "symptoms" && v.size > 1 ? null : core(setting(values, name, v)).lt;
+          return lv !== null && lv < c.lt ? lv : null;
+        });
+        if (kind === "symptoms") raised = Array.from(new Set(raised.filter(function (lv) { return lv !== null; }))).sort(function (a, b) { return a - b; });
+        else if (kind === "number") raised = raised.concat([null]).map(function (lv) {  // runs of one level
+          var done = run !== null && lv !== run ? run : null;
+          if (done !== null || lv === null) run = null;
+          if (lv !== null) run = lv;
+          return done;
+        });
+        raised.forEach(function (lv) { if (lv !== null) questions.push([lv, name]); });
+      });
+      questions.sort(function (a, b) { return a[0] - b[0]; });
       var advice = adviceSorted.filter(function (a) { return a[1] === null || tri(a[1], env) !== false; })
         .map(function (a) { return a[0]; });
-      var levels = data.levels.concat([data.levels[n - 1] || "routine"]);
+      var levels = data.levels.concat([data.levels[data.levels.length - 1] || "routine"]);
+      var anc = values.get(data.severity.input);
       var result = {
-        severity: env.sev || "unknown",
-        urgency: levels[level],
-        urgency_certain: certain,
-        settle_with: settle,
-        anc_cells_per_ul: anc === undefined ? null : jsonNumber(anc),
-        fever: data.fever === null ? null : env.facts[data.fever],
-        scope_warnings: scope.filter(function (s) { return s[1] !== false; }).map(function (s) { return s[0]; }),
-        advice_ids: advice
+        kb: data.kb,
+        severity: (!scope.length && env.sev) || "unknown",
+        urgency: levels[c.level],
+        urgency_certain: c.certain,
+        fever: data.fever === null ? null : env.facts[data.fever]
       };
+      if (anc !== undefined) result.anc_cells_per_ul = jsonNumber(anc);
+      result.settle_with = settle;
+      result.questions = questions.map(function (q) { return { input: q[1], level: data.levels[q[0]] }; });
+      result.scope_warnings = scope.map(function (s) { return s[0]; });
+      result.advice_ids = advice;
       // Not part of the JSON: each rule's value, for the checker page's reasons.
-      Object.defineProperty(result, "rules", { value: data.rules.map(function (r, i) { return [r[0], rules[i]]; }) });
+      Object.defineProperty(result, "rules", { value: data.rules.map(function (r, i) { return [r[0], c.rules[i]]; }) });
       return result;
     }
 
@@ -569,9 +753,11 @@
       levels: data.levels.slice(),
       InputError: InputError,
       UsageError: UsageError,
-      /* The decision JSON of `nkb evaluate --format json`, without the explanations (`inputs`,
-         `findings`). ``patient``: an object, or JSON text (read exactly, as the CLI reads a
-         file). Throws InputError (field, allowed, message) or UsageError for unreadable JSON. */
+      /* The JSON of `nkb evaluate --format json` without its wording: no `level` (its text),
+         `inputs` or `findings`, and each question as {input, level} without its `question`
+         and `if` text (the page words them from the authored text). ``patient``: an object,
+         or JSON text (read exactly, as the CLI reads a file). Throws InputError (field,
+         allowed, message) or UsageError for unreadable JSON. */
       evaluate: function (patient) {
         var raw = typeof patient === "string" ? parseJson(patient) : fromJs(patient, 0);
         return decide(readPatient(raw));

@@ -42,7 +42,7 @@
         var value = box.value.trim();
         if (!value || (unsureBox && unsureBox.checked)) return;
         // A bare number takes the unit chosen; a number typed with its unit is read as typed.
-        patient[id] = unit && /^[-+]?[\d.,\s]+$/.test(value) ? { value: value, unit: unit.value } : value;
+        patient[id] = unit && unit.value && /^[-+]?[\d.,\s]+$/.test(value) ? { value: value, unit: unit.value } : value;
       });
     });
     // Not sure of some symptoms: the list is unknown, which the rules treat with caution.
@@ -54,12 +54,21 @@
     qa(".nkb-error").forEach(function (p) { p.textContent = ""; });
     qa("[aria-invalid]").forEach(function (i) { i.removeAttribute("aria-invalid"); });
   }
-  function evaluate(upto) {
+  /* The rules' answer; null when an answer must be put right (shown on its question); false
+     when nothing the rules read is answered yet, which only the last step asks about. */
+  function evaluate(upto, last) {
     clearErrors();
     try {
       return kb.evaluate(answers(upto));
     } catch (e) {
       if (!(e instanceof kb.InputError)) throw e;
+      if (e.field === "patient") {
+        if (!last) return false;
+        var ask = document.getElementById("nkb-error-patient");
+        ask.textContent = "We need at least one answer to check your result. Press “Change” next to a question below and answer it.";
+        ask.focus();
+        return null;
+      }
       var field = e.field.split(" + ")[0], box = document.getElementById("nkb-" + field);
       var message = document.getElementById("nkb-error-" + field);
       if (message) message.textContent = "Please check this answer. " + e.message;
@@ -102,9 +111,10 @@
   }
 
   function next() {
-    var started = performance.now(), result = evaluate(current);
-    if (!result) return;
     var step = steps[current].getAttribute("data-step");
+    var started = performance.now(), result = evaluate(current, step === "review");
+    if (result === false) return show(current + 1);
+    if (!result) return;
     var dangerTicked = step === "danger" && form.querySelector("[data-symptoms=danger] input[name=symptoms]:checked");
     if (step === "review" || (dangerTicked && result.urgency === kb.levels[0])) {
       earlyExit = step !== "review";
@@ -132,9 +142,11 @@
       if (s.say) body.appendChild(el("p", "", "Say: " + s.say));
     }
     if (!result.urgency_certain) {
-      body.appendChild(el("p", "nkb-unsure-note", "We do not know: " + result.settle_with.map(function (i) {
-        return text.inputs[i];
-      }).join("; ") + " Without these answers we give the more careful answer."));
+      // The answers that could change the level (the rules' settle_with), as their questions.
+      body.appendChild(el("p", "nkb-unsure-note", "We do not know the answers to these questions, so we give the more careful answer:"));
+      var unsure = el("ul", "nkb-unsure-list");
+      result.settle_with.forEach(function (i) { unsure.appendChild(el("li", "", text.inputs[i])); });
+      body.appendChild(unsure);
     }
     if (earlyExit) body.appendChild(el("p", "", "You told us about a danger sign, so we show this first."));
     body.appendChild(el("h3", "", "Why"));
