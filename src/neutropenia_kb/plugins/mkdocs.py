@@ -30,7 +30,6 @@ from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.render.checker import checker_assets
 from neutropenia_kb.render.leaflet_build import build_leaflets
 from neutropenia_kb.render.site import (
-    CHECKER_PAGE,
     LEAFLET_DIR,
     PAGES,
     item_pages,
@@ -95,8 +94,7 @@ class KbPlugin(BasePlugin[KbPluginConfig]):  # type: ignore[no-untyped-call]
         built = self._leaflets(config) if self.config.leaflets else {}
         for name, path in built.items():
             files.append(File.generated(config, f"{LEAFLET_DIR}/{name}", abs_src_path=str(path)))
-        for name, content in ({} if CHECKER_PAGE not in PAGES else
-                              checker_assets(self.kb, item_pages(self.kb))).items():
+        for name, content in checker_assets(self.kb, item_pages(self.kb)).items():
             files.append(File.generated(config, name, content=content))
         for name, markdown in render_pages(self.kb, leaflets=built).items():
             existing = files.get_file_from_path(name)
