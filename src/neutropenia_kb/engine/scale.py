@@ -129,7 +129,7 @@ def run_duckdb(kb: "KnowledgeBase", path: Path, target: Path, memory_limit: str 
     passthrough = [n for n in names if n not in evaluator_for(kb).parser.specs]
     query = duckdb_query(kb, "src", names, passthrough)
     inputs = [n for n in names if n in evaluator_for(kb).parser.specs]
-    arg_names = inputs
+    arg_names = list(names)  # the whole row: Python's message for an empty row quotes it
     con.create_function("nkb_python", lambda cells: _python_row(kb, arg_names, cells),
                         ["VARCHAR[]"], "VARCHAR", null_handling="special", side_effects=False)
     args = "[" + ", ".join(f'"{n}"' for n in arg_names) + "]::VARCHAR[]"
@@ -202,7 +202,7 @@ def run_spark(kb: "KnowledgeBase", path: Path, target: Path, spark: Any = None,
     loose = result.filter("NOT exact_in_sql").select(*keep).collect()
     fixed = []
     for row in loose:
-        cells = json.loads(_python_row(kb, inputs, [row[n] for n in inputs]))
+        cells = json.loads(_python_row(kb, names, [row[n] for n in names]))
         fixed.append((*[row[n] for n in ["line", *passthrough, *inputs]],
                       *[cell or None for cell in cells]))
     out = result.filter("exact_in_sql").select(*keep)

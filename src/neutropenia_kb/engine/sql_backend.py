@@ -22,8 +22,16 @@ from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 from sqlglot import exp
 
 from neutropenia_kb.core.problems import _CONTROL, SHOWN_CHARS
-from neutropenia_kb.core.units import MAX_DIGITS, MAX_EXPONENT, MAX_TEXT, UNIT_FOLDS, UNITS
+from neutropenia_kb.core.units import (
+    MAX_DIGITS,
+    MAX_EXPONENT,
+    MAX_TEXT,
+    UNIT_FOLDS,
+    UNITS,
+    format_number,
+)
 from neutropenia_kb.engine.compile import CompileError
+from neutropenia_kb.engine.patient import NO_SYMPTOMS
 from neutropenia_kb.engine.program import (
     And,
     AnySymptom,
@@ -52,6 +60,7 @@ SCALE = 12  # decimals kept; every threshold and range edge must be a multiple o
 INT_DIGITS = MAX_EXPONENT + 2  # a number below 10^21 before the range check, and its sign
 NUMBER = exp.DataType.build(f"DECIMAL({INT_DIGITS + SCALE}, {SCALE})")
 MAX_ERROR_CHARS = 1_000  # batch.py cuts an error cell to this
+AMBIGUOUS = 10  # the error_kind of a bare number that could be in two units
 RESULT_COLUMNS = ("severity", "urgency", "urgency_certain", "settle_with", "anc_cells_per_ul",
                   "fever", "scope_warnings", "advice_ids", "error")
 _NOUN = {"cell_count": "count", "temperature": "temperature", "percent": "percent",
@@ -97,7 +106,7 @@ def _foreign() -> tuple[str, str]:
 def number_re() -> str:
     """patient.py's pattern (units.split_quantity) in parts: sign, mantissa, exponent, the rest."""
     ws, dig = _ws(), _dig()
-    return (f"^[{ws}]*([-+]?)([{dig}][{dig},]*\\.?[{dig}]*|\\.[{dig}]+)"
+    return (f"^[{ws}]*([-+]?)([{dig}][{dig},.]*|[.,][{dig}]+)"
             f"([eE][-+]?[{dig}]+)?[{ws}]*([\\s\\S]*)$")
 
 
@@ -314,6 +323,7 @@ class _Query:
     def __init__(self, program: Program, wording: Wording, source: Source, sql: Sql,
                  hint: str | None) -> None:
         self.ctes: list[tuple[str, exp.Select]] = []  # each layer reads the one before it
+        self.settle: list[exp.Expr] = []  # settle_with candidates, set by finish()
         self.p = program
         self.w = wording
         self.src = source
@@ -322,6 +332,7 @@ class _Query:
         self.present = set(source.columns)
         self.inputs = {i.id: i for i in program.inputs}
         self.derived = {d.input: d for d in program.derived}
+        self.numeric = {i.id for i in program.inputs if i.base_unit is not None or i.type == "number"}
 
     def layer(self, select: exp.Select, name: str) -> exp.Table:
         """A named step (a CTE): flat, so neither a database nor sqlglot's recursive parser
@@ -333,25 +344,48 @@ class _Query:
     # -- layer 1: cells → parts ----------------------------------------------------------------
 
     def text(self, name: str) -> exp.Expr:
+        """The cell, NULL when not given: missing, empty or only whitespace (patient.py skips
+        a cell whose strip() is empty, whatever the input's type). The whitespace regex runs
+        only on a cell that does not start with a printable ASCII character."""
         if name not in self.present:
             return exp.Cast(this=exp.Null(), to=exp.DataType.build("VARCHAR"))
         cell = exp.Cast(this=c(name), to=exp.DataType.build("VARCHAR"))
-        if self.inputs[name].type == "symptoms":
-            return exp.Coalesce(this=cell, expressions=[s("")]) if self.src.csv_cells else cell
-        return exp.Nullif(this=cell, expression=s(""))
+        printable = exp.Between(this=fn("ASCII", cell), low=n(33), high=n(126))
+        given = case((exp.EQ(this=cell, expression=s("")), exp.Null()), (printable, cell),
+                     (self.sql.like(cell, f"^[{_ws()}]*$"), exp.Null()), default=cell)
+        if self.inputs[name].type != "symptoms":
+            return given
+        # patient.NO_SYMPTOMS, in any case and spacing: the empty list
+        word = exp.Lower(this=c(name))
+        none = and_(exp.GT(this=exp.StrPosition(this=word, substr=s(NO_SYMPTOMS)),
+                           expression=n(0)),
+                    exp.EQ(this=exp.Lower(this=self.sql.strip(cell)), expression=s(NO_SYMPTOMS)))
+        return case((is_true(none), s("")), default=given)
 
-    def parts(self) -> list[exp.Expr]:
+    def parts(self) -> tuple[list[exp.Expr], list[exp.Expr]]:
+        """(cells, parts): each input's cell (``__t``) and, for numbers, the regex's groups —
+        in DuckDB from one regex call per cell (a struct of the groups), elsewhere one call
+        per group."""
         sql = self.sql
-        out: list[exp.Expr] = []
+        cells: list[exp.Expr] = []
+        parts: list[exp.Expr] = []
+        names = ("sg", "mt", "ex", "rs")
         for inp in self.p.inputs:
             x = inp.id
-            out.append(self.text(x).as_(f"{x}__t"))
+            cells.append(self.text(x).as_(f"{x}__t"))
             if inp.base_unit is not None or inp.type == "number":
                 t = c(f"{x}__t")
-                for i, part in enumerate(("sg", "mt", "ex", "rs"), start=1):
-                    out.append(sql.extract(t, number_re(), i).as_(f"{x}__{part}"))
-
-        return out
+                if sql.dialect == "duckdb":
+                    cells.append(exp.RegexpExtract(
+                        this=t, expression=s(number_re()),
+                        group=exp.Array(expressions=[s(p) for p in names])).as_(f"{x}__m"))
+                    for part in names:
+                        parts.append(exp.Dot(this=c(f"{x}__m"),
+                                             expression=exp.to_identifier(part)).as_(f"{x}__{part}"))
+                else:
+                    for i, part in enumerate(names, start=1):
+                        parts.append(sql.extract(t, number_re(), i).as_(f"{x}__{part}"))
+        return cells, parts
 
     # -- layer 2: parts → checks, exact value --------------------------------------------------
 
@@ -367,7 +401,18 @@ class _Query:
             plain = exp.EQ(this=sql.octets(e), expression=exp.Length(this=e))
             return case((plain, e), default=sql.translate(e, *_foreign()))
 
-        mant = exp.Replace(this=col("mt"), expression=s(","), replacement=s(""))
+        # units.decimal_text: thousands separators dropped, a decimal comma made a point, any
+        # other comma refused (NULL here; error_kind names it). The regexes run only on the
+        # rare cell with a comma.
+        mt, dig = col("mt"), _dig()
+        comma = exp.GT(this=exp.StrPosition(this=mt, substr=s(",")), expression=n(0))
+        thousands = sql.like(mt, f"^[1-9][{dig}]{{0,2}}(,[{dig}]{{3}})+(\\.[{dig}]*)?$")
+        decimal_comma = sql.like(mt, f"^[{dig}]+,[{dig}]+$")
+        mant = case((exp.Not(this=comma), mt),
+                    (thousands, exp.Replace(this=mt, expression=s(","), replacement=s(""))),
+                    (decimal_comma, exp.Replace(this=mt, expression=s(","), replacement=s("."))))
+        points = exp.Sub(this=exp.Length(this=mant), expression=exp.Length(
+            this=exp.Replace(this=mant, expression=s("."), replacement=s(""))))
         digits = ascii_(mant)
         whole = fn("SPLIT_PART", digits, s("."), n(1))
         frac = fn("SPLIT_PART", digits, s("."), n(2))
@@ -380,7 +425,10 @@ class _Query:
         unit = case((exp.EQ(this=col("rs"), expression=s("")), s("")),
                     default=sql.sub(col("rs"), f"[{_ws()}]+$", ""))
         ok = exp.NEQ(this=col("mt"), expression=s(""))  # a match always has a digit there
-        return [ok.as_(f"{x}__ok"), mant.as_(f"{x}__mant"), frac.as_(f"{x}__fr"),
+        bad_comma = and_(ok, is_null(mant))
+        not_number = and_(ok, not_null(mant), exp.GT(this=points, expression=n(1)))
+        return [ok.as_(f"{x}__ok"), bad_comma.as_(f"{x}__bc"), not_number.as_(f"{x}__nn"),
+                mant.as_(f"{x}__mant"), frac.as_(f"{x}__fr"),
                 coef.as_(f"{x}__co"),
                 edigits.as_(f"{x}__ed"), eneg.as_(f"{x}__en"), unit.as_(f"{x}__un")]
 
@@ -456,8 +504,8 @@ class _Query:
         text = cat(case((neg, s("-")), default=s("")), whole, ".", kept)
         # Only a number that passed the format checks is built (an exponent of 10^9 would
         # otherwise pad a string of a billion zeros).
-        unusable = or_(exp.Not(this=is_true(col("ok"))), col("zero"), col("big"), col("small"),
-                       col("long"))
+        unusable = or_(exp.Not(this=is_true(col("ok"))), col("bc"), col("nn"), col("zero"),
+                       col("big"), col("small"), col("long"))
         v = case((unusable, decimal(Fraction(0))), default=exp.Cast(this=text, to=NUMBER))
         d = case((and_(exp.Not(this=col("zero")), is_true(cut)),
                   case((neg, n(-1)), default=n(1))), default=n(0))
@@ -476,8 +524,10 @@ class _Query:
         whens = [
             exp.GT(this=exp.Length(this=t), expression=n(MAX_TEXT)),
             or_(exp.Not(this=is_true(col("ok"))), sql.like(col("un"), "\n")),
+            col("bc"), col("nn"),
             col("big"), col("small"), and_(exp.Not(this=col("zero")), col("long")),
             exp.EQ(this=col("u"), expression=s("!")), sql.like(col("u"), r"^\?"),
+            self.ambiguous(inp),
         ]
         out_of_range = []
         for edge, op in ((inp.min, "<"), (inp.max, ">")):
@@ -485,6 +535,27 @@ class _Query:
                 out_of_range.append(is_true(self.unit_compare(inp, op, edge, final=False)))
         whens.append(or_(*out_of_range) if out_of_range else exp.false())
         return case(*[(and_(not_null(t), w), n(i)) for i, w in enumerate(whens, start=1)])
+
+    def ambiguous(self, inp: InputDef) -> exp.Expr:
+        """patient._Spec._ambiguous: a number written without a unit, above 0 and below
+        ``ambiguous_below``, that is within min..max in another accepted unit too."""
+        below, default = inp.ambiguous_below, inp.default_unit
+        if below is None or default is None or inp.type != "quantity":
+            return exp.false()
+        v, d = c(f"{inp.id}__v"), c(f"{inp.id}__d")
+        others = []
+        for unit in inp.units:
+            if unit.name == default.name:
+                continue
+            tests = [_pair(">=", v, d, decimal(unit.from_base(inp.min)))] if inp.min is not None else []
+            if inp.max is not None:
+                tests.append(_pair("<=", v, d, decimal(unit.from_base(inp.max))))
+            others.append(and_(*tests) if tests else exp.true())
+        if not others:
+            return exp.false()
+        return and_(exp.EQ(this=c(f"{inp.id}__un"), expression=s("")),
+                    _pair(">", v, d, decimal(Fraction(0))), _pair("<", v, d, decimal(below)),
+                    par(or_(*others)))
 
     def error_text(self, inp: InputDef) -> exp.Expr:
         sql, x = self.sql, inp.id
@@ -497,23 +568,34 @@ class _Query:
               f"1e-{MAX_EXPONENT} and 1e{MAX_EXPONENT + 1} (or are 0)"
         give = f"; give {allowed}"
         shown_t = sql.show(t)
-        shown_num = sql.show(cat(col("sg"), col("mant"), col("ex")))
+        shown_num = sql.show(cat(col("sg"), col("mt"), col("ex")))
         shown_unit = sql.show(col("un"))
+
+        def kind_is(i: int) -> exp.Expr:
+            return exp.EQ(this=kind, expression=n(i))
+
+        ambiguous = cat(f"{x}: '", shown_t, "' is ambiguous: a number without a unit below ",
+                        _number_text(inp.ambiguous_below), " could be in ",
+                        " or ".join(u.name for u in inp.units), f"? Write the unit{give}")
         detail = case(
             (exp.EQ(this=kind, expression=n(1)),
              cat("'", shown_t, f"' is too long for a number with a unit; {rng}{give}")),
-            (exp.EQ(this=kind, expression=n(2)),
-             cat("'", shown_t, f"' is not a number with an optional unit{give}")),
-            (exp.EQ(this=kind, expression=n(3)), cat("'", shown_num, f"' is far too large; {rng}{give}")),
-            (exp.EQ(this=kind, expression=n(4)), cat("'", shown_num, f"' is far too small; {rng}{give}")),
-            (exp.EQ(this=kind, expression=n(5)),
-             cat("'", shown_num, f"' has too many digits; {rng}{give}")),
-            (exp.EQ(this=kind, expression=n(6)), cat("unknown unit '", shown_unit, f"'{give}")),
-            (exp.EQ(this=kind, expression=n(7)),
-             cat("'", shown_unit, "' is a unit for ", exp.Substring(this=col("u"), start=n(2)),
-                 f" values{give}")),
+            (kind_is(2), cat("'", shown_t, f"' is not a number with an optional unit{give}")),
+            (kind_is(3), cat("'", shown_num, "': the comma cannot be read safely; write the "
+                             "number with a decimal point and no thousands separator, e.g. "
+                             f"1500 or 0.4{give}")),
+            (kind_is(4), cat("'", shown_num, f"' is not a number{give}")),
+            (kind_is(5), cat("'", shown_num, f"' is far too large; {rng}{give}")),
+            (kind_is(6), cat("'", shown_num, f"' is far too small; {rng}{give}")),
+            (kind_is(7), cat("'", shown_num, f"' has too many digits; {rng}{give}")),
+            (kind_is(8), cat("unknown unit '", shown_unit, f"'{give}")),
+            (kind_is(9), cat("'", shown_unit, "' is a unit for ",
+                             exp.Substring(this=col("u"), start=n(2)), f" values{give}")),
             default=s(allowed))
-        return case((not_null(kind), cat(f"{x}: '", shown_t, "' is not allowed: ", detail)))
+        # The ambiguity message names each reading with its band (patient._Spec._reading):
+        # the SQL engines hand such rows to the Python engine (exact_flag); a view says less.
+        return case((kind_is(AMBIGUOUS), ambiguous),
+                    (not_null(kind), cat(f"{x}: '", shown_t, "' is not allowed: ", detail)))
 
     def bool_error(self, inp: InputDef) -> exp.Expr:
         t = c(f"{inp.id}__t")
@@ -546,6 +628,32 @@ class _Query:
                          s(".")), default=s("")),
                    " The symptoms are " + ", ".join(self.w.symptoms))
         return case((and_(not_null(t), exp.Not(this=sql.like(t, valid))), text))
+
+    def read(self) -> list[str]:
+        """The inputs some condition reads (evaluate.Evaluator._read), in declared order."""
+        read = {name for _o, _k, cond in self.p.conditions() for name in cond.deps}
+        read.add(self.p.severity.input)
+        return [i.id for i in self.p.inputs if i.id in read]
+
+    def nothing_read(self) -> exp.Expr:
+        """True when the row gives none of the inputs the rules read, even by deriving one."""
+        tests = []
+        for name in self.read():
+            missing: exp.Expr = is_null(c(f"{name}__t"))
+            if name in self.derived:
+                needs = [not_null(c(f"{g}__t")) for g in self.derived[name].when_given]
+                missing = and_(missing, exp.Not(this=par(and_(*needs))))
+            tests.append(missing)
+        return and_(*tests)
+
+    def empty_error(self) -> exp.Expr:
+        """Evaluator.evaluate's refusal of a row that gives nothing the rules read. Python
+        quotes the whole row as a dict; the SQL engines hand such a row to it (exact_flag)."""
+        filled = {d.input: d.when_given for d in self.p.derived}
+        words = [name + (f" (or {' with '.join(filled[name])})" if name in filled else "")
+                 for name in self.read()]
+        return case((self.nothing_read(), s("patient: the row is not allowed: at least one "
+                                            "answer the rules read: " + ", ".join(words))))
 
     def sum_error(self) -> list[exp.Expr]:
         out: list[exp.Expr] = []
@@ -687,7 +795,9 @@ class _Query:
         p, src = self.p, self.src
         keep = [c(src.order), *[c(k) for k in src.passthrough], *[c(k) for k in src.columns]]
         numeric = [i for i in p.inputs if i.base_unit is not None or i.type == "number"]
-        l1 = _select(*keep, *self.parts()).from_(src.table)
+        cells, parts = self.parts()
+        l0 = _select(*keep, *cells).from_(src.table)
+        l1 = _select("*", *parts).from_(self.layer(l0, "l0"), copy=False)
         l2 = _select("*", *[e for i in numeric for e in self.number(i)]).from_(self.layer(l1, "l1"), copy=False)
         l3 = _select("*", *[e for i in numeric for e in self.checks(i)]).from_(self.layer(l2, "l2"), copy=False)
         l4 = _select("*", *[e for i in numeric for e in self.value(i)]).from_(self.layer(l3, "l3"), copy=False)
@@ -717,6 +827,7 @@ class _Query:
                 known.append(case((exp.In(this=word, expressions=[s(w) for w in _TRUE]), exp.true()),
                                   (exp.In(this=word, expressions=[s(w) for w in _FALSE]), exp.false()))
                              .as_(f"{inp.id}__b"))
+        err = exp.Coalesce(this=err, expressions=[self.empty_error()])
         l6 = _select("*", err.as_("err"), *known).from_(self.layer(l5, "l5"), copy=False)
         # Derived inputs: value, exactness, and the unit marker '=' when derived.
         l7_cols: list[exp.Expr] = []
@@ -787,11 +898,16 @@ class _Query:
                             *[exp.Not(this=par(e)) for e in earlier])
                 settle.append(case((cond, s(name))))
                 seen.setdefault(name, []).append(i)
+        self.settle = settle
         advice = []
         for item in sorted(p.advice, key=lambda a: a.id):
             keep = exp.true() if item.when is None else not_false(self.cond(item.when))
             advice.append(case((keep, s(item.id))))
-        scope = [case((not_false(c(f"s__{i}")), s(lim.id))) for i, lim in enumerate(p.limits)]
+        # A limit that is unknown (no age given) is no warning; one that holds takes the
+        # patient out of the adult bands: severity unknown (evaluate.Result.scope_warnings).
+        scope = [case((is_true(c(f"s__{i}")), s(lim.id))) for i, lim in enumerate(p.limits)]
+        in_scope = exp.Not(this=par(is_true(or_(*[c(f"s__{i}") for i in range(len(p.limits))])))) \
+            if p.limits else exp.true()
         fever_ids = [f.id for f in p.facts]
         fever = c("f__has_fever") if "has_fever" in fever_ids else exp.Null()
         ok = is_null(c("err"))
@@ -803,7 +919,7 @@ class _Query:
         error = case((exp.GT(this=exp.Length(this=c("err")), expression=n(MAX_ERROR_CHARS)),
                       sql.show(c("err"), MAX_ERROR_CHARS)), default=c("err"))
         cols = [c(src.order), *[c(k) for k in src.passthrough], *[c(k) for k in src.columns],
-                out(case((is_null(c("sev")), s("unknown")), default=c("sev"))).as_("severity"),
+                out(case((and_(not_null(c("sev")), in_scope), c("sev")), default=s("unknown"))).as_("severity"),
                 out(urgency).as_("urgency"), out(certain).as_("urgency_certain"),
                 out(exp.Nullif(this=_join(settle), expression=s(""))).as_("settle_with"),
                 out(anc).as_("anc_cells_per_ul"),
@@ -847,6 +963,24 @@ class _Query:
         anc = self.anc_text()
         small = self.sql.like(anc, r"^0\.0000")
         loose.append(small)
+        # Python's own words: a bare number in two units (with its bands), a row that gives
+        # nothing, a derived input given with its parts (engine/plausible.py's rounding ranges)
+        for inp in self.p.inputs:
+            if inp.id in self.numeric:
+                loose.append(exp.EQ(this=c(f"{inp.id}__ek"), expression=n(AMBIGUOUS)))
+        loose.append(self.nothing_read())
+        # settle_with: each candidate above is asked only if some answers to the other missing
+        # inputs leave the level depending on it (questions.Analysis._matters), a search over
+        # their regions; with one candidate there are no others to search, with more the
+        # Python engine searches.
+        if len(self.settle) > 1:
+            count: exp.Expr = n(0)
+            for item in self.settle:
+                count = exp.Add(this=count, expression=case((not_null(item), n(1)), default=n(0)))
+            loose.append(exp.GT(this=count, expression=n(1)))
+        for d in self.p.derived:
+            loose.append(and_(not_null(c(f"{d.input}__t")),
+                              par(or_(*[not_null(c(f"{g}__t")) for g in sorted(d.expr.deps)]))))
         for inp in self.p.inputs:
             if inp.type == "symptoms" and self.hint is None:
                 valid, _, _ = self.symptom_patterns()
@@ -880,6 +1014,10 @@ def _pair(op: str, v: exp.Expr, d: exp.Expr, const: exp.Expr) -> exp.Expr:
     if op not in ops:
         raise CompileError(f"unknown comparison '{op}'")
     return par(ops[op])
+
+
+def _number_text(value: Fraction | None) -> str:
+    return "" if value is None else format_number(value)
 
 
 def _exact_decimal(value: Fraction) -> exp.Expr:
