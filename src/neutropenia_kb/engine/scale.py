@@ -16,6 +16,7 @@ from neutropenia_kb.core.problems import UsageError, did_you_mean, render_all
 from neutropenia_kb.engine.batch import RESULT_COLUMNS, Rows, _cell, accepted_columns, check_header, result_fields
 from neutropenia_kb.engine.evaluate import evaluator_for
 from neutropenia_kb.engine.sql_backend import Source, Wording, compile_sql
+from neutropenia_kb.engine.sql_settle import settle_function
 
 if TYPE_CHECKING:
     from neutropenia_kb.kb.model import KnowledgeBase
@@ -73,6 +74,8 @@ def connect(kb: "KnowledgeBase", memory_limit: str = MEMORY_LIMIT, threads: int 
     symptoms = sorted(evaluator_for(kb).parser.symptoms)
     con.create_function("nkb_hint", lambda item: did_you_mean(item, symptoms),
                         ["VARCHAR"], "VARCHAR", side_effects=False)
+    con.create_function("nkb_settle", settle_function(evaluator_for(kb)), ["VARCHAR"], "VARCHAR",
+                        side_effects=False)
     return con
 
 
@@ -86,7 +89,8 @@ def duckdb_query(kb: "KnowledgeBase", relation: str, columns: Sequence[str],
     inputs = [c for c in columns if c in evaluator.parser.specs]
     source = Source(exp.to_table(relation), tuple(inputs), "line", tuple(passthrough),
                     ordered=False)
-    select = compile_sql(program, Wording.of(evaluator.parser), source, "duckdb", hint="nkb_hint")
+    select = compile_sql(program, Wording.of(evaluator.parser), source, "duckdb", hint="nkb_hint",
+                         settle="nkb_settle")
     return select.sql(dialect="duckdb", copy=False)
 
 

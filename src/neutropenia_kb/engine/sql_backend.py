@@ -30,6 +30,7 @@ from neutropenia_kb.core.units import (
     UNITS,
     format_number,
 )
+from neutropenia_kb.engine import sql_settle
 from neutropenia_kb.engine.compile import CompileError
 from neutropenia_kb.engine.patient import NO_SYMPTOMS
 from neutropenia_kb.engine.program import (
@@ -295,11 +296,12 @@ class Source:
 
 
 def compile_sql(program: Program, wording: Wording, source: Source, dialect: str = "duckdb",
-                hint: str | None = None) -> exp.Select:
+                hint: str | None = None, settle: str | None = None) -> exp.Select:
     """The SELECT giving, for every row of ``source`` in order: its order column, its input
     cells as given, then RESULT_COLUMNS as batch.py writes them (text; NULL for an empty cell).
-    ``hint`` names a SQL function (text → text) giving "; did you mean …?" for a symptom id."""
-    return _Query(program, wording, source, Sql(dialect), hint).select()
+    ``hint`` names a SQL function (text → text) giving "; did you mean …?" for a symptom id;
+    ``settle`` one giving settle_with from a region key (engine/sql_settle.py)."""
+    return _Query(program, wording, source, Sql(dialect), hint, settle).select()
 
 
 def view_sql(program: Program, wording: Wording, dialect: str, table: str = "patients") -> str:
@@ -321,7 +323,8 @@ def view_sql(program: Program, wording: Wording, dialect: str, table: str = "pat
 
 class _Query:
     def __init__(self, program: Program, wording: Wording, source: Source, sql: Sql,
-                 hint: str | None) -> None:
+                 hint: str | None, settle: str | None = None) -> None:
+        self.settle_fn = settle
         self.ctes: list[tuple[str, exp.Select]] = []  # each layer reads the one before it
         self.settle: list[exp.Expr] = []  # settle_with candidates, set by finish()
         self.p = program
@@ -332,6 +335,7 @@ class _Query:
         self.present = set(source.columns)
         self.inputs = {i.id: i for i in program.inputs}
         self.derived = {d.input: d for d in program.derived}
+        self.specs = sql_settle.read_specs(program)
         self.numeric = {i.id for i in program.inputs if i.base_unit is not None or i.type == "number"}
 
     def layer(self, select: exp.Select, name: str) -> exp.Table:
@@ -899,6 +903,13 @@ class _Query:
                 settle.append(case((cond, s(name))))
                 seen.setdefault(name, []).append(i)
         self.settle = settle
+        settle_text = _join(settle)
+        if self.settle_fn is not None and len(settle) > 1 and sql_settle.keyable(self.specs):
+            key = sql_settle.settle_key(
+                self.specs, lambda name, op, cut: self.unit_compare(self.inputs[name], op, cut),
+                lambda name: c(f"{name}__k"), lambda name: c(f"{name}__b"))
+            settle_text = case((exp.GT(this=self.candidates(), expression=n(1)),
+                                fn(self.settle_fn, key)), default=settle_text)
         advice = []
         for item in sorted(p.advice, key=lambda a: a.id):
             keep = exp.true() if item.when is None else not_false(self.cond(item.when))
@@ -921,7 +932,7 @@ class _Query:
         cols = [c(src.order), *[c(k) for k in src.passthrough], *[c(k) for k in src.columns],
                 out(case((and_(not_null(c("sev")), in_scope), c("sev")), default=s("unknown"))).as_("severity"),
                 out(urgency).as_("urgency"), out(certain).as_("urgency_certain"),
-                out(exp.Nullif(this=_join(settle), expression=s(""))).as_("settle_with"),
+                out(exp.Nullif(this=settle_text, expression=s(""))).as_("settle_with"),
                 out(anc).as_("anc_cells_per_ul"),
                 out(case((fever, s("true")), (exp.Not(this=fever), s("false")))).as_("fever"),
                 out(exp.Nullif(this=_join(scope), expression=s(""))).as_("scope_warnings"),
@@ -952,6 +963,20 @@ class _Query:
         """False when a number had more than SCALE decimals and fed an arithmetic result (the
         derived count, the printed count) or a symptom hint was wanted: SQL's answer may then
         differ from the exact one; engine/scale.py gives such rows to the Python engine."""
+        loose = self.loose()
+        if not loose:
+            return exp.true()
+        return exp.Not(this=par(is_true(or_(*loose))))
+
+    def candidates(self) -> exp.Expr:
+        """How many settle_with candidates the row has."""
+        count: exp.Expr = n(0)
+        for item in self.settle:
+            count = exp.Add(this=count, expression=case((not_null(item), n(1)), default=n(0)))
+        return count
+
+    def loose(self) -> list[exp.Expr]:
+        """Each reason for exact_flag to hand a row to the Python engine."""
         loose: list[exp.Expr] = []
         feeds = {self.p.severity.input}
         for d in self.p.derived:
@@ -973,11 +998,8 @@ class _Query:
         # inputs leave the level depending on it (questions.Analysis._matters), a search over
         # their regions; with one candidate there are no others to search, with more the
         # Python engine searches.
-        if len(self.settle) > 1:
-            count: exp.Expr = n(0)
-            for item in self.settle:
-                count = exp.Add(this=count, expression=case((not_null(item), n(1)), default=n(0)))
-            loose.append(exp.GT(this=count, expression=n(1)))
+        if len(self.settle) > 1 and (self.settle_fn is None or not sql_settle.keyable(self.specs)):
+            loose.append(exp.GT(this=self.candidates(), expression=n(1)))
         for d in self.p.derived:
             loose.append(and_(not_null(c(f"{d.input}__t")),
                               par(or_(*[not_null(c(f"{g}__t")) for g in sorted(d.expr.deps)]))))
@@ -986,9 +1008,7 @@ class _Query:
                 valid, _, _ = self.symptom_patterns()
                 t = c(f"{inp.id}__t")
                 loose.append(and_(not_null(t), exp.Not(this=self.sql.like(t, valid))))
-        if not loose:
-            return exp.true()
-        return exp.Not(this=par(is_true(or_(*loose))))
+        return loose
 
 
 def _select(*items: exp.Expr | str) -> exp.Select:
