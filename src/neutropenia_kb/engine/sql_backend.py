@@ -249,6 +249,12 @@ class Sql:
         return self.translate(out, controls, "".join(f"{i & 15:x}" for i in range(0x20)
                                                       if i not in (0x09, 0x0A, 0x0D)))
 
+    def remove_all(self, e: exp.Expr, pattern: str) -> exp.Expr:
+        """Every match of ``pattern`` taken out."""
+        if self.dialect == "spark":
+            return exp.RegexpReplace(this=e, expression=s(pattern), replacement=s(""))
+        return fn("REGEXP_REPLACE", e, s(pattern), s(""), s("g"))
+
     def sub_all(self, e: exp.Expr, pattern: str, before: str) -> exp.Expr:
         """Every match of ``pattern`` (one group) → ``before`` (backslashes doubled) then the
         group: each dialect spells the group and the 'all' flag its own way."""
@@ -389,6 +395,15 @@ class _Query:
                 else:
                     for i, part in enumerate(names, start=1):
                         parts.append(sql.extract(t, number_re(), i).as_(f"{x}__{part}"))
+            elif inp.type == "boolean":  # the word, stripped only when it is not a word as is
+                t = c(f"{x}__t")
+                lower = exp.Lower(this=t)
+                words = [s(w) for w in _TRUE + _FALSE]
+                parts.append(case((exp.In(this=lower, expressions=words), lower),
+                                  default=exp.Lower(this=sql.strip(t))).as_(f"{x}__w"))
+            elif inp.type == "symptoms":  # ',fever,cough,' for the rules (no whitespace left)
+                bare = sql.translate(sql.remove_all(c(f"{x}__t"), f"[{_ws()}]+"), ";|", ",,")
+                parts.append(cat(",", bare, ",").as_(f"{x}__sy"))
         return cells, parts
 
     # -- layer 2: parts → checks, exact value --------------------------------------------------
@@ -476,6 +491,9 @@ class _Query:
         for spelling, unit in UNITS.items():
             mark = unit.name if unit.name in accepted else f"?{_NOUN.get(unit.dimension, 'another')}"
             by_name.setdefault(mark, []).append(spelling)
+        # A unit written as its table spelling ('C', 'G/L') needs none of the nine folds.
+        whens += [(exp.In(this=u, expressions=[s(sp) for sp in spellings]), s(mark))
+                  for mark, spellings in by_name.items()]
         for mark, spellings in by_name.items():
             whens.append((exp.In(this=norm, expressions=[s(sp) for sp in spellings]), s(mark)))
         long = exp.GT(this=exp.Length(this=u), expression=n(MAX_TEXT))
@@ -603,7 +621,7 @@ class _Query:
 
     def bool_error(self, inp: InputDef) -> exp.Expr:
         t = c(f"{inp.id}__t")
-        word = exp.Lower(this=self.sql.strip(t))
+        word = c(f"{inp.id}__w")
         bad = exp.Not(this=exp.In(this=word, expressions=[s(w) for w in _TRUE + _FALSE]))
         return case((and_(not_null(t), bad), cat(f"{inp.id}: '", self.sql.show(t),
                                                  "' is not allowed: true or false (yes/no)")))
@@ -767,14 +785,15 @@ class _Query:
                 raise CompileError("'in' reads only the severity")
             return case((is_null(c("sev")), exp.Null()),
                         default=exp.In(this=c("sev"), expressions=[s(m) for m in node.members]))
-        if isinstance(node, SymptomAny):
-            t = c(f"{node.input}__k")
-            alt = "|".join(sorted(node.symptoms, key=lambda i: (-len(i), i)))
-            pattern = f"(?:^|[,;|])[{_ws()}]*(?:{alt})[{_ws()}]*(?:[,;|]|$)"
-            return case((is_null(t), exp.Null()), default=self.sql.like(t, pattern))
+        if isinstance(node, SymptomAny):  # a search in ',fever,cough,' per symptom: no regex
+            t, sy = c(f"{node.input}__k"), c(f"{node.input}__sy")
+            found = or_(*[exp.GT(this=exp.StrPosition(this=sy, substr=s(f",{i},")),
+                                 expression=n(0)) for i in sorted(node.symptoms)])
+            return case((is_null(t), exp.Null()), default=par(found))
         if isinstance(node, AnySymptom):
-            t = c(f"{node.input}__k")
-            return case((is_null(t), exp.Null()), default=self.sql.like(t, f"[^,;|{_ws()}]"))
+            t, sy = c(f"{node.input}__k"), c(f"{node.input}__sy")
+            items = exp.Replace(this=sy, expression=s(","), replacement=s(""))
+            return case((is_null(t), exp.Null()), default=exp.NEQ(this=items, expression=s("")))
         if isinstance(node, Compare):
             return self.compare(node)
         raise CompileError(f"{type(node).__name__} is not a yes/no condition")
@@ -827,7 +846,7 @@ class _Query:
             t = c(f"{inp.id}__t")
             known.append(case((ok, t)).as_(f"{inp.id}__known"))
             if inp.type == "boolean":
-                word = exp.Lower(this=self.sql.strip(t))
+                word = c(f"{inp.id}__w")
                 known.append(case((exp.In(this=word, expressions=[s(w) for w in _TRUE]), exp.true()),
                                   (exp.In(this=word, expressions=[s(w) for w in _FALSE]), exp.false()))
                              .as_(f"{inp.id}__b"))
