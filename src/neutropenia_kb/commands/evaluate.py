@@ -103,6 +103,8 @@ def _scaled(args: argparse.Namespace) -> bool:
 
 def _scale(kb: KnowledgeBase, path: Path, target: Path, args: argparse.Namespace) -> int:
     check_target(target, [path])
+    if args.unit:  # the SQL reads a bare number in the input's default unit only
+        raise UsageError("--unit is read by --engine python only")
     if not path.is_file():
         raise UsageError(f"cannot read '{show_value(str(path))}': no such file")
     if args.engine == "spark":

@@ -37,7 +37,11 @@ def file_format(path: Path) -> str:
 
 def _csv_header(path: Path, kb: "KnowledgeBase") -> list[str]:
     with path.open("rb") as stream:
-        return Rows(stream, "csv", accepted_columns(evaluator_for(kb)), path).columns
+        rows = Rows(stream, "csv", accepted_columns(evaluator_for(kb)), path)
+    if rows.units:  # the SQL reads a bare number in the input's default unit only
+        raise UsageError(f"{path}: units in the header ({', '.join(sorted(rows.units))}) are "
+                         "read by --engine python only")
+    return rows.columns
 
 
 def plain_csv(path: Path) -> bool:
