@@ -222,8 +222,10 @@ def run_spark(kb: "KnowledgeBase", path: Path, target: Path, spark: Any = None,
         folder = Path(tmp) / "out"
         writer = out.write.mode("overwrite")
         if out_fmt == "csv":
+            # Spark's CSV writer trims each cell unless told not to; batch.py keeps ' Yes '
             writer.csv(str(folder), header=True, quote='"', escape='"', emptyValue="",
-                       quoteAll=False)
+                       quoteAll=False, ignoreLeadingWhiteSpace=False,
+                       ignoreTrailingWhiteSpace=False)
         else:
             getattr(writer, {"parquet": "parquet", "jsonl": "json"}[out_fmt])(str(folder))
         part = next(p for p in folder.iterdir() if p.name.startswith("part-"))

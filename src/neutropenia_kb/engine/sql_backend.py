@@ -838,6 +838,8 @@ class _Query:
             if inp.id in self.numeric:
                 loose.append(exp.EQ(this=c(f"{inp.id}__ek"), expression=n(AMBIGUOUS)))
         loose.append(self.nothing_read())
+        if self.sql.dialect == "spark":  # Spark cuts a product's scale to 6 (allowPrecisionLoss)
+            loose += [exp.EQ(this=c(f"{d.input}__uf"), expression=s("=")) for d in self.p.derived]
         # settle_with: each candidate above is asked only if some answers to the other missing
         # inputs leave the level depending on it (questions.Analysis._matters), a search over
         # their regions; with one candidate there are no others to search, with more the
