@@ -16,6 +16,7 @@ from neutropenia_kb.core.problems import UsageError, did_you_mean, render_all
 from neutropenia_kb.engine.batch import RESULT_COLUMNS, Rows, _cell, accepted_columns, check_header, result_fields
 from neutropenia_kb.engine.evaluate import evaluator_for
 from neutropenia_kb.engine.sql_backend import Source, Wording, compile_sql
+from neutropenia_kb.engine.sql_settle import settle_function
 
 if TYPE_CHECKING:
     from neutropenia_kb.kb.model import KnowledgeBase
@@ -36,7 +37,11 @@ def file_format(path: Path) -> str:
 
 def _csv_header(path: Path, kb: "KnowledgeBase") -> list[str]:
     with path.open("rb") as stream:
-        return Rows(stream, "csv", accepted_columns(evaluator_for(kb)), path).columns
+        rows = Rows(stream, "csv", accepted_columns(evaluator_for(kb)), path)
+    if rows.units:  # the SQL reads a bare number in the input's default unit only
+        raise UsageError(f"{path}: units in the header ({', '.join(sorted(rows.units))}) are "
+                         "read by --engine python only")
+    return rows.columns
 
 
 def plain_csv(path: Path) -> bool:
@@ -73,6 +78,8 @@ def connect(kb: "KnowledgeBase", memory_limit: str = MEMORY_LIMIT, threads: int 
     symptoms = sorted(evaluator_for(kb).parser.symptoms)
     con.create_function("nkb_hint", lambda item: did_you_mean(item, symptoms),
                         ["VARCHAR"], "VARCHAR", side_effects=False)
+    con.create_function("nkb_settle", settle_function(evaluator_for(kb)), ["VARCHAR"], "VARCHAR",
+                        side_effects=False)
     return con
 
 
@@ -86,7 +93,8 @@ def duckdb_query(kb: "KnowledgeBase", relation: str, columns: Sequence[str],
     inputs = [c for c in columns if c in evaluator.parser.specs]
     source = Source(exp.to_table(relation), tuple(inputs), "line", tuple(passthrough),
                     ordered=False)
-    select = compile_sql(program, Wording.of(evaluator.parser), source, "duckdb", hint="nkb_hint")
+    select = compile_sql(program, Wording.of(evaluator.parser), source, "duckdb", hint="nkb_hint",
+                         settle="nkb_settle")
     return select.sql(dialect="duckdb", copy=False)
 
 
@@ -129,7 +137,7 @@ def run_duckdb(kb: "KnowledgeBase", path: Path, target: Path, memory_limit: str 
     passthrough = [n for n in names if n not in evaluator_for(kb).parser.specs]
     query = duckdb_query(kb, "src", names, passthrough)
     inputs = [n for n in names if n in evaluator_for(kb).parser.specs]
-    arg_names = inputs
+    arg_names = list(names)  # the whole row: Python's message for an empty row quotes it
     con.create_function("nkb_python", lambda cells: _python_row(kb, arg_names, cells),
                         ["VARCHAR[]"], "VARCHAR", null_handling="special", side_effects=False)
     args = "[" + ", ".join(f'"{n}"' for n in arg_names) + "]::VARCHAR[]"
@@ -202,7 +210,7 @@ def run_spark(kb: "KnowledgeBase", path: Path, target: Path, spark: Any = None,
     loose = result.filter("NOT exact_in_sql").select(*keep).collect()
     fixed = []
     for row in loose:
-        cells = json.loads(_python_row(kb, inputs, [row[n] for n in inputs]))
+        cells = json.loads(_python_row(kb, names, [row[n] for n in names]))
         fixed.append((*[row[n] for n in ["line", *passthrough, *inputs]],
                       *[cell or None for cell in cells]))
     out = result.filter("exact_in_sql").select(*keep)
@@ -214,8 +222,10 @@ def run_spark(kb: "KnowledgeBase", path: Path, target: Path, spark: Any = None,
         folder = Path(tmp) / "out"
         writer = out.write.mode("overwrite")
         if out_fmt == "csv":
+            # Spark's CSV writer trims each cell unless told not to; batch.py keeps ' Yes '
             writer.csv(str(folder), header=True, quote='"', escape='"', emptyValue="",
-                       quoteAll=False)
+                       quoteAll=False, ignoreLeadingWhiteSpace=False,
+                       ignoreTrailingWhiteSpace=False)
         else:
             getattr(writer, {"parquet": "parquet", "jsonl": "json"}[out_fmt])(str(folder))
         part = next(p for p in folder.iterdir() if p.name.startswith("part-"))

@@ -11,19 +11,23 @@ explicit COALESCE, and the urgency is decided from explicit IS TRUE / IS NULL te
 
 from __future__ import annotations
 
-import functools
 import re
-import sys
-import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping
 
 from sqlglot import exp
 
-from neutropenia_kb.core.problems import _CONTROL, SHOWN_CHARS
-from neutropenia_kb.core.units import MAX_DIGITS, MAX_EXPONENT, MAX_TEXT, UNIT_FOLDS, UNITS
+from neutropenia_kb.core.units import (
+    MAX_DIGITS,
+    MAX_EXPONENT,
+    MAX_TEXT,
+    UNIT_FOLDS,
+    UNITS,
+)
+from neutropenia_kb.engine import sql_settle
 from neutropenia_kb.engine.compile import CompileError
+from neutropenia_kb.engine.patient import NO_SYMPTOMS
 from neutropenia_kb.engine.program import (
     And,
     AnySymptom,
@@ -43,209 +47,46 @@ from neutropenia_kb.engine.program import (
     SymptomAny,
     Value,
 )
+from neutropenia_kb.engine.sql_expr import (  # noqa: F401 (DIALECTS, decimal, _ws, _dig: read by callers)
+    _FALSE,
+    _NOUN,
+    _TRUE,
+    AMBIGUOUS,
+    DIALECTS,
+    MAX_ERROR_CHARS,
+    NUMBER,
+    RESULT_COLUMNS,
+    SCALE,
+    Sql,
+    _dig,
+    _exact_decimal,
+    _fill_zero,
+    _foreign,
+    _int,
+    _join,
+    _number_text,
+    _pair,
+    _select,
+    _ws,
+    and_,
+    c,
+    case,
+    cat,
+    decimal,
+    fn,
+    is_null,
+    is_true,
+    n,
+    not_false,
+    not_null,
+    number_re,
+    or_,
+    par,
+    s,
+)
 
 if TYPE_CHECKING:
     from neutropenia_kb.engine.patient import PatientParser
-
-DIALECTS = ("duckdb", "spark", "postgres")
-SCALE = 12  # decimals kept; every threshold and range edge must be a multiple of 10^-SCALE
-INT_DIGITS = MAX_EXPONENT + 2  # a number below 10^21 before the range check, and its sign
-NUMBER = exp.DataType.build(f"DECIMAL({INT_DIGITS + SCALE}, {SCALE})")
-MAX_ERROR_CHARS = 1_000  # batch.py cuts an error cell to this
-RESULT_COLUMNS = ("severity", "urgency", "urgency_certain", "settle_with", "anc_cells_per_ul",
-                  "fever", "scope_warnings", "advice_ids", "error")
-_NOUN = {"cell_count": "count", "temperature": "temperature", "percent": "percent",
-         "number": "number"}  # as patient.py words a unit's dimension
-_TRUE = ("true", "yes", "y", "1")
-_FALSE = ("false", "no", "n", "0")
-
-
-def _chars(test: Callable[[str], bool]) -> str:
-    """A regex class body of every character passing ``test``, as ranges of literal characters
-    (so RE2, Java and PostgreSQL read it alike: Python's \\s and \\d are Unicode, theirs are not)."""
-    codes = [i for i in range(sys.maxunicode + 1) if not 0xD800 <= i <= 0xDFFF and test(chr(i))]
-    out, start = [], 0
-    for j in range(1, len(codes) + 1):
-        if j == len(codes) or codes[j] != codes[j - 1] + 1:
-            a, b = codes[start], codes[j - 1]
-            out.append(chr(a) if a == b else f"{chr(a)}-{chr(b)}")
-            start = j
-    return "".join(out)
-
-
-# Python's re: \s is str.isspace(), \d is a Unicode decimal digit (category Nd) — which
-# Decimal() reads too; tests/engine/test_sql_backend.py checks both against re. Worked out on
-# first use (a pass over every code point), not when `nkb` starts.
-@functools.cache
-def _ws() -> str:
-    return _chars(str.isspace)
-
-
-@functools.cache
-def _dig() -> str:
-    return _chars(str.isdecimal)
-
-
-@functools.cache
-def _foreign() -> tuple[str, str]:
-    """Every non-ASCII decimal digit, and the ASCII digit of each."""
-    found = "".join(chr(i) for i in range(128, sys.maxunicode + 1)
-                    if not 0xD800 <= i <= 0xDFFF and chr(i).isdecimal())
-    return found, "".join(str(unicodedata.digit(d)) for d in found)
-
-
-def number_re() -> str:
-    """patient.py's pattern (units.split_quantity) in parts: sign, mantissa, exponent, the rest."""
-    ws, dig = _ws(), _dig()
-    return (f"^[{ws}]*([-+]?)([{dig}][{dig},]*\\.?[{dig}]*|\\.[{dig}]+)"
-            f"([eE][-+]?[{dig}]+)?[{ws}]*([\\s\\S]*)$")
-
-
-# ---- expression helpers ----------------------------------------------------------------------
-
-
-def s(text: str) -> exp.Literal:
-    return exp.Literal.string(text)
-
-
-def n(value: int | str) -> exp.Expr:
-    return exp.Literal.number(value)
-
-
-def c(name: str) -> exp.Column:
-    return exp.column(name, quoted=True)
-
-
-def fn(name: str, *args: exp.Expr) -> exp.Anonymous:
-    return exp.Anonymous(this=name, expressions=list(args))
-
-
-def cat(*parts: exp.Expr | str) -> exp.Expr:
-    """a || b || …, as a balanced tree (shallow for sqlglot's recursive parser)."""
-    items = [s(p) if isinstance(p, str) else p for p in parts]
-    if len(items) == 1:
-        return items[0]
-    half = len(items) // 2
-    return par(exp.DPipe(this=cat(*items[:half]), expression=cat(*items[half:]), safe=True))
-
-
-def case(*whens: tuple[exp.Expr, exp.Expr],
-         default: exp.Expr | None = None) -> exp.Case:
-    out = exp.Case()
-    for cond, then in whens:
-        out = out.when(cond, then, copy=False)
-    return out.else_(default, copy=False) if default is not None else out
-
-
-def par(e: exp.Expr) -> exp.Paren:
-    return exp.Paren(this=e)
-
-
-def and_(*items: exp.Expr) -> exp.Expr:
-    return exp.and_(*items, copy=False) if len(items) > 1 else items[0]
-
-
-def or_(*items: exp.Expr) -> exp.Expr:
-    return exp.or_(*items, copy=False) if len(items) > 1 else items[0]
-
-
-def is_null(e: exp.Expr) -> exp.Expr:
-    return exp.Is(this=e, expression=exp.Null())
-
-
-def not_null(e: exp.Expr) -> exp.Expr:
-    return exp.Not(this=is_null(e))
-
-
-def is_true(e: exp.Expr) -> exp.Expr:
-    return exp.Coalesce(this=e, expressions=[exp.false()])
-
-
-def not_false(e: exp.Expr) -> exp.Expr:
-    return exp.Coalesce(this=e, expressions=[exp.true()])
-
-
-def decimal(value: Fraction) -> exp.Expr:
-    """A constant as an exact DECIMAL literal; refused unless it has at most SCALE decimals."""
-    if (value * 10**SCALE).denominator != 1:
-        raise CompileError(f"{value} has more than {SCALE} decimals: the SQL backend keeps {SCALE}")
-    whole = value * 10**SCALE
-    sign = "-" if whole < 0 else ""
-    digits = str(abs(whole.numerator)).rjust(SCALE + 1, "0")
-    text = f"{sign}{digits[:-SCALE]}.{digits[-SCALE:]}"
-    return exp.Cast(this=s(text), to=NUMBER)
-
-
-class Sql:
-    """The few functions the three dialects spell differently."""
-
-    def __init__(self, dialect: str) -> None:
-        if dialect not in DIALECTS:
-            raise CompileError(f"unknown SQL dialect '{dialect}'; use one of {', '.join(DIALECTS)}")
-        self.dialect = dialect
-
-    def like(self, e: exp.Expr, pattern: str) -> exp.Expr:
-        return exp.RegexpLike(this=e, expression=s(pattern))
-
-    def extract(self, e: exp.Expr, pattern: str, group: int) -> exp.Expr:
-        if self.dialect == "postgres":
-            found = exp.Bracket(this=par(fn("REGEXP_MATCH", e, s(pattern))), expressions=[n(group)])
-            return exp.Coalesce(this=found, expressions=[s("")])
-        return exp.RegexpExtract(this=e, expression=s(pattern), group=n(group))
-
-    def sub(self, e: exp.Expr, pattern: str, by: str) -> exp.Expr:
-        """Replace the one match of an anchored ``pattern``."""
-        return exp.RegexpReplace(this=e, expression=s(pattern), replacement=s(by))
-
-    def thousands(self, e: exp.Expr) -> exp.Expr:
-        if self.dialect == "duckdb":
-            return fn("FORMAT", s("{:,}"), e)
-        if self.dialect == "spark":
-            return fn("FORMAT_NUMBER", e, n(0))
-        return fn("TRIM", fn("TO_CHAR", e, s("FM999,999,999,999,999")))
-
-    def octets(self, e: exp.Expr) -> exp.Expr:
-        return fn("STRLEN" if self.dialect == "duckdb" else "OCTET_LENGTH", e)
-
-    def translate(self, e: exp.Expr, old: str, new: str) -> exp.Expr:
-        return fn("TRANSLATE", e, s(old), s(new))
-
-    def strip(self, e: exp.Expr) -> exp.Expr:
-        return self.sub(self.sub(e, f"^[{_ws()}]+", ""), f"[{_ws()}]+$", "")
-
-    def show(self, e: exp.Expr, limit: int = SHOWN_CHARS) -> exp.Expr:
-        """problems.show_value of a text: cut to ``limit`` with its length, control characters
-        escaped."""
-        length = exp.Length(this=e)
-        cut = case((exp.GT(this=length, expression=n(limit)),
-                    cat(exp.Substring(this=e, start=n(1), length=n(limit)), "… (",
-                        self.thousands(length), " characters)")), default=e)
-        return case((self.like(e, "[\x00-\x1f\x7f]"), self.escape(cut)), default=cut)
-
-    def escape(self, e: exp.Expr) -> exp.Expr:
-        """problems._CONTROL in seven steps rather than 33 nested REPLACEs (a tree that deep
-        is more than sqlglot's recursive parser reads back): tab, newline and return by name,
-        then '\\x0' or '\\x1' put before each other control character, which TRANSLATE then
-        turns into its last hex digit."""
-        out = e
-        for code in (0x09, 0x0A, 0x0D):
-            out = exp.Replace(this=out, expression=s(chr(code)), replacement=s(_CONTROL[code]))
-        out = exp.Replace(this=out, expression=s("\x7f"), replacement=s(_CONTROL[0x7F]))
-        low = "".join(chr(i) for i in range(0x10) if i not in (0x09, 0x0A, 0x0D))
-        high = "".join(chr(i) for i in range(0x10, 0x20))
-        for chars, hi in ((low, "0"), (high, "1")):
-            out = self.sub_all(out, f"([{chars}])", "\\\\x" + hi)
-        controls = "".join(chr(i) for i in range(0x20) if i not in (0x09, 0x0A, 0x0D))
-        return self.translate(out, controls, "".join(f"{i & 15:x}" for i in range(0x20)
-                                                      if i not in (0x09, 0x0A, 0x0D)))
-
-    def sub_all(self, e: exp.Expr, pattern: str, before: str) -> exp.Expr:
-        """Every match of ``pattern`` (one group) → ``before`` (backslashes doubled) then the
-        group: each dialect spells the group and the 'all' flag its own way."""
-        if self.dialect == "spark":
-            return exp.RegexpReplace(this=e, expression=s(pattern), replacement=s(before + "$1"))
-        return fn("REGEXP_REPLACE", e, s(pattern), s(before + "\\1"), s("g"))
-
 
 # ---- what patient.py says ----------------------------------------------------------------------
 
@@ -286,18 +127,22 @@ class Source:
 
 
 def compile_sql(program: Program, wording: Wording, source: Source, dialect: str = "duckdb",
-                hint: str | None = None) -> exp.Select:
+                hint: str | None = None, settle: str | None = None) -> exp.Select:
     """The SELECT giving, for every row of ``source`` in order: its order column, its input
     cells as given, then RESULT_COLUMNS as batch.py writes them (text; NULL for an empty cell).
-    ``hint`` names a SQL function (text → text) giving "; did you mean …?" for a symptom id."""
-    return _Query(program, wording, source, Sql(dialect), hint).select()
+    ``hint`` names a SQL function (text → text) giving "; did you mean …?" for a symptom id;
+    ``settle`` one giving settle_with from a region key (engine/sql_settle.py)."""
+    return _Query(program, wording, source, Sql(dialect), hint, settle).select()
 
 
 def view_sql(program: Program, wording: Wording, dialect: str, table: str = "patients") -> str:
     """A CREATE VIEW a data team can install over a table with one text column per input (and an
     ``id``): the knowledge base's version and decisions fingerprint in a comment and a column."""
     columns = tuple(i.id for i in program.inputs)
-    src = Source(_select("*", exp.Window(this=exp.RowNumber(), over=None).as_("line"))
+    # Spark refuses ROW_NUMBER() without an order: the rows' own order, by id
+    order = exp.Order(expressions=[exp.Ordered(this=fn("MONOTONICALLY_INCREASING_ID"))]) \
+        if dialect == "spark" else None
+    src = Source(_select("*", exp.Window(this=exp.RowNumber(), order=order).as_("line"))
                  .from_(exp.to_table(table)).subquery("t"), columns, csv_cells=False)
     select = compile_sql(program, wording, src, dialect)
     select = select.select(s(program.version).as_("kb_version"),
@@ -312,8 +157,10 @@ def view_sql(program: Program, wording: Wording, dialect: str, table: str = "pat
 
 class _Query:
     def __init__(self, program: Program, wording: Wording, source: Source, sql: Sql,
-                 hint: str | None) -> None:
+                 hint: str | None, settle: str | None = None) -> None:
+        self.settle_fn = settle
         self.ctes: list[tuple[str, exp.Select]] = []  # each layer reads the one before it
+        self.settle: list[exp.Expr] = []  # settle_with candidates, set by finish()
         self.p = program
         self.w = wording
         self.src = source
@@ -322,6 +169,8 @@ class _Query:
         self.present = set(source.columns)
         self.inputs = {i.id: i for i in program.inputs}
         self.derived = {d.input: d for d in program.derived}
+        self.specs = sql_settle.read_specs(program)
+        self.numeric = {i.id for i in program.inputs if i.base_unit is not None or i.type == "number"}
 
     def layer(self, select: exp.Select, name: str) -> exp.Table:
         """A named step (a CTE): flat, so neither a database nor sqlglot's recursive parser
@@ -333,25 +182,57 @@ class _Query:
     # -- layer 1: cells → parts ----------------------------------------------------------------
 
     def text(self, name: str) -> exp.Expr:
+        """The cell, NULL when not given: missing, empty or only whitespace (patient.py skips
+        a cell whose strip() is empty, whatever the input's type). The whitespace regex runs
+        only on a cell that does not start with a printable ASCII character."""
         if name not in self.present:
             return exp.Cast(this=exp.Null(), to=exp.DataType.build("VARCHAR"))
         cell = exp.Cast(this=c(name), to=exp.DataType.build("VARCHAR"))
-        if self.inputs[name].type == "symptoms":
-            return exp.Coalesce(this=cell, expressions=[s("")]) if self.src.csv_cells else cell
-        return exp.Nullif(this=cell, expression=s(""))
+        printable = exp.Between(this=fn("ASCII", cell), low=n(33), high=n(126))
+        given = case((exp.EQ(this=cell, expression=s("")), exp.Null()), (printable, cell),
+                     (self.sql.like(cell, f"^[{_ws()}]*$"), exp.Null()), default=cell)
+        if self.inputs[name].type != "symptoms":
+            return given
+        # patient.NO_SYMPTOMS, in any case and spacing: the empty list
+        word = exp.Lower(this=c(name))
+        none = and_(exp.GT(this=exp.StrPosition(this=word, substr=s(NO_SYMPTOMS)),
+                           expression=n(0)),
+                    exp.EQ(this=exp.Lower(this=self.sql.strip(cell)), expression=s(NO_SYMPTOMS)))
+        return case((is_true(none), s("")), default=given)
 
-    def parts(self) -> list[exp.Expr]:
+    def parts(self) -> tuple[list[exp.Expr], list[exp.Expr]]:
+        """(cells, parts): each input's cell (``__t``) and, for numbers, the regex's groups —
+        in DuckDB from one regex call per cell (a struct of the groups), elsewhere one call
+        per group."""
         sql = self.sql
-        out: list[exp.Expr] = []
+        cells: list[exp.Expr] = []
+        parts: list[exp.Expr] = []
+        names = ("sg", "mt", "ex", "rs")
         for inp in self.p.inputs:
             x = inp.id
-            out.append(self.text(x).as_(f"{x}__t"))
+            cells.append(self.text(x).as_(f"{x}__t"))
             if inp.base_unit is not None or inp.type == "number":
                 t = c(f"{x}__t")
-                for i, part in enumerate(("sg", "mt", "ex", "rs"), start=1):
-                    out.append(sql.extract(t, number_re(), i).as_(f"{x}__{part}"))
-
-        return out
+                if sql.dialect == "duckdb":
+                    cells.append(exp.RegexpExtract(
+                        this=t, expression=s(number_re()),
+                        group=exp.Array(expressions=[s(p) for p in names])).as_(f"{x}__m"))
+                    for part in names:
+                        parts.append(exp.Dot(this=c(f"{x}__m"),
+                                             expression=exp.to_identifier(part)).as_(f"{x}__{part}"))
+                else:
+                    for i, part in enumerate(names, start=1):
+                        parts.append(sql.extract(t, number_re(), i).as_(f"{x}__{part}"))
+            elif inp.type == "boolean":  # the word, stripped only when it is not a word as is
+                t = c(f"{x}__t")
+                lower = exp.Lower(this=t)
+                words = [s(w) for w in _TRUE + _FALSE]
+                parts.append(case((exp.In(this=lower, expressions=words), lower),
+                                  default=exp.Lower(this=sql.strip(t))).as_(f"{x}__w"))
+            elif inp.type == "symptoms":  # ',fever,cough,' for the rules (no whitespace left)
+                bare = sql.translate(sql.remove_all(c(f"{x}__t"), f"[{_ws()}]+"), ";|", ",,")
+                parts.append(cat(",", bare, ",").as_(f"{x}__sy"))
+        return cells, parts
 
     # -- layer 2: parts → checks, exact value --------------------------------------------------
 
@@ -367,7 +248,18 @@ class _Query:
             plain = exp.EQ(this=sql.octets(e), expression=exp.Length(this=e))
             return case((plain, e), default=sql.translate(e, *_foreign()))
 
-        mant = exp.Replace(this=col("mt"), expression=s(","), replacement=s(""))
+        # units.decimal_text: thousands separators dropped, a decimal comma made a point, any
+        # other comma refused (NULL here; error_kind names it). The regexes run only on the
+        # rare cell with a comma.
+        mt, dig = col("mt"), _dig()
+        comma = exp.GT(this=exp.StrPosition(this=mt, substr=s(",")), expression=n(0))
+        thousands = sql.like(mt, f"^[1-9][{dig}]{{0,2}}(,[{dig}]{{3}})+(\\.[{dig}]*)?$")
+        decimal_comma = sql.like(mt, f"^[{dig}]+,[{dig}]+$")
+        mant = case((exp.Not(this=comma), mt),
+                    (thousands, exp.Replace(this=mt, expression=s(","), replacement=s(""))),
+                    (decimal_comma, exp.Replace(this=mt, expression=s(","), replacement=s("."))))
+        points = exp.Sub(this=exp.Length(this=mant), expression=exp.Length(
+            this=exp.Replace(this=mant, expression=s("."), replacement=s(""))))
         digits = ascii_(mant)
         whole = fn("SPLIT_PART", digits, s("."), n(1))
         frac = fn("SPLIT_PART", digits, s("."), n(2))
@@ -380,7 +272,10 @@ class _Query:
         unit = case((exp.EQ(this=col("rs"), expression=s("")), s("")),
                     default=sql.sub(col("rs"), f"[{_ws()}]+$", ""))
         ok = exp.NEQ(this=col("mt"), expression=s(""))  # a match always has a digit there
-        return [ok.as_(f"{x}__ok"), mant.as_(f"{x}__mant"), frac.as_(f"{x}__fr"),
+        bad_comma = and_(ok, is_null(mant))
+        not_number = and_(ok, not_null(mant), exp.GT(this=points, expression=n(1)))
+        return [ok.as_(f"{x}__ok"), bad_comma.as_(f"{x}__bc"), not_number.as_(f"{x}__nn"),
+                mant.as_(f"{x}__mant"), frac.as_(f"{x}__fr"),
                 coef.as_(f"{x}__co"),
                 edigits.as_(f"{x}__ed"), eneg.as_(f"{x}__en"), unit.as_(f"{x}__un")]
 
@@ -424,6 +319,9 @@ class _Query:
         for spelling, unit in UNITS.items():
             mark = unit.name if unit.name in accepted else f"?{_NOUN.get(unit.dimension, 'another')}"
             by_name.setdefault(mark, []).append(spelling)
+        # A unit written as its table spelling ('C', 'G/L') needs none of the nine folds.
+        whens += [(exp.In(this=u, expressions=[s(sp) for sp in spellings]), s(mark))
+                  for mark, spellings in by_name.items()]
         for mark, spellings in by_name.items():
             whens.append((exp.In(this=norm, expressions=[s(sp) for sp in spellings]), s(mark)))
         long = exp.GT(this=exp.Length(this=u), expression=n(MAX_TEXT))
@@ -456,8 +354,8 @@ class _Query:
         text = cat(case((neg, s("-")), default=s("")), whole, ".", kept)
         # Only a number that passed the format checks is built (an exponent of 10^9 would
         # otherwise pad a string of a billion zeros).
-        unusable = or_(exp.Not(this=is_true(col("ok"))), col("zero"), col("big"), col("small"),
-                       col("long"))
+        unusable = or_(exp.Not(this=is_true(col("ok"))), col("bc"), col("nn"), col("zero"),
+                       col("big"), col("small"), col("long"))
         v = case((unusable, decimal(Fraction(0))), default=exp.Cast(this=text, to=NUMBER))
         d = case((and_(exp.Not(this=col("zero")), is_true(cut)),
                   case((neg, n(-1)), default=n(1))), default=n(0))
@@ -476,8 +374,10 @@ class _Query:
         whens = [
             exp.GT(this=exp.Length(this=t), expression=n(MAX_TEXT)),
             or_(exp.Not(this=is_true(col("ok"))), sql.like(col("un"), "\n")),
+            col("bc"), col("nn"),
             col("big"), col("small"), and_(exp.Not(this=col("zero")), col("long")),
             exp.EQ(this=col("u"), expression=s("!")), sql.like(col("u"), r"^\?"),
+            self.ambiguous(inp),
         ]
         out_of_range = []
         for edge, op in ((inp.min, "<"), (inp.max, ">")):
@@ -485,6 +385,27 @@ class _Query:
                 out_of_range.append(is_true(self.unit_compare(inp, op, edge, final=False)))
         whens.append(or_(*out_of_range) if out_of_range else exp.false())
         return case(*[(and_(not_null(t), w), n(i)) for i, w in enumerate(whens, start=1)])
+
+    def ambiguous(self, inp: InputDef) -> exp.Expr:
+        """patient._Spec._ambiguous: a number written without a unit, above 0 and below
+        ``ambiguous_below``, that is within min..max in another accepted unit too."""
+        below, default = inp.ambiguous_below, inp.default_unit
+        if below is None or default is None or inp.type != "quantity":
+            return exp.false()
+        v, d = c(f"{inp.id}__v"), c(f"{inp.id}__d")
+        others = []
+        for unit in inp.units:
+            if unit.name == default.name:
+                continue
+            tests = [_pair(">=", v, d, decimal(unit.from_base(inp.min)))] if inp.min is not None else []
+            if inp.max is not None:
+                tests.append(_pair("<=", v, d, decimal(unit.from_base(inp.max))))
+            others.append(and_(*tests) if tests else exp.true())
+        if not others:
+            return exp.false()
+        return and_(exp.EQ(this=c(f"{inp.id}__un"), expression=s("")),
+                    _pair(">", v, d, decimal(Fraction(0))), _pair("<", v, d, decimal(below)),
+                    par(or_(*others)))
 
     def error_text(self, inp: InputDef) -> exp.Expr:
         sql, x = self.sql, inp.id
@@ -497,27 +418,38 @@ class _Query:
               f"1e-{MAX_EXPONENT} and 1e{MAX_EXPONENT + 1} (or are 0)"
         give = f"; give {allowed}"
         shown_t = sql.show(t)
-        shown_num = sql.show(cat(col("sg"), col("mant"), col("ex")))
+        shown_num = sql.show(cat(col("sg"), col("mt"), col("ex")))
         shown_unit = sql.show(col("un"))
+
+        def kind_is(i: int) -> exp.Expr:
+            return exp.EQ(this=kind, expression=n(i))
+
+        ambiguous = cat(f"{x}: '", shown_t, "' is ambiguous: a number without a unit below ",
+                        _number_text(inp.ambiguous_below), " could be in ",
+                        " or ".join(u.name for u in inp.units), f"? Write the unit{give}")
         detail = case(
             (exp.EQ(this=kind, expression=n(1)),
              cat("'", shown_t, f"' is too long for a number with a unit; {rng}{give}")),
-            (exp.EQ(this=kind, expression=n(2)),
-             cat("'", shown_t, f"' is not a number with an optional unit{give}")),
-            (exp.EQ(this=kind, expression=n(3)), cat("'", shown_num, f"' is far too large; {rng}{give}")),
-            (exp.EQ(this=kind, expression=n(4)), cat("'", shown_num, f"' is far too small; {rng}{give}")),
-            (exp.EQ(this=kind, expression=n(5)),
-             cat("'", shown_num, f"' has too many digits; {rng}{give}")),
-            (exp.EQ(this=kind, expression=n(6)), cat("unknown unit '", shown_unit, f"'{give}")),
-            (exp.EQ(this=kind, expression=n(7)),
-             cat("'", shown_unit, "' is a unit for ", exp.Substring(this=col("u"), start=n(2)),
-                 f" values{give}")),
+            (kind_is(2), cat("'", shown_t, f"' is not a number with an optional unit{give}")),
+            (kind_is(3), cat("'", shown_num, "': the comma cannot be read safely; write the "
+                             "number with a decimal point and no thousands separator, e.g. "
+                             f"1500 or 0.4{give}")),
+            (kind_is(4), cat("'", shown_num, f"' is not a number{give}")),
+            (kind_is(5), cat("'", shown_num, f"' is far too large; {rng}{give}")),
+            (kind_is(6), cat("'", shown_num, f"' is far too small; {rng}{give}")),
+            (kind_is(7), cat("'", shown_num, f"' has too many digits; {rng}{give}")),
+            (kind_is(8), cat("unknown unit '", shown_unit, f"'{give}")),
+            (kind_is(9), cat("'", shown_unit, "' is a unit for ",
+                             exp.Substring(this=col("u"), start=n(2)), f" values{give}")),
             default=s(allowed))
-        return case((not_null(kind), cat(f"{x}: '", shown_t, "' is not allowed: ", detail)))
+        # The ambiguity message names each reading with its band (patient._Spec._reading):
+        # the SQL engines hand such rows to the Python engine (exact_flag); a view says less.
+        return case((kind_is(AMBIGUOUS), ambiguous),
+                    (not_null(kind), cat(f"{x}: '", shown_t, "' is not allowed: ", detail)))
 
     def bool_error(self, inp: InputDef) -> exp.Expr:
         t = c(f"{inp.id}__t")
-        word = exp.Lower(this=self.sql.strip(t))
+        word = c(f"{inp.id}__w")
         bad = exp.Not(this=exp.In(this=word, expressions=[s(w) for w in _TRUE + _FALSE]))
         return case((and_(not_null(t), bad), cat(f"{inp.id}: '", self.sql.show(t),
                                                  "' is not allowed: true or false (yes/no)")))
@@ -546,6 +478,32 @@ class _Query:
                          s(".")), default=s("")),
                    " The symptoms are " + ", ".join(self.w.symptoms))
         return case((and_(not_null(t), exp.Not(this=sql.like(t, valid))), text))
+
+    def read(self) -> list[str]:
+        """The inputs some condition reads (evaluate.Evaluator._read), in declared order."""
+        read = {name for _o, _k, cond in self.p.conditions() for name in cond.deps}
+        read.add(self.p.severity.input)
+        return [i.id for i in self.p.inputs if i.id in read]
+
+    def nothing_read(self) -> exp.Expr:
+        """True when the row gives none of the inputs the rules read, even by deriving one."""
+        tests = []
+        for name in self.read():
+            missing: exp.Expr = is_null(c(f"{name}__t"))
+            if name in self.derived:
+                needs = [not_null(c(f"{g}__t")) for g in self.derived[name].when_given]
+                missing = and_(missing, exp.Not(this=par(and_(*needs))))
+            tests.append(missing)
+        return and_(*tests)
+
+    def empty_error(self) -> exp.Expr:
+        """Evaluator.evaluate's refusal of a row that gives nothing the rules read. Python
+        quotes the whole row as a dict; the SQL engines hand such a row to it (exact_flag)."""
+        filled = {d.input: d.when_given for d in self.p.derived}
+        words = [name + (f" (or {' with '.join(filled[name])})" if name in filled else "")
+                 for name in self.read()]
+        return case((self.nothing_read(), s("patient: the row is not allowed: at least one "
+                                            "answer the rules read: " + ", ".join(words))))
 
     def sum_error(self) -> list[exp.Expr]:
         out: list[exp.Expr] = []
@@ -655,14 +613,15 @@ class _Query:
                 raise CompileError("'in' reads only the severity")
             return case((is_null(c("sev")), exp.Null()),
                         default=exp.In(this=c("sev"), expressions=[s(m) for m in node.members]))
-        if isinstance(node, SymptomAny):
-            t = c(f"{node.input}__k")
-            alt = "|".join(sorted(node.symptoms, key=lambda i: (-len(i), i)))
-            pattern = f"(?:^|[,;|])[{_ws()}]*(?:{alt})[{_ws()}]*(?:[,;|]|$)"
-            return case((is_null(t), exp.Null()), default=self.sql.like(t, pattern))
+        if isinstance(node, SymptomAny):  # a search in ',fever,cough,' per symptom: no regex
+            t, sy = c(f"{node.input}__k"), c(f"{node.input}__sy")
+            found = or_(*[exp.GT(this=exp.StrPosition(this=sy, substr=s(f",{i},")),
+                                 expression=n(0)) for i in sorted(node.symptoms)])
+            return case((is_null(t), exp.Null()), default=par(found))
         if isinstance(node, AnySymptom):
-            t = c(f"{node.input}__k")
-            return case((is_null(t), exp.Null()), default=self.sql.like(t, f"[^,;|{_ws()}]"))
+            t, sy = c(f"{node.input}__k"), c(f"{node.input}__sy")
+            items = exp.Replace(this=sy, expression=s(","), replacement=s(""))
+            return case((is_null(t), exp.Null()), default=exp.NEQ(this=items, expression=s("")))
         if isinstance(node, Compare):
             return self.compare(node)
         raise CompileError(f"{type(node).__name__} is not a yes/no condition")
@@ -687,7 +646,9 @@ class _Query:
         p, src = self.p, self.src
         keep = [c(src.order), *[c(k) for k in src.passthrough], *[c(k) for k in src.columns]]
         numeric = [i for i in p.inputs if i.base_unit is not None or i.type == "number"]
-        l1 = _select(*keep, *self.parts()).from_(src.table)
+        cells, parts = self.parts()
+        l0 = _select(*keep, *cells).from_(src.table)
+        l1 = _select("*", *parts).from_(self.layer(l0, "l0"), copy=False)
         l2 = _select("*", *[e for i in numeric for e in self.number(i)]).from_(self.layer(l1, "l1"), copy=False)
         l3 = _select("*", *[e for i in numeric for e in self.checks(i)]).from_(self.layer(l2, "l2"), copy=False)
         l4 = _select("*", *[e for i in numeric for e in self.value(i)]).from_(self.layer(l3, "l3"), copy=False)
@@ -713,10 +674,11 @@ class _Query:
             t = c(f"{inp.id}__t")
             known.append(case((ok, t)).as_(f"{inp.id}__known"))
             if inp.type == "boolean":
-                word = exp.Lower(this=self.sql.strip(t))
+                word = c(f"{inp.id}__w")
                 known.append(case((exp.In(this=word, expressions=[s(w) for w in _TRUE]), exp.true()),
                                   (exp.In(this=word, expressions=[s(w) for w in _FALSE]), exp.false()))
                              .as_(f"{inp.id}__b"))
+        err = exp.Coalesce(this=err, expressions=[self.empty_error()])
         l6 = _select("*", err.as_("err"), *known).from_(self.layer(l5, "l5"), copy=False)
         # Derived inputs: value, exactness, and the unit marker '=' when derived.
         l7_cols: list[exp.Expr] = []
@@ -787,11 +749,23 @@ class _Query:
                             *[exp.Not(this=par(e)) for e in earlier])
                 settle.append(case((cond, s(name))))
                 seen.setdefault(name, []).append(i)
+        self.settle = settle
+        settle_text = _join(settle)
+        if self.settle_fn is not None and len(settle) > 1 and sql_settle.keyable(self.specs):
+            key = sql_settle.settle_key(
+                self.specs, lambda name, op, cut: self.unit_compare(self.inputs[name], op, cut),
+                lambda name: c(f"{name}__k"), lambda name: c(f"{name}__b"))
+            settle_text = case((exp.GT(this=self.candidates(), expression=n(1)),
+                                fn(self.settle_fn, key)), default=settle_text)
         advice = []
         for item in sorted(p.advice, key=lambda a: a.id):
             keep = exp.true() if item.when is None else not_false(self.cond(item.when))
             advice.append(case((keep, s(item.id))))
-        scope = [case((not_false(c(f"s__{i}")), s(lim.id))) for i, lim in enumerate(p.limits)]
+        # A limit that is unknown (no age given) is no warning; one that holds takes the
+        # patient out of the adult bands: severity unknown (evaluate.Result.scope_warnings).
+        scope = [case((is_true(c(f"s__{i}")), s(lim.id))) for i, lim in enumerate(p.limits)]
+        in_scope = exp.Not(this=par(is_true(or_(*[c(f"s__{i}") for i in range(len(p.limits))])))) \
+            if p.limits else exp.true()
         fever_ids = [f.id for f in p.facts]
         fever = c("f__has_fever") if "has_fever" in fever_ids else exp.Null()
         ok = is_null(c("err"))
@@ -803,9 +777,9 @@ class _Query:
         error = case((exp.GT(this=exp.Length(this=c("err")), expression=n(MAX_ERROR_CHARS)),
                       sql.show(c("err"), MAX_ERROR_CHARS)), default=c("err"))
         cols = [c(src.order), *[c(k) for k in src.passthrough], *[c(k) for k in src.columns],
-                out(case((is_null(c("sev")), s("unknown")), default=c("sev"))).as_("severity"),
+                out(case((and_(not_null(c("sev")), in_scope), c("sev")), default=s("unknown"))).as_("severity"),
                 out(urgency).as_("urgency"), out(certain).as_("urgency_certain"),
-                out(exp.Nullif(this=_join(settle), expression=s(""))).as_("settle_with"),
+                out(exp.Nullif(this=settle_text, expression=s(""))).as_("settle_with"),
                 out(anc).as_("anc_cells_per_ul"),
                 out(case((fever, s("true")), (exp.Not(this=fever), s("false")))).as_("fever"),
                 out(exp.Nullif(this=_join(scope), expression=s(""))).as_("scope_warnings"),
@@ -836,6 +810,20 @@ class _Query:
         """False when a number had more than SCALE decimals and fed an arithmetic result (the
         derived count, the printed count) or a symptom hint was wanted: SQL's answer may then
         differ from the exact one; engine/scale.py gives such rows to the Python engine."""
+        loose = self.loose()
+        if not loose:
+            return exp.true()
+        return exp.Not(this=par(is_true(or_(*loose))))
+
+    def candidates(self) -> exp.Expr:
+        """How many settle_with candidates the row has."""
+        count: exp.Expr = n(0)
+        for item in self.settle:
+            count = exp.Add(this=count, expression=case((not_null(item), n(1)), default=n(0)))
+        return count
+
+    def loose(self) -> list[exp.Expr]:
+        """Each reason for exact_flag to hand a row to the Python engine."""
         loose: list[exp.Expr] = []
         feeds = {self.p.severity.input}
         for d in self.p.derived:
@@ -847,66 +835,26 @@ class _Query:
         anc = self.anc_text()
         small = self.sql.like(anc, r"^0\.0000")
         loose.append(small)
+        # Python's own words: a bare number in two units (with its bands), a row that gives
+        # nothing, a derived input given with its parts (engine/plausible.py's rounding ranges)
+        for inp in self.p.inputs:
+            if inp.id in self.numeric:
+                loose.append(exp.EQ(this=c(f"{inp.id}__ek"), expression=n(AMBIGUOUS)))
+        loose.append(self.nothing_read())
+        if self.sql.dialect == "spark":  # Spark cuts a product's scale to 6 (allowPrecisionLoss)
+            loose += [exp.EQ(this=c(f"{d.input}__uf"), expression=s("=")) for d in self.p.derived]
+        # settle_with: each candidate above is asked only if some answers to the other missing
+        # inputs leave the level depending on it (questions.Analysis._matters), a search over
+        # their regions; with one candidate there are no others to search, with more the
+        # Python engine searches.
+        if len(self.settle) > 1 and (self.settle_fn is None or not sql_settle.keyable(self.specs)):
+            loose.append(exp.GT(this=self.candidates(), expression=n(1)))
+        for d in self.p.derived:
+            loose.append(and_(not_null(c(f"{d.input}__t")),
+                              par(or_(*[not_null(c(f"{g}__t")) for g in sorted(d.expr.deps)]))))
         for inp in self.p.inputs:
             if inp.type == "symptoms" and self.hint is None:
                 valid, _, _ = self.symptom_patterns()
                 t = c(f"{inp.id}__t")
                 loose.append(and_(not_null(t), exp.Not(this=self.sql.like(t, valid))))
-        if not loose:
-            return exp.true()
-        return exp.Not(this=par(is_true(or_(*loose))))
-
-
-def _select(*items: exp.Expr | str) -> exp.Select:
-    return exp.Select().select(*items, copy=False)
-
-
-def _int(e: exp.Expr) -> exp.Expr:
-    return exp.Cast(this=e, to=exp.DataType.build("INT"))
-
-
-def _pair(op: str, v: exp.Expr, d: exp.Expr, const: exp.Expr) -> exp.Expr:
-    """(v, d) op const: v is the value cut toward zero to SCALE decimals and d the sign of what
-    was cut; const has at most SCALE decimals, so v ≠ const decides and v = const defers to d."""
-    eq = exp.EQ(this=v, expression=const)
-    ops = {
-        "<": or_(exp.LT(this=v, expression=const), and_(eq, exp.LT(this=d, expression=n(0)))),
-        "<=": or_(exp.LT(this=v, expression=const), and_(eq, exp.LTE(this=d, expression=n(0)))),
-        ">": or_(exp.GT(this=v, expression=const), and_(eq, exp.GT(this=d, expression=n(0)))),
-        ">=": or_(exp.GT(this=v, expression=const), and_(eq, exp.GTE(this=d, expression=n(0)))),
-        "==": and_(eq, exp.EQ(this=d, expression=n(0))),
-        "!=": exp.Not(this=par(and_(eq, exp.EQ(this=d, expression=n(0))))),
-    }
-    if op not in ops:
-        raise CompileError(f"unknown comparison '{op}'")
-    return par(ops[op])
-
-
-def _exact_decimal(value: Fraction) -> exp.Expr:
-    places = next((p for p in range(SCALE + 1) if (value * 10**p).denominator == 1), None)
-    if places is None:
-        raise CompileError(f"{value} is not a decimal of at most {SCALE} places")
-    whole = int(value * 10**places)
-    digits = str(abs(whole)).rjust(places + 1, "0")
-    text = digits if places == 0 else f"{digits[:-places]}.{digits[-places:]}"
-    width = max(len(digits), places + 1)
-    return exp.Cast(this=s(("-" if whole < 0 else "") + text),
-                    to=exp.DataType.build(f"DECIMAL({width}, {places})"))
-
-
-def _fill_zero(value: exp.Expr, zero: Mapping[str, exp.Expr]) -> exp.Expr:
-    """Inputs counted as 0 when missing: COALESCE each one's column inside the formula."""
-    def swap(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.Column) and node.name.endswith("__v") and \
-                node.name[:-3] in zero:
-            return exp.Coalesce(this=node.copy(), expressions=[zero[node.name[:-3]]])
-        return node
-    return value.transform(swap)
-
-
-def _join(items: Sequence[exp.Expr]) -> exp.Expr:
-    if not items:
-        return s("")
-    # CONCAT_WS skips NULLs in all three dialects (sqlglot's ConcatWs would wrap it for
-    # null-propagating semantics, which is not what is meant here).
-    return fn("CONCAT_WS", s(";"), *items)
+        return loose

@@ -1,0 +1,282 @@
+"""The SQL backend's building blocks: sqlglot expression helpers, exact DECIMAL constants, the
+character classes of Python's re, and the few functions the three dialects spell differently
+(split from sql_backend.py, which builds the query from them)."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import unicodedata
+from fractions import Fraction
+from typing import Callable, Mapping, Sequence
+
+from sqlglot import exp
+
+from neutropenia_kb.core.problems import _CONTROL, SHOWN_CHARS
+from neutropenia_kb.core.units import MAX_EXPONENT, format_number
+from neutropenia_kb.engine.compile import CompileError
+
+DIALECTS = ("duckdb", "spark", "postgres")
+SCALE = 12  # decimals kept; every threshold and range edge must be a multiple of 10^-SCALE
+INT_DIGITS = MAX_EXPONENT + 2  # a number below 10^21 before the range check, and its sign
+NUMBER = exp.DataType.build(f"DECIMAL({INT_DIGITS + SCALE}, {SCALE})")
+MAX_ERROR_CHARS = 1_000  # batch.py cuts an error cell to this
+AMBIGUOUS = 10  # the error_kind of a bare number that could be in two units
+RESULT_COLUMNS = ("severity", "urgency", "urgency_certain", "settle_with", "anc_cells_per_ul",
+                  "fever", "scope_warnings", "advice_ids", "error")
+_NOUN = {"cell_count": "count", "temperature": "temperature", "percent": "percent",
+         "number": "number"}  # as patient.py words a unit's dimension
+_TRUE = ("true", "yes", "y", "1")
+_FALSE = ("false", "no", "n", "0")
+
+
+def _chars(test: Callable[[str], bool]) -> str:
+    """A regex class body of every character passing ``test``, as ranges of literal characters
+    (so RE2, Java and PostgreSQL read it alike: Python's \\s and \\d are Unicode, theirs are not)."""
+    codes = [i for i in range(sys.maxunicode + 1) if not 0xD800 <= i <= 0xDFFF and test(chr(i))]
+    out, start = [], 0
+    for j in range(1, len(codes) + 1):
+        if j == len(codes) or codes[j] != codes[j - 1] + 1:
+            a, b = codes[start], codes[j - 1]
+            out.append(chr(a) if a == b else f"{chr(a)}-{chr(b)}")
+            start = j
+    return "".join(out)
+
+
+# Python's re: \s is str.isspace(), \d is a Unicode decimal digit (category Nd) — which
+# Decimal() reads too; tests/engine/test_sql_backend.py checks both against re. Worked out on
+# first use (a pass over every code point), not when `nkb` starts.
+@functools.cache
+def _ws() -> str:
+    return _chars(str.isspace)
+
+
+@functools.cache
+def _dig() -> str:
+    return _chars(str.isdecimal)
+
+
+@functools.cache
+def _foreign() -> tuple[str, str]:
+    """Every non-ASCII decimal digit, and the ASCII digit of each."""
+    found = "".join(chr(i) for i in range(128, sys.maxunicode + 1)
+                    if not 0xD800 <= i <= 0xDFFF and chr(i).isdecimal())
+    return found, "".join(str(unicodedata.digit(d)) for d in found)
+
+
+def number_re() -> str:
+    """patient.py's pattern (units.split_quantity) in parts: sign, mantissa, exponent, the rest."""
+    ws, dig = _ws(), _dig()
+    return (f"^[{ws}]*([-+]?)([{dig}][{dig},.]*|[.,][{dig}]+)"
+            f"([eE][-+]?[{dig}]+)?[{ws}]*([\\s\\S]*)$")
+
+
+# ---- expression helpers ----------------------------------------------------------------------
+
+
+def s(text: str) -> exp.Literal:
+    return exp.Literal.string(text)
+
+
+def n(value: int | str) -> exp.Expr:
+    return exp.Literal.number(value)
+
+
+def c(name: str) -> exp.Column:
+    return exp.column(name, quoted=True)
+
+
+def fn(name: str, *args: exp.Expr) -> exp.Anonymous:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def cat(*parts: exp.Expr | str) -> exp.Expr:
+    """a || b || …, as a balanced tree (shallow for sqlglot's recursive parser)."""
+    items = [s(p) if isinstance(p, str) else p for p in parts]
+    if len(items) == 1:
+        return items[0]
+    half = len(items) // 2
+    return par(exp.DPipe(this=cat(*items[:half]), expression=cat(*items[half:]), safe=True))
+
+
+def case(*whens: tuple[exp.Expr, exp.Expr],
+         default: exp.Expr | None = None) -> exp.Case:
+    out = exp.Case()
+    for cond, then in whens:
+        out = out.when(cond, then, copy=False)
+    return out.else_(default, copy=False) if default is not None else out
+
+
+def par(e: exp.Expr) -> exp.Paren:
+    return exp.Paren(this=e)
+
+
+def and_(*items: exp.Expr) -> exp.Expr:
+    return exp.and_(*items, copy=False) if len(items) > 1 else items[0]
+
+
+def or_(*items: exp.Expr) -> exp.Expr:
+    return exp.or_(*items, copy=False) if len(items) > 1 else items[0]
+
+
+def is_null(e: exp.Expr) -> exp.Expr:
+    return exp.Is(this=e, expression=exp.Null())
+
+
+def not_null(e: exp.Expr) -> exp.Expr:
+    return exp.Not(this=is_null(e))
+
+
+def is_true(e: exp.Expr) -> exp.Expr:
+    return exp.Coalesce(this=e, expressions=[exp.false()])
+
+
+def not_false(e: exp.Expr) -> exp.Expr:
+    return exp.Coalesce(this=e, expressions=[exp.true()])
+
+
+def decimal(value: Fraction) -> exp.Expr:
+    """A constant as an exact DECIMAL literal; refused unless it has at most SCALE decimals."""
+    if (value * 10**SCALE).denominator != 1:
+        raise CompileError(f"{value} has more than {SCALE} decimals: the SQL backend keeps {SCALE}")
+    whole = value * 10**SCALE
+    sign = "-" if whole < 0 else ""
+    digits = str(abs(whole.numerator)).rjust(SCALE + 1, "0")
+    text = f"{sign}{digits[:-SCALE]}.{digits[-SCALE:]}"
+    return exp.Cast(this=s(text), to=NUMBER)
+
+
+class Sql:
+    """The few functions the three dialects spell differently."""
+
+    def __init__(self, dialect: str) -> None:
+        if dialect not in DIALECTS:
+            raise CompileError(f"unknown SQL dialect '{dialect}'; use one of {', '.join(DIALECTS)}")
+        self.dialect = dialect
+
+    def like(self, e: exp.Expr, pattern: str) -> exp.Expr:
+        return exp.RegexpLike(this=e, expression=s(pattern))
+
+    def extract(self, e: exp.Expr, pattern: str, group: int) -> exp.Expr:
+        if self.dialect == "postgres":
+            found = exp.Bracket(this=par(fn("REGEXP_MATCH", e, s(pattern))), expressions=[n(group)])
+            return exp.Coalesce(this=found, expressions=[s("")])
+        return exp.RegexpExtract(this=e, expression=s(pattern), group=n(group))
+
+    def sub(self, e: exp.Expr, pattern: str, by: str) -> exp.Expr:
+        """Replace the one match of an anchored ``pattern``."""
+        return exp.RegexpReplace(this=e, expression=s(pattern), replacement=s(by))
+
+    def thousands(self, e: exp.Expr) -> exp.Expr:
+        if self.dialect == "duckdb":
+            return fn("FORMAT", s("{:,}"), e)
+        if self.dialect == "spark":
+            return fn("FORMAT_NUMBER", e, n(0))
+        return fn("TRIM", fn("TO_CHAR", e, s("FM999,999,999,999,999")))
+
+    def octets(self, e: exp.Expr) -> exp.Expr:
+        return fn("STRLEN" if self.dialect == "duckdb" else "OCTET_LENGTH", e)
+
+    def translate(self, e: exp.Expr, old: str, new: str) -> exp.Expr:
+        return fn("TRANSLATE", e, s(old), s(new))
+
+    def strip(self, e: exp.Expr) -> exp.Expr:
+        return self.sub(self.sub(e, f"^[{_ws()}]+", ""), f"[{_ws()}]+$", "")
+
+    def show(self, e: exp.Expr, limit: int = SHOWN_CHARS) -> exp.Expr:
+        """problems.show_value of a text: cut to ``limit`` with its length, control characters
+        escaped."""
+        length = exp.Length(this=e)
+        cut = case((exp.GT(this=length, expression=n(limit)),
+                    cat(exp.Substring(this=e, start=n(1), length=n(limit)), "… (",
+                        self.thousands(length), " characters)")), default=e)
+        return case((self.like(e, "[\x00-\x1f\x7f]"), self.escape(cut)), default=cut)
+
+    def escape(self, e: exp.Expr) -> exp.Expr:
+        """problems._CONTROL in seven steps rather than 33 nested REPLACEs (a tree that deep
+        is more than sqlglot's recursive parser reads back): tab, newline and return by name,
+        then '\\x0' or '\\x1' put before each other control character, which TRANSLATE then
+        turns into its last hex digit."""
+        out = e
+        for code in (0x09, 0x0A, 0x0D):
+            out = exp.Replace(this=out, expression=s(chr(code)), replacement=s(_CONTROL[code]))
+        out = exp.Replace(this=out, expression=s("\x7f"), replacement=s(_CONTROL[0x7F]))
+        low = "".join(chr(i) for i in range(0x10) if i not in (0x09, 0x0A, 0x0D))
+        high = "".join(chr(i) for i in range(0x10, 0x20))
+        for chars, hi in ((low, "0"), (high, "1")):
+            out = self.sub_all(out, f"([{chars}])", "\\\\x" + hi)
+        controls = "".join(chr(i) for i in range(0x20) if i not in (0x09, 0x0A, 0x0D))
+        return self.translate(out, controls, "".join(f"{i & 15:x}" for i in range(0x20)
+                                                      if i not in (0x09, 0x0A, 0x0D)))
+
+    def remove_all(self, e: exp.Expr, pattern: str) -> exp.Expr:
+        """Every match of ``pattern`` taken out."""
+        if self.dialect == "spark":
+            return exp.RegexpReplace(this=e, expression=s(pattern), replacement=s(""))
+        return fn("REGEXP_REPLACE", e, s(pattern), s(""), s("g"))
+
+    def sub_all(self, e: exp.Expr, pattern: str, before: str) -> exp.Expr:
+        """Every match of ``pattern`` (one group) → ``before`` (backslashes doubled) then the
+        group: each dialect spells the group and the 'all' flag its own way."""
+        if self.dialect == "spark":
+            return exp.RegexpReplace(this=e, expression=s(pattern), replacement=s(before + "$1"))
+        return fn("REGEXP_REPLACE", e, s(pattern), s(before + "\\1"), s("g"))
+
+
+def _select(*items: exp.Expr | str) -> exp.Select:
+    return exp.Select().select(*items, copy=False)
+
+
+def _int(e: exp.Expr) -> exp.Expr:
+    return exp.Cast(this=e, to=exp.DataType.build("INT"))
+
+
+def _pair(op: str, v: exp.Expr, d: exp.Expr, const: exp.Expr) -> exp.Expr:
+    """(v, d) op const: v is the value cut toward zero to SCALE decimals and d the sign of what
+    was cut; const has at most SCALE decimals, so v ≠ const decides and v = const defers to d."""
+    eq = exp.EQ(this=v, expression=const)
+    ops = {
+        "<": or_(exp.LT(this=v, expression=const), and_(eq, exp.LT(this=d, expression=n(0)))),
+        "<=": or_(exp.LT(this=v, expression=const), and_(eq, exp.LTE(this=d, expression=n(0)))),
+        ">": or_(exp.GT(this=v, expression=const), and_(eq, exp.GT(this=d, expression=n(0)))),
+        ">=": or_(exp.GT(this=v, expression=const), and_(eq, exp.GTE(this=d, expression=n(0)))),
+        "==": and_(eq, exp.EQ(this=d, expression=n(0))),
+        "!=": exp.Not(this=par(and_(eq, exp.EQ(this=d, expression=n(0))))),
+    }
+    if op not in ops:
+        raise CompileError(f"unknown comparison '{op}'")
+    return par(ops[op])
+
+
+def _number_text(value: Fraction | None) -> str:
+    return "" if value is None else format_number(value)
+
+
+def _exact_decimal(value: Fraction) -> exp.Expr:
+    places = next((p for p in range(SCALE + 1) if (value * 10**p).denominator == 1), None)
+    if places is None:
+        raise CompileError(f"{value} is not a decimal of at most {SCALE} places")
+    whole = int(value * 10**places)
+    digits = str(abs(whole)).rjust(places + 1, "0")
+    text = digits if places == 0 else f"{digits[:-places]}.{digits[-places:]}"
+    width = max(len(digits), places + 1)
+    return exp.Cast(this=s(("-" if whole < 0 else "") + text),
+                    to=exp.DataType.build(f"DECIMAL({width}, {places})"))
+
+
+def _fill_zero(value: exp.Expr, zero: Mapping[str, exp.Expr]) -> exp.Expr:
+    """Inputs counted as 0 when missing: COALESCE each one's column inside the formula."""
+    def swap(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Column) and node.name.endswith("__v") and \
+                node.name[:-3] in zero:
+            return exp.Coalesce(this=node.copy(), expressions=[zero[node.name[:-3]]])
+        return node
+    return value.transform(swap)
+
+
+def _join(items: Sequence[exp.Expr]) -> exp.Expr:
+    if not items:
+        return s("")
+    # CONCAT_WS skips NULLs in all three dialects (sqlglot's ConcatWs would wrap it for
+    # null-propagating semantics, which is not what is meant here).
+    return fn("CONCAT_WS", s(";"), *items)
