@@ -16,7 +16,7 @@ import sqlglot
 from neutropenia_kb import evaluator_for, load
 from neutropenia_kb.cli import main
 from neutropenia_kb.core.problems import InputError
-from neutropenia_kb.engine import sql_backend
+from neutropenia_kb.engine import sql_backend, sql_cells
 from neutropenia_kb.engine.batch import RESULT_COLUMNS, _cell, result_fields
 from neutropenia_kb.engine.compile import CompileError
 
@@ -65,7 +65,7 @@ def test_bad_table_name_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
 
 def test_view_installed_in_duckdb_decides_as_python(kb: Any) -> None:
     evaluator = evaluator_for(kb)
-    text = sql_backend.view_sql(evaluator.program, sql_backend.Wording.of(evaluator.parser),
+    text = sql_backend.view_sql(evaluator.program, sql_cells.Wording.of(evaluator.parser),
                                 "duckdb", "labs")
     rows = [
         {"anc": "499.999999999", "temperature": "37.99999999999999999999", "symptoms": "cough",

@@ -10,7 +10,8 @@ from neutropenia_kb import load
 from neutropenia_kb.commands import add_rules_option
 from neutropenia_kb.core.problems import UsageError, show_value
 from neutropenia_kb.engine.evaluate import evaluator_for
-from neutropenia_kb.engine.sql_backend import Wording, view_sql
+from neutropenia_kb.engine.sql_backend import view_sql
+from neutropenia_kb.engine.sql_cells import Wording
 from neutropenia_kb.engine.sql_expr import DIALECTS
 
 

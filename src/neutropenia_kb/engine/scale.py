@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 from neutropenia_kb.core.problems import UsageError, did_you_mean, render_all
 from neutropenia_kb.engine.batch import RESULT_COLUMNS, Rows, _cell, accepted_columns, check_header, result_fields
 from neutropenia_kb.engine.evaluate import evaluator_for
-from neutropenia_kb.engine.sql_backend import Source, Wording, compile_sql
+from neutropenia_kb.engine.sql_backend import compile_sql
+from neutropenia_kb.engine.sql_cells import Source, Wording
 from neutropenia_kb.engine.sql_settle import settle_function
 
 if TYPE_CHECKING:
