@@ -29,8 +29,10 @@ from neutropenia_kb.engine.quick_number import plain, to_base
 if TYPE_CHECKING:
     from neutropenia_kb.kb.model import Input
 
-Number = int | Fraction
-Value = Number | bool | frozenset[str]
+# An exact number: a whole number as int, any other as Fraction (never a float). Not the
+# condition language's literal node, lang.tree.Number.
+Exact = int | Fraction
+Value = Exact | bool | frozenset[str]
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 _NOUN = {"cell_count": "count", "temperature": "temperature", "percent": "percent",
@@ -100,7 +102,7 @@ class InputReader:
         return [s for s in ACCEPTED.get(self.dimension, []) if s in self.accepted
                 or any(find_unit(s) is UNITS[a] for a in self.accepted)]
 
-    def read(self, raw: Any) -> tuple[Value, tuple[Number, Unit | None] | None]:
+    def read(self, raw: Any) -> tuple[Value, tuple[Exact, Unit | None] | None]:
         kind = self.type
         if kind == "quantity" or kind == "percent" or kind == "number":
             return self._number(raw)
@@ -124,16 +126,16 @@ class InputReader:
         raise InputError(self.id, raw, "true or false (yes/no)")
 
     def _number(self, raw: Any, bare_unit: Unit | None = None, quick: bool = True
-                ) -> tuple[Value, tuple[Number, Unit | None] | None]:
+                ) -> tuple[Value, tuple[Exact, Unit | None] | None]:
         """``bare_unit``: the unit a batch declared for this column, for numbers written
         without one (no ambiguity then: the unit was written once for the column).
         ``quick=False``: the exact way only, the reference the quick ways are tested against."""
         unit = self.unit
-        given: Number
+        given: Exact
         below = self.ambiguous_below
         if quick and type(raw) is int and self.fast_ints and -_INT_LIMIT < raw < _INT_LIMIT \
                 and bare_unit is None and (below is None or not 0 < raw < below):
-            value: Number = raw
+            value: Exact = raw
             given = raw
         elif quick and (fast := self._quick(raw, bare_unit)) is not None:
             value, given, unit = fast
@@ -156,7 +158,7 @@ class InputReader:
         return value, (given, unit)
 
     def _quick(self, raw: Any, bare_unit: Unit | None
-               ) -> tuple[Number, Number, Unit | None] | None:
+               ) -> tuple[Exact, Exact, Unit | None] | None:
         """(value, given, unit) as the exact way below gives them, for a plain number whose unit
         has been read before (quick_number.py); None sends anything else the exact way."""
         read = plain(raw)
@@ -176,7 +178,7 @@ class InputReader:
         else:
             unit = self.unit
         value = to_base(digits, places, unit)
-        # As written; equal to the Fraction the exact way gives (a Number either way).
+        # As written; equal to the Fraction the exact way gives (an Exact either way).
         given = digits if places == 0 else value if unit is None else \
             Fraction(digits, 10 ** places)
         return value, given, unit

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 from neutropenia_kb.core.json_text import DuplicateKey, loads
 from neutropenia_kb.core.problems import InputError, UsageError, did_you_mean, show_value
 from neutropenia_kb.core.units import MAX_DIGITS, MAX_TEXT, Unit, find_unit, simplest
-from neutropenia_kb.engine.input_reader import InputReader, Number, Value
+from neutropenia_kb.engine.input_reader import Exact, InputReader, Value
 from neutropenia_kb.engine.plausible import check_given
 from neutropenia_kb.lang.parse import Arith, Name, Node, parse
 from neutropenia_kb.lang.parse import Number as Literal
@@ -37,7 +37,7 @@ class Patient(NamedTuple):
     that is measurably cheaper (benchmarks/evaluate.py)."""
 
     values: Mapping[str, Value]  # base units (cells/µL, °C, %); missing inputs are absent
-    given: Mapping[str, tuple[Number, Unit | None]]  # quantities as written, for explanations
+    given: Mapping[str, tuple[Exact, Unit | None]]  # quantities as written, for explanations
     anc_derived: bool  # ANC worked out from wbc and the percentages
     details: Mapping[str, str] = {}  # name, test_date (ISO): printed, never used by rules
 
@@ -82,7 +82,7 @@ class PatientParser:
             raise InputError("patient", raw, "a mapping of input names to values, e.g. "
                              "{anc: 800, temperature: 38.2}")
         values: dict[str, Value] = {}
-        given: dict[str, tuple[Number, Unit | None]] = {}
+        given: dict[str, tuple[Exact, Unit | None]] = {}
         details: dict[str, str] = {}
         readers = self.readers
         for key, item in raw.items():
