@@ -132,3 +132,32 @@ def test_every_number_in_every_rule_case(evaluator: Evaluator) -> None:
 def test_spellings_that_are_not_plain(evaluator: Evaluator, text: str) -> None:
     for name in ("anc", "temperature", "neutrophils_percent", "age_years"):
         _same(evaluator, name, text)
+
+
+def test_cells_read_before_give_the_same_answer_or_error(evaluator: Evaluator) -> None:
+    """The kept reading of a short text (input_reader._MAX_CELLS) is the exact way's, the
+    second and third time too; a kept error is raised afresh each time (its own traceback),
+    word for word; and the memo stays bounded on all-distinct texts."""
+    from neutropenia_kb.engine import input_reader
+
+    reader = evaluator.parser.specs["anc"]
+    for raw in ("800", "0.8 G/L", "37 K", "abc", "50", "-5", "1e25", "800", "abc"):
+        exact = _outcome(reader, raw, None, quick=False)
+        assert [_outcome(reader, raw, None, quick=True) for _ in range(3)] == [exact] * 3
+    errors = []
+    for _ in range(2):
+        with pytest.raises(InputError) as caught:
+            reader._number("abc")
+        errors.append(caught.value)
+    assert errors[0] is not errors[1] and str(errors[0]) == str(errors[1])
+    assert len(list(traceback_frames(errors[1]))) == len(list(traceback_frames(errors[0])))
+    for i in range(input_reader._MAX_CELLS + 10):
+        reader._number(str(1000 + i))
+    assert len(reader._cells) <= input_reader._MAX_CELLS
+
+
+def traceback_frames(error: BaseException) -> Iterator[Any]:
+    tb = error.__traceback__
+    while tb is not None:
+        yield tb.tb_frame
+        tb = tb.tb_next

@@ -39,6 +39,10 @@ _NOUN = {"cell_count": "count", "temperature": "temperature", "percent": "percen
          "number": "number"}
 _INT_LIMIT = 10 ** (MAX_EXPONENT + 1)  # ints beyond it go through exact(), which refuses them
 _MAX_SPELLINGS = 64
+# Cells read before, per input: a feed repeats the same few hundred texts ("37.5", "800",
+# "0.8 G/L"). Bounded in count and in length, so all-distinct cells cost one failed lookup.
+_MAX_CELLS = 4096
+_MAX_CELL_TEXT = 40
 _UNREAD: Any = object()
 
 
@@ -50,6 +54,15 @@ class AmbiguousInput(InputError):
         shown = f"'{show_value(value)}'" if isinstance(value, str) else show_value(value)
         self.args = (f"{show_value(field_name)}: {shown} is ambiguous: {readings}? Write the "
                      f"unit, e.g. {example}",)
+
+
+def _again(error: InputError) -> InputError:
+    """A fresh copy of a kept error, to raise again: raising the kept one would pile each
+    row's traceback onto it."""
+    fresh = error.__class__.__new__(error.__class__)
+    fresh.__dict__.update(error.__dict__)
+    fresh.args = error.args
+    return fresh
 
 
 class InputReader:
@@ -73,6 +86,8 @@ class InputReader:
         self.ambiguous_below = inp.ambiguous_below if self.unit is not None else None
         self.meaning = meaning  # what a value in base units means, e.g. its severity band
         self._units: dict[str, Unit | None] = {}  # unit spellings read before, for _quick
+        # (text, column unit) → what _read gave: (value, as given) or the InputError it raised
+        self._cells: dict[tuple[str, Unit | None], Any] = {}
         below = None if self.ambiguous_below is None else Fraction(self.ambiguous_below)
         self._below = None if below is None else (below.numerator, below.denominator)
         self._allowed: str | None = None
@@ -129,7 +144,28 @@ class InputReader:
                 ) -> tuple[Value, tuple[Exact, Unit | None] | None]:
         """``bare_unit``: the unit a batch declared for this column, for numbers written
         without one (no ambiguity then: the unit was written once for the column).
-        ``quick=False``: the exact way only, the reference the quick ways are tested against."""
+        ``quick=False``: the exact way only, the reference the quick ways are tested against.
+
+        A short text is read once: _read is a pure function of (text, column unit), so its
+        answer, or its error, is kept and given again (bounded: _MAX_CELLS per input)."""
+        if type(raw) is not str or len(raw) > _MAX_CELL_TEXT or not quick:
+            return self._read(raw, bare_unit, quick)
+        key = (raw, bare_unit)
+        known = self._cells.get(key)
+        if known is None:
+            if len(self._cells) >= _MAX_CELLS:
+                self._cells.clear()
+            try:
+                known = self._cells[key] = self._read(raw, bare_unit, quick)
+            except InputError as exc:
+                self._cells[key] = exc
+                raise
+        elif type(known) is not tuple:
+            raise _again(known)
+        return known  # type: ignore[no-any-return]
+
+    def _read(self, raw: Any, bare_unit: Unit | None, quick: bool
+              ) -> tuple[Value, tuple[Exact, Unit | None] | None]:
         unit = self.unit
         given: Exact
         below = self.ambiguous_below
