@@ -305,15 +305,15 @@ def run(evaluator: Evaluator, rows: Iterable[Row], out: TextIO, fmt: str,
     the results); returns counts and the first errors, placed at ``source``'s lines. Never raises
     for a row: each fault is written in that row."""
     summary = Summary()
-    writer = Writer(out, fmt, columns, units or {}, evaluator.kb.severity.input)
-    evaluate, written = evaluator.evaluate, writer.written
+    writer = Writer(out, fmt, columns, units or {}, evaluator)
+    written = writer.written
     for row in rows:
         summary.rows += 1
         error = row.error
         result: Any = None
         if error is None:
             try:
-                result = written(evaluate(row.data, units))
+                result = written(row.data, units)
             except InputError as exc:
                 error = str(exc)
             except RecursionError:

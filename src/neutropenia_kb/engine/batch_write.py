@@ -13,11 +13,14 @@ from typing import Any, Mapping, NamedTuple, Sequence, TextIO
 
 from neutropenia_kb.core.json_text import dumps
 from neutropenia_kb.core.units import Unit, json_number
-from neutropenia_kb.engine.evaluate import Result
+from neutropenia_kb.engine.evaluate import Evaluator, Result
 
 RESULT_COLUMNS = ("severity", "urgency", "urgency_certain", "settle_with", "anc_cells_per_ul",
                   "fever", "scope_warnings", "advice_ids", "error")
 _MAX_DECISIONS = 4096  # distinct decisions kept: a knowledge base has a few dozen
+# Region keys kept: every combination of regions a feed meets (about 10,000 for the random
+# rows of tests/engine/sql_rows.py); each holds a few shared strings.
+_MAX_REGIONS = 65_536
 
 
 class Row(NamedTuple):
@@ -58,22 +61,52 @@ _NO_RESULT = [""] * (len(RESULT_COLUMNS) - 1)
 
 
 class Writer:
-    """``written(result)`` turns a result into what ``write`` writes (call it where a fault in
-    it is caught as the row's); ``write(row, written, error)`` writes one row."""
+    """``written(data, units)`` evaluates one row's cells into what ``write`` writes (call it
+    where a fault in it is caught as the row's); ``write(row, written, error)`` writes one
+    row."""
 
     def __init__(self, stream: TextIO, fmt: str, columns: Sequence[str],
-                 units: Mapping[str, Unit], anc_input: str = "anc") -> None:
+                 units: Mapping[str, Unit], evaluator: Evaluator) -> None:
         self.stream = stream
         self.fmt = fmt
         self.inputs = list(columns)
         self.units = units  # echoed in the header, so the bare numbers are read as they were
         self.csv: Any = None
-        self.anc_input = anc_input  # the severity input, whose count the anc column shows
+        self.evaluator = evaluator
+        self.anc_input = evaluator.kb.severity.input  # its count is the anc column
+        self.key = evaluator.region_key
         self._decisions: dict[tuple[Any, ...], tuple[list[str], str, str, str]] = {}
+        # region key → the decision's cells; exact: the key fixes every decision (regions.py)
+        self._by_region: dict[Any, tuple[list[str], str, str, str, str]] = {}
+        self._anc: dict[Any, str] = {}  # count → its cell, for counts that are not whole
 
-    def written(self, result: Result) -> Any:
+    def written(self, data: Mapping[str, Any], units: Mapping[str, Unit] | None) -> Any:
+        evaluator = self.evaluator
         if self.fmt == "jsonl":
-            return result_fields(result, None)
+            return result_fields(evaluator.evaluate(data, units), None)
+        parsed = evaluator.parse(data, units)
+        values = parsed.values
+        key = self.key(values) if self.key is not None else None
+        known = self._by_region.get(key) if key is not None else None
+        if known is None:
+            known = self._decided(evaluator.decide(parsed))
+            if key is not None:
+                if len(self._by_region) >= _MAX_REGIONS:
+                    self._by_region.clear()
+                self._by_region[key] = known
+        head, settle, fever, scope, advice = known
+        anc = values.get(self.anc_input)
+        if anc is None:
+            count = ""
+        elif type(anc) is int:
+            count = str(anc)  # what json_number and _cell make of a whole count
+        else:
+            count = self._anc.get(anc) or self._anc_cell(anc)
+        return [*head, settle, count, fever, scope, advice, ""]
+
+    def _decided(self, result: Result) -> tuple[list[str], str, str, str, str]:
+        """The cells of a result other than the count: those of each distinct decision are
+        worked out once, settle_with by the result's own search."""
         decision = result.decision
         # What the cells depend on besides the ANC and settle_with (as decision_json has them).
         key = (result.severity, result.urgency, result.urgency_certain, result.fever,
@@ -89,12 +122,15 @@ class Writer:
                 _cell(fields["fever"]), _cell(fields["scope_warnings"]),
                 _cell(fields["advice_ids"]))
         head, fever, scope, advice = known
-        # Read past the cached properties (anc_cells_per_ul, settle_with): Python 3.11 takes a
-        # lock on each first access, a tenth of a row's time.
-        anc = result.patient.values.get(self.anc_input)
         settle = () if result.urgency_certain else result.settle_with
-        return [*head, ";".join(settle) if settle else "",
-                "" if anc is None else _anc_cell(anc), fever, scope, advice, ""]
+        return head, ";".join(settle), fever, scope, advice
+
+    def _anc_cell(self, anc: Any) -> str:
+        """As Result.anc_cells_per_ul and decision_json write a count that is not whole."""
+        if len(self._anc) >= _MAX_DECISIONS:
+            self._anc.clear()
+        text = self._anc[anc] = _cell(json_number(Fraction(anc)))
+        return text
 
     def write(self, row: Row, written: Any, error: str | None) -> None:
         if self.fmt == "jsonl":
@@ -125,8 +161,3 @@ class Writer:
             cells += written
         self.csv.writerow(cells)
 
-
-def _anc_cell(anc: Any) -> str:
-    if type(anc) is int:
-        return str(anc)  # what json_number and _cell make of a whole count
-    return _cell(json_number(Fraction(anc)))  # as Result.anc_cells_per_ul and decision_json

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from neutropenia_kb.core.problems import InputError
 from neutropenia_kb.core.units import Unit, exact_ratio, json_number
@@ -19,6 +19,7 @@ from neutropenia_kb.engine.patient import Patient, PatientParser
 from neutropenia_kb.engine.program import Decision, Program, build_program
 from neutropenia_kb.engine.python_backend import PythonProgram, compile_python
 from neutropenia_kb.engine.questions import Analysis, Question
+from neutropenia_kb.engine.regions import Key, region_keys
 from neutropenia_kb.kb.text import expand
 
 if TYPE_CHECKING:
@@ -206,11 +207,22 @@ class Evaluator:
         """Raises problems.InputError naming the field, the value and what is allowed, also
         for a patient that gives nothing the rules read. ``units``: the unit of bare numbers
         per input, from ``parser.column_units`` (a batch's ``--unit``)."""
+        return self.decide(self.parse(patient, units))
+
+    def parse(self, patient: Mapping[str, Any], units: Mapping[str, Unit] | None = None
+              ) -> Patient:
+        """The patient's inputs read and checked, as ``evaluate`` decides on them."""
         parsed = self.parser.parse(patient, units)
         if self._read.isdisjoint(parsed.values):
             raise InputError("patient", patient, "at least one answer the rules read: "
                              + ", ".join(self._read_words))
-        return self.decide(parsed)
+        return parsed
+
+    @cached_property
+    def region_key(self) -> Callable[[Mapping[str, Any]], Key] | None:
+        """values → a key equal for two patients only when every decision is the same for
+        both (engine/regions.py); None when the rules read inputs in a way it cannot key."""
+        return region_keys(self.program)
 
     @cached_property
     def analysis(self) -> Analysis:

@@ -162,7 +162,7 @@ class InputReader:
                 raise
         elif type(known) is not tuple:
             raise _again(known)
-        return known  # type: ignore[no-any-return]
+        return known
 
     def _read(self, raw: Any, bare_unit: Unit | None, quick: bool
               ) -> tuple[Value, tuple[Exact, Unit | None] | None]:
