@@ -84,3 +84,19 @@ def test_a_constant_outside_the_plausible_range_still_cuts(kb: Any) -> None:
     key = region_keys(_with_fact(program, Compare(">", InputRef("anc", "cell_count"), high)))
     assert key is not None
     assert key({"anc": 10**9 + 1}) != key({"anc": 10**9 - 1})
+
+
+def test_key_of_a_fraction_is_its_region(kb: Any) -> None:
+    """Fractions between whole cuts are keyed in ints: the same as the generic comparison."""
+    from bisect import bisect_left
+
+    evaluator = evaluator_for(kb)
+    key = evaluator.region_key
+    assert key is not None
+    cuts = sorted({Fraction(36), Fraction(38)})
+    for tenths in range(340, 400):
+        value = Fraction(tenths, 10)
+        i = bisect_left(cuts, value)
+        expected = 2 * i + (1 if i < len(cuts) and cuts[i] == value else 0)
+        plain = int(value) if value.denominator == 1 else value
+        assert [k for k in key({"temperature": plain}) if k is not None] == [expected], value

@@ -13,7 +13,7 @@ a constant that is not a number): the batch then decides every row, as before.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from fractions import Fraction
 from typing import Any, Callable, Hashable, Mapping
 
@@ -80,6 +80,7 @@ def region_keys(program: Program) -> Callable[[Mapping[str, Any]], Key] | None:
     # Whole cuts as ints: an int compares with an int many times faster than with a Fraction.
     plan = [(name, kinds.get(name), sorted(simplest(c) for c in cuts[name]),
              symptoms.get(name)) for name in sorted(cuts)]
+    whole = {name: all(type(c) is int for c in edges) for name, _k, edges, _s in plan}
     symptom_regions: dict[tuple[str, frozenset[str]], Hashable] = {}
 
     def key(values: Mapping[str, Any]) -> Key:
@@ -97,6 +98,10 @@ def region_keys(program: Program) -> Callable[[Mapping[str, Any]], Key] | None:
                         symptom_regions.clear()
                     region = symptom_regions[name, value] = spec.region_of(value)
                 out.append(region)
+            elif type(value) is Fraction and value.denominator != 1 and whole[name]:
+                # Between two whole numbers, never on a whole cut: the cuts below the value
+                # are those at or below its floor, found in ints (a Fraction compare is slow).
+                out.append(2 * bisect_right(edges, value.numerator // value.denominator))
             else:  # 2 × (cuts below the value) + (1 on a cut), as questions._Input.region_of
                 i = bisect_left(edges, value)
                 out.append(2 * i + (1 if i < len(edges) and edges[i] == value else 0))
