@@ -220,3 +220,26 @@ def test_displayed_values_never_land_on_the_other_side_of_a_threshold(kb) -> Non
     below = evaluate(kb, {"anc": 1499, "temperature": "100.39 F", "symptoms": [],
                          "on_chemotherapy": False, "age_years": 30})
     assert "temperature 37.99 °C (100.39 °F) is not at or above" in "\n".join(below.trace)
+
+
+def test_count_cells_are_json_numbers_written() -> None:
+    """batch_write._decimal gives json_number's Decimal for every value whose decimal ends,
+    and leaves the others (repeating, or longer than json_number looks) to json_number."""
+    import random
+    from fractions import Fraction
+
+    from neutropenia_kb.core.units import json_number
+    from neutropenia_kb.engine.batch_write import _MAX_PLACES, _decimal
+
+    rnd = random.Random(3)
+    values = [Fraction(rnd.randint(-10**12, 10**12), 2**rnd.randint(0, 40) * 5**rnd.randint(0, 40))
+              for _ in range(3000)]
+    values += [Fraction(1, 10**_MAX_PLACES), Fraction(3, 10**(_MAX_PLACES - 1)), Fraction(5, 100000)]
+    for value in values:
+        if value.denominator == 1:
+            continue
+        found = _decimal(value)
+        expected = json_number(value)
+        assert found is None or (found == expected and str(found) == str(expected)), value
+        assert found is not None or value.denominator % 10**(_MAX_PLACES - 1) == 0, value
+    assert _decimal(Fraction(683, 18)) is None

@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Any, Mapping, NamedTuple, Sequence, TextIO
 
 from neutropenia_kb.core.json_text import dumps
-from neutropenia_kb.core.units import Unit, json_number
+from neutropenia_kb.core.units import MAX_DIGITS, MAX_EXPONENT, Unit, json_number
 from neutropenia_kb.engine.evaluate import Evaluator, Result
 
 RESULT_COLUMNS = ("severity", "urgency", "urgency_certain", "settle_with", "anc_cells_per_ul",
@@ -21,6 +21,7 @@ _MAX_DECISIONS = 4096  # distinct decisions kept: a knowledge base has a few doz
 # Region keys kept: every combination of regions a feed meets (about 10,000 for the random
 # rows of tests/engine/sql_rows.py); each holds a few shared strings.
 _MAX_REGIONS = 65_536
+_MAX_PLACES = 2 * (MAX_DIGITS + MAX_EXPONENT)  # units._decimal_places looks no further
 
 
 class Row(NamedTuple):
@@ -129,8 +130,26 @@ class Writer:
         """As Result.anc_cells_per_ul and decision_json write a count that is not whole."""
         if len(self._anc) >= _MAX_DECISIONS:
             self._anc.clear()
-        text = self._anc[anc] = _cell(json_number(Fraction(anc)))
+        text = self._anc[anc] = _cell(_decimal(anc) or json_number(Fraction(anc)))
         return text
+
+
+def _decimal(value: Fraction) -> Decimal | None:
+    """json_number's Decimal for a value whose decimal ends (its denominator is 2^a·5^b), found
+    from the denominator's factors in ints instead of json_number's trial multiplications of
+    Fractions; None for any other value (json_number then writes it)."""
+    d, twos, fives = value.denominator, 0, 0
+    while d % 2 == 0:
+        d //= 2
+        twos += 1
+    while d % 5 == 0:
+        d //= 5
+        fives += 1
+    places = max(twos, fives)
+    if d != 1 or places >= _MAX_PLACES:
+        return None
+    scaled = value.numerator * 10**places // value.denominator  # whole: exact
+    return Decimal((0 if scaled >= 0 else 1, tuple(map(int, str(abs(scaled)))), -places))
 
     def write(self, row: Row, written: Any, error: str | None) -> None:
         if self.fmt == "jsonl":
