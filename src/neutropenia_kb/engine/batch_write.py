@@ -134,23 +134,6 @@ class Writer:
         return text
 
 
-def _decimal(value: Fraction) -> Decimal | None:
-    """json_number's Decimal for a value whose decimal ends (its denominator is 2^a·5^b), found
-    from the denominator's factors in ints instead of json_number's trial multiplications of
-    Fractions; None for any other value (json_number then writes it)."""
-    d, twos, fives = value.denominator, 0, 0
-    while d % 2 == 0:
-        d //= 2
-        twos += 1
-    while d % 5 == 0:
-        d //= 5
-        fives += 1
-    places = max(twos, fives)
-    if d != 1 or places >= _MAX_PLACES:
-        return None
-    scaled = value.numerator * 10**places // value.denominator  # whole: exact
-    return Decimal((0 if scaled >= 0 else 1, tuple(map(int, str(abs(scaled)))), -places))
-
     def write(self, row: Row, written: Any, error: str | None) -> None:
         if self.fmt == "jsonl":
             fields = result_fields(None, error) if error is not None else written
@@ -180,3 +163,20 @@ def _decimal(value: Fraction) -> Decimal | None:
             cells += written
         self.csv.writerow(cells)
 
+
+def _decimal(value: Fraction) -> Decimal | None:
+    """json_number's Decimal for a value whose decimal ends (its denominator is 2^a·5^b), found
+    from the denominator's factors in ints instead of json_number's trial multiplications of
+    Fractions; None for any other value (json_number then writes it)."""
+    d, twos, fives = value.denominator, 0, 0
+    while d % 2 == 0:
+        d //= 2
+        twos += 1
+    while d % 5 == 0:
+        d //= 5
+        fives += 1
+    places = max(twos, fives)
+    if d != 1 or places >= _MAX_PLACES:
+        return None
+    scaled = value.numerator * 10**places // value.denominator  # whole: exact
+    return Decimal((0 if scaled >= 0 else 1, tuple(map(int, str(abs(scaled)))), -places))
