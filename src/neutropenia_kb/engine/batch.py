@@ -236,7 +236,7 @@ class Rows:
             except _Fault as exc:
                 yield Row(number, {}, str(exc))
                 continue
-            yield Row(number, dict(zip(columns, cells)))
+            yield Row(number, dict(zip(columns, cells)), None, cells, columns)
 
     def _jsonl(self) -> Iterator[Row]:
         for number, raw in self.lines:

@@ -30,6 +30,10 @@ class Row(NamedTuple):
     line: int
     data: dict[str, Any]
     error: str | None = None
+    # A CSV row as read: its cells in the order of ``columns`` (batch.Rows' header list), so
+    # the writer can echo them without looking each one up again.
+    cells: Sequence[str] | None = None
+    columns: Sequence[str] | None = None
 
 
 def _json_default(value: Any) -> Any:
@@ -80,6 +84,7 @@ class Writer:
         # region key → the decision's cells; exact: the key fixes every decision (regions.py)
         self._by_region: dict[Any, tuple[list[str], str, str, str, str]] = {}
         self._anc: dict[Any, str] = {}  # count → its cell, for counts that are not whole
+        self._columns: Sequence[str] | None = None  # the header whose cells rows echo as read
 
     def written(self, data: Mapping[str, Any], units: Mapping[str, Unit] | None) -> Any:
         evaluator = self.evaluator
@@ -154,8 +159,18 @@ class Writer:
                                 for k in self.inputs), *RESULT_COLUMNS]
             self.csv = csv.writer(self.stream)
             self.csv.writerow(header)
-        data = row.data
-        cells = [row.line, *(c if type(c) is str else _cell(c) for c in map(data.get, self.inputs))]
+        raw = row.cells
+        if raw is not None and row.columns is not self._columns:
+            if list(row.columns or ()) == self.inputs:  # once per header list
+                self._columns = row.columns
+            else:
+                raw = None
+        if raw is not None:
+            cells = [row.line, *raw]
+        else:
+            data = row.data
+            cells = [row.line, *(c if type(c) is str else _cell(c)
+                                 for c in map(data.get, self.inputs))]
         if error is not None:
             cells += _NO_RESULT
             cells.append(error)
