@@ -15,6 +15,7 @@ result column written but settle_with), and prints CPU time (best of 3), peak me
 flat in the number of rows) and the ratio of the two at the full count.
 
     python benchmarks/evaluate.py --batch-only --rows 100000   # part 2 only
+    python benchmarks/evaluate.py --batch-only --distinct    # and on all-distinct values
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -251,10 +253,11 @@ def part1(n: int) -> None:
     print(f"  + Result object     : {result_rate:12,.0f} patients/s")
 
 
-def part2(rows: int) -> None:
+def part2(rows: int, distinct: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "patients.csv"
-        _write_csv(src, rows)
+        _write_csv(src, rows, distinct)
+        print(f"part 2 on {'all-distinct' if distinct else 'realistic'} values:")
         rates = {}
         for mode, count in (("nkb", max(rows // 10, 1)), ("nkb", rows), ("hand", rows)):
             out = subprocess.run([sys.executable, __file__, "--batch-child", mode, str(src),
@@ -287,16 +290,29 @@ def _agreement(src: Path, tmp: Path, count: int) -> str:
     return f"agreement: {same:,} of {len(pairs):,} rows with the same {', '.join(columns)}"
 
 
-def _write_csv(path: Path, rows: int) -> None:
+def _write_csv(path: Path, rows: int, distinct: bool = False) -> None:
+    """Seeded rows as a lab feed writes them; ``distinct``: every count, temperature and age
+    different from every other (no cell is read twice: no cache helps)."""
     columns = ["id", "anc", "temperature", "symptoms", "on_chemotherapy", "age_years"]
     rng = random.Random(7)
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(columns)
         for i in range(rows):
-            w.writerow([i, rng.randrange(100, 4000), f"{rng.uniform(36, 39.5):.1f}",
-                        ";".join(rng.sample(SYMPTOMS, rng.choice((0, 0, 1)))),
-                        rng.choice(("true", "false", "")), rng.randrange(0, 90)])
+            symptoms = ";".join(rng.sample(SYMPTOMS, rng.choice((0, 0, 1))))
+            chemo = rng.choice(("true", "false", ""))
+            if distinct:  # i spread over each range with enough decimals to stay distinct
+                share = Fraction(i, rows)
+                w.writerow([i, _places(100 + 3900 * share, 4), _places(36 + Fraction(7, 2) *
+                            share, 8), symptoms, chemo, _places(1 + 88 * share, 8)])
+            else:
+                w.writerow([i, rng.randrange(100, 4000), f"{rng.uniform(36, 39.5):.1f}",
+                            symptoms, chemo, rng.randrange(0, 90)])
+
+
+def _places(value: Fraction, places: int) -> str:
+    scaled = int(value * 10**places)
+    return f"{scaled // 10**places}.{scaled % 10**places:0{places}d}"
 
 
 def batch_child(mode: str, src: str, count: int) -> None:
@@ -347,6 +363,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch-child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--batch-only", action="store_true", help="part 2 only")
+    parser.add_argument("--distinct", action="store_true",
+                        help="part 2 on all-distinct values too (no cell read twice)")
     args = parser.parse_args()
     if args.batch_child:
         batch_child(args.batch_child[0], args.batch_child[1], int(args.batch_child[2]))
@@ -354,6 +372,8 @@ def main() -> None:
     if not args.batch_only:
         part1(args.patients)
     part2(args.rows)
+    if args.distinct:
+        part2(args.rows, distinct=True)
 
 
 if __name__ == "__main__":

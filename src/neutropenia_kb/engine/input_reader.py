@@ -24,7 +24,7 @@ from neutropenia_kb.core.units import (
     simplest,
     split_quantity,
 )
-from neutropenia_kb.engine.quick_number import plain, to_base
+from neutropenia_kb.engine.quick_number import identity, plain, to_base
 
 if TYPE_CHECKING:
     from neutropenia_kb.kb.model import Input
@@ -223,8 +223,9 @@ class InputReader:
         else:
             unit = self.unit
         value = to_base(digits, places, unit)
-        # As written; equal to the Fraction the exact way gives (an Exact either way).
-        given = digits if places == 0 else value if unit is None else \
+        # As written; equal to the Fraction the exact way gives (an Exact either way). In a
+        # base unit the value is the number as written: no second Fraction.
+        given = digits if places == 0 else value if identity(unit) else \
             Fraction(digits, 10 ** places)
         return value, given, unit
 

@@ -72,6 +72,16 @@ def to_base(digits: int, places: int, unit: Unit | None) -> int | Fraction:
     return Fraction(numerator, scale)
 
 
+def identity(unit: Unit | None) -> bool:
+    """True when ``unit``'s values are already in base units (cells/µL, °C, %)."""
+    if unit is None:
+        return True
+    key = id(unit)
+    if key not in _AFFINE:
+        _AFFINE[key] = _affine(unit)
+    return _AFFINE[key] == (1, 0)
+
+
 def _affine(unit: Unit) -> tuple[int, int] | None:
     """(a, b) with to_base(v) = a*v + b for whole a and b, checked at a third point; None
     otherwise."""
