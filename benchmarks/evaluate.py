@@ -16,6 +16,8 @@ flat in the number of rows) and the ratio of the two at the full count.
 
     python benchmarks/evaluate.py --batch-only --rows 100000   # part 2 only
     python benchmarks/evaluate.py --batch-only --distinct    # and on all-distinct values
+    git worktree add /tmp/before main   # then, before and after side by side in one run:
+    python benchmarks/evaluate.py --batch-only --distinct --adversarial --against /tmp/before
 """
 
 from __future__ import annotations
@@ -253,20 +255,57 @@ def part1(n: int) -> None:
     print(f"  + Result object     : {result_rate:12,.0f} patients/s")
 
 
-def part2(rows: int, distinct: bool = False) -> None:
+def part2(rows: int, distinct: bool = False, against: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "patients.csv"
         _write_csv(src, rows, distinct)
         print(f"part 2 on {'all-distinct' if distinct else 'realistic'} values:")
-        rates = {}
-        for mode, count in (("nkb", max(rows // 10, 1)), ("nkb", rows), ("hand", rows)):
-            out = subprocess.run([sys.executable, __file__, "--batch-child", mode, str(src),
-                                  str(count)], capture_output=True, text=True, check=True)
-            print(out.stdout.strip())
-            rates[mode] = float(out.stdout.split(" rows/s")[0].split()[-1].replace(",", ""))
+        rates = _children(src, rows, against, hand=True)
         print(f"batch CSV→CSV: nkb at {rates['nkb'] / rates['hand']:.2f}× the hand-written "
               "function's speed (the hand-written one leaves settle_with empty and is not exact)")
+        if against:
+            print(f"  this checkout at {rates['nkb'] / rates['before']:.2f}× {against}")
         print(_agreement(src, Path(tmp), min(rows, 20_000)))
+
+
+def part2_adversarial(rows: int, against: str | None) -> None:
+    """The seeded rows of the SQL sameness tests (tests/engine/sql_rows.py, as
+    benchmarks/scale.py writes them): units, edges, decimals to 18 places, a third bad rows.
+    hand_csv does not read their units, so only nkb runs (and the ``against`` checkout)."""
+    sys.path.insert(0, str(ROOT))
+    from tests.engine.sql_rows import patients, write_csv
+
+    import neutropenia_kb
+
+    symptoms = evaluator_for(neutropenia_kb.load(ROOT / "rules")).program.symptoms
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "patients.csv"
+        write_csv(src, patients(14, rows, symptoms))
+        print("part 2 on the adversarial rows of tests/engine/sql_rows.py:")
+        rates = _children(src, rows, against, hand=False)
+        if against:
+            print(f"  this checkout at {rates['nkb'] / rates['before']:.2f}× {against}")
+
+
+def _children(src: Path, rows: int, against: str | None, hand: bool) -> dict[str, float]:
+    """Each side in its own process, printing its line; rows/s by side."""
+    rates = {}
+    runs = [("nkb", max(rows // 10, 1), None), ("nkb", rows, None)]
+    runs += [("hand", rows, None)] if hand else []
+    runs += [("before", rows, against)] if against else []
+    for mode, count, checkout in runs:
+        env = dict(os.environ)
+        if checkout:  # the other checkout's package first on the path
+            env["PYTHONPATH"] = os.pathsep.join([str(Path(checkout) / "src"),
+                                                 env.get("PYTHONPATH", "")])
+        out = subprocess.run([sys.executable, __file__, "--batch-child",
+                              "nkb" if mode == "before" else mode, str(src), str(count)],
+                             capture_output=True, text=True, check=True, env=env)
+        line = out.stdout.strip()
+        print(line.replace("batch CSV (nkb)", f"before ({Path(checkout).name})")[:23].ljust(23)
+              + line[23:] if checkout else line)
+        rates[mode] = float(out.stdout.split(" rows/s")[0].split()[-1].replace(",", ""))
+    return rates
 
 
 def _agreement(src: Path, tmp: Path, count: int) -> str:
@@ -365,15 +404,22 @@ def main() -> None:
     parser.add_argument("--batch-only", action="store_true", help="part 2 only")
     parser.add_argument("--distinct", action="store_true",
                         help="part 2 on all-distinct values too (no cell read twice)")
+    parser.add_argument("--adversarial", action="store_true",
+                        help="part 2 on tests/engine/sql_rows.py's seeded rows too")
+    parser.add_argument("--against", metavar="CHECKOUT",
+                        help="part 2 also with another checkout's package (e.g. a worktree "
+                             "of main), in the same run")
     args = parser.parse_args()
     if args.batch_child:
         batch_child(args.batch_child[0], args.batch_child[1], int(args.batch_child[2]))
         return
     if not args.batch_only:
         part1(args.patients)
-    part2(args.rows)
+    part2(args.rows, against=args.against)
     if args.distinct:
-        part2(args.rows, distinct=True)
+        part2(args.rows, distinct=True, against=args.against)
+    if args.adversarial:
+        part2_adversarial(args.rows, args.against)
 
 
 if __name__ == "__main__":
