@@ -214,6 +214,7 @@ def run(port: int, pid: int | None, clients: int, seconds: float) -> dict[str, A
         warm.getresponse().read()
     warm.close()
     cpu_before = cpu_seconds(pid)
+    client_before = time.process_time()
     stop_at = time.monotonic() + seconds
     began = time.monotonic()
 
@@ -222,11 +223,14 @@ def run(port: int, pid: int | None, clients: int, seconds: float) -> dict[str, A
 
     asyncio.run(everyone())
     elapsed = time.monotonic() - began
+    client_cpu = time.process_time() - client_before
     everything = stats.latency["hook"] + stats.latency["evaluate"]
     answered = len(everything)
     return {"elapsed": elapsed, "total": answered + stats.failed, "stats": stats,
             "all": everything,
-            "cpu_ms": (cpu_seconds(pid) - cpu_before) * 1000 / max(answered, 1)}
+            "cpu_ms": (cpu_seconds(pid) - cpu_before) * 1000 / max(answered, 1),
+            "client_cpu_ms": client_cpu * 1000 / max(answered, 1),
+            "client_busy": client_cpu / elapsed}
 
 
 def report(label: str, r: dict[str, Any], clients: int) -> None:
@@ -242,7 +246,8 @@ def report(label: str, r: dict[str, Any], clients: int) -> None:
     print(f"  {'all':9s} {len(everything):7,}  p50 {percentile(everything, 0.5) * 1000:7.1f} ms"
           f"  p99 {percentile(everything, 0.99) * 1000:7.1f} ms  "
           f"mean {statistics.fmean(everything) * 1000 if everything else 0:.1f} ms")
-    print(f"  errors: {stats.errors}  5xx: {stats.server_errors}")
+    print(f"  errors: {stats.errors}  5xx: {stats.server_errors}  (client CPU "
+          f"{r['client_cpu_ms']:.2f} ms per request, {r['client_busy']:.0%} of a core)")
     if stats.first_error:
         print(f"  first error: {stats.first_error}")
 
@@ -277,7 +282,12 @@ def main() -> int:
                     r = run(port, server.pid, args.clients, args.seconds)
                 finally:
                     server.terminate()
-                    server.wait(timeout=15)
+                    try:
+                        server.wait(timeout=30)
+                    except subprocess.TimeoutExpired:  # a loaded machine: do not hang on it
+                        print(f"[{label}] the server did not stop in 30 s; killed")
+                        server.kill()
+                        server.wait()
                 report(label, r, args.clients)
                 errors += r["stats"].errors
     return 0 if errors == 0 else 1
