@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -54,6 +55,7 @@ def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> App:
     openapi_text = json_text(document(kb, config))
     discovery_text = json_text(cds.discovery(kb))
     pages = cds.page_names(kb)
+    templates = cds.prefetch_templates(kb)
     evaluator = evaluator_for(kb)
     # Parsed now, once, rather than by the first requests.
     evaluator.authored  # noqa: B018
@@ -78,7 +80,7 @@ def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> App:
         return _text(discovery_text)
 
     def hook_cards(body: Any) -> str:
-        _, data = cds.read_request(kb, body, config, dt.datetime.now(dt.timezone.utc))
+        _, data = cds.read_request(kb, body, config, dt.datetime.now(dt.timezone.utc), templates)
         if not cds.has_results(data):
             return json_text({"cards": [cds.no_results_card(kb, data, config)]})
         result = evaluator.evaluate(data.mapping)

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from neutropenia_kb.core.problems import InputError
@@ -34,6 +35,7 @@ from neutropenia_kb.serve.fhir_input import LOINC, PATIENT_KEY, WANTED, PatientD
 
 if TYPE_CHECKING:
     from neutropenia_kb.engine.evaluate import Result
+    from neutropenia_kb.engine.explain import Finding
     from neutropenia_kb.kb.model import KnowledgeBase
 
 SERVICE_ID = "neutropenia-patient-view"
@@ -41,6 +43,8 @@ HOOK = "patient-view"
 INDICATOR = {"emergency": "critical", "contact_provider": "warning", "routine": "info"}
 SUMMARY_MAX = 139  # "<140-character"
 USABLE = "final,amended,corrected"
+# The kinds of findings the cards quote; the others (facts, advice, the level) are not worked out.
+CARD_FINDINGS = frozenset({"urgency_rule", "band", "scope"})
 
 
 class PreconditionFailed(Exception):
@@ -79,10 +83,11 @@ def prefetch_templates(kb: "KnowledgeBase") -> dict[str, str]:
     return out
 
 
-def read_request(kb: "KnowledgeBase", body: Any, config: ServeConfig,
-                 now: dt.datetime) -> tuple[str, PatientData]:
+def read_request(kb: "KnowledgeBase", body: Any, config: ServeConfig, now: dt.datetime,
+                 templates: Mapping[str, str] | None = None) -> tuple[str, PatientData]:
     """(patient id, what the prefetch gave). Raises InputError naming the field (HTTP 400) or
-    PreconditionFailed (HTTP 412)."""
+    PreconditionFailed (HTTP 412). ``templates``: ``prefetch_templates(kb)``, if worked out
+    already (the app does it once)."""
     if not isinstance(body, Mapping):
         raise InputError("request", body, "a JSON object (a CDS Hooks request)")
     if body.get("hook") != HOOK:
@@ -107,7 +112,7 @@ def read_request(kb: "KnowledgeBase", body: Any, config: ServeConfig,
     prefetch = body.get("prefetch")
     if prefetch is not None and not isinstance(prefetch, Mapping):
         raise InputError("prefetch", prefetch, "an object of prefetch keys")
-    templates = prefetch_templates(kb)
+    templates = prefetch_templates(kb) if templates is None else templates
     observation_keys = [k for k in templates if k != PATIENT_KEY]
     if prefetch is None or not any(k in prefetch for k in observation_keys):
         raise PreconditionFailed(
@@ -128,10 +133,11 @@ def cards(kb: "KnowledgeBase", result: "Result", data: PatientData, config: Serv
           base_url: str, pages: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """Urgency first (the action), then severity, then each scope warning."""
     pages = page_names(kb) if pages is None else pages
-    out = [_urgency_card(kb, result, data, config, base_url, pages),
-           _severity_card(kb, result, config, pages)]
+    findings = result.findings_of(CARD_FINDINGS)
+    out = [_urgency_card(kb, result, findings, data, config, base_url, pages),
+           _severity_card(kb, result, findings, config, pages)]
     for limit in result.scope_warnings:
-        out.append(_scope_card(kb, result, limit, config, pages))
+        out.append(_scope_card(kb, result, findings, limit, config, pages))
     return out
 
 
@@ -161,12 +167,13 @@ def no_results_card(kb: "KnowledgeBase", data: PatientData,
                  "\n".join(lines), "info", _source(kb, config, None, None), [])
 
 
-def _urgency_card(kb: "KnowledgeBase", result: "Result", data: PatientData, config: ServeConfig,
-                  base_url: str, pages: Mapping[str, str]) -> dict[str, Any]:
+def _urgency_card(kb: "KnowledgeBase", result: "Result", findings: tuple["Finding", ...],
+                  data: PatientData, config: ServeConfig, base_url: str,
+                  pages: Mapping[str, str]) -> dict[str, Any]:
     level = kb.level(result.urgency)
     rank = level.rank
     ranks = {rule.id: kb.level(rule.level).rank for rule in kb.urgency_rules}
-    reasons = [f for f in result.findings if f.kind == "urgency_rule" and f.id in ranks
+    reasons = [f for f in findings if f.kind == "urgency_rule" and f.id in ranks
                and (ranks[f.id] == rank and f.certain or (not f.certain and ranks[f.id] < rank))]
     sure = [f.title for f in reasons if f.certain]
     summary = level.title + (": " + "; ".join(sure) if sure else "")
@@ -200,10 +207,10 @@ def _urgency_card(kb: "KnowledgeBase", result: "Result", data: PatientData, conf
                  _source(kb, config, pages.get(level.id), level.id), links)
 
 
-def _severity_card(kb: "KnowledgeBase", result: "Result", config: ServeConfig,
-                   pages: Mapping[str, str]) -> dict[str, Any]:
+def _severity_card(kb: "KnowledgeBase", result: "Result", findings: tuple["Finding", ...],
+                   config: ServeConfig, pages: Mapping[str, str]) -> dict[str, Any]:
     count = format_count(kb, result.anc_cells_per_ul)
-    band = next((f for f in result.findings if f.kind == "band"), None)
+    band = next((f for f in findings if f.kind == "band"), None)
     if count is None:
         summary = "Neutrophil count not available: severity unknown"
         detail = ("No usable neutrophil count (absolute count, or white cell count with the "
@@ -234,9 +241,9 @@ def _severity_card(kb: "KnowledgeBase", result: "Result", config: ServeConfig,
                  links)
 
 
-def _scope_card(kb: "KnowledgeBase", result: "Result", limit: Any, config: ServeConfig,
-                pages: Mapping[str, str]) -> dict[str, Any]:
-    finding = next((f for f in result.findings if f.id == limit.id), None)
+def _scope_card(kb: "KnowledgeBase", result: "Result", findings: tuple["Finding", ...],
+                limit: Any, config: ServeConfig, pages: Mapping[str, str]) -> dict[str, Any]:
+    finding = next((f for f in findings if f.id == limit.id), None)
     holds = finding is not None and finding.certain
     summary = f"{limit.title}: the severity levels may not apply" + (
         "" if holds else " (not known)")
