@@ -182,6 +182,21 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def waited_seconds(pid: int | None) -> float:
+    """Time the process's threads spent ready to run but waiting for a core (Linux
+    /proc/PID/task/*/schedstat, second field); NaN elsewhere. On a shared machine this says
+    whether the server was short of work or short of a core."""
+    if pid is None:
+        return float("nan")
+    total = 0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            total += int((task / "schedstat").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+    return total / 1e9
+
+
 def start_server(port: int, pythonpath: str | None) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     if pythonpath:
@@ -214,6 +229,7 @@ def run(port: int, pid: int | None, clients: int, seconds: float) -> dict[str, A
         warm.getresponse().read()
     warm.close()
     cpu_before = cpu_seconds(pid)
+    waited_before = waited_seconds(pid)
     client_before = time.process_time()
     stop_at = time.monotonic() + seconds
     began = time.monotonic()
@@ -224,11 +240,14 @@ def run(port: int, pid: int | None, clients: int, seconds: float) -> dict[str, A
     asyncio.run(everyone())
     elapsed = time.monotonic() - began
     client_cpu = time.process_time() - client_before
+    server_cpu = cpu_seconds(pid) - cpu_before
     everything = stats.latency["hook"] + stats.latency["evaluate"]
     answered = len(everything)
     return {"elapsed": elapsed, "total": answered + stats.failed, "stats": stats,
             "all": everything,
-            "cpu_ms": (cpu_seconds(pid) - cpu_before) * 1000 / max(answered, 1),
+            "cpu_ms": server_cpu * 1000 / max(answered, 1),
+            "server_busy": server_cpu / elapsed,
+            "server_waited": (waited_seconds(pid) - waited_before) / elapsed,
             "client_cpu_ms": client_cpu * 1000 / max(answered, 1),
             "client_busy": client_cpu / elapsed}
 
@@ -238,6 +257,8 @@ def report(label: str, r: dict[str, Any], clients: int) -> None:
     everything = r["all"]
     print(f"[{label}] {clients} clients, {r['elapsed']:.1f} s, one server process on "
           f"127.0.0.1; server CPU {r['cpu_ms']:.2f} ms per request")
+    print(f"  server on a core {r['server_busy']:.0%} of the time, waiting for one "
+          f"{r['server_waited']:.0%} (summed over its threads)")
     print(f"  requests: {r['total']:,}  ({r['total'] / r['elapsed']:,.0f} requests/s)")
     for kind in ("hook", "evaluate"):
         values = stats.latency[kind]

@@ -30,7 +30,7 @@ from neutropenia_kb.serve.config import ServeConfig
 from neutropenia_kb.serve.hot import App, HotPaths
 from neutropenia_kb.serve.openapi import document
 from neutropenia_kb.serve.security import JwtVerifier
-from neutropenia_kb.serve.wire import Reply, error, failure, internal_error, json_text, shown
+from neutropenia_kb.serve.wire import Reply, ResultWriter, error, failure, internal_error, json_text, shown
 
 if TYPE_CHECKING:
     from neutropenia_kb.kb.model import KnowledgeBase
@@ -54,12 +54,13 @@ def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> App:
     version_text = json_text(version)
     openapi_text = json_text(document(kb, config))
     discovery_text = json_text(cds.discovery(kb))
-    pages = cds.page_names(kb)
+    texts = cds.KbTexts(kb)
     templates = cds.prefetch_templates(kb)
     evaluator = evaluator_for(kb)
     # Parsed now, once, rather than by the first requests.
     evaluator.authored  # noqa: B018
     leaflets = asyncio.Semaphore(config.max_leaflets_at_once)
+    writer = ResultWriter()
 
     def guarded(handler: Handler, protected: bool = True) -> Handler:
         async def run(request: Request) -> Response:
@@ -84,7 +85,7 @@ def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> App:
         if not cds.has_results(data):
             return json_text({"cards": [cds.no_results_card(kb, data, config)]})
         result = evaluator.evaluate(data.mapping)
-        return json_text({"cards": cds.cards(kb, result, data, config, base_url, pages)})
+        return json_text({"cards": cds.cards(kb, result, data, config, base_url, texts)})
 
     def evaluate(body: Any) -> str:
         if isinstance(body, Mapping) and "patients" in body and "patients" not in kb.input_by_id:
@@ -98,12 +99,12 @@ def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> App:
             results = []
             for i, patient in enumerate(patients):
                 try:
-                    results.append(evaluator.evaluate(patient).to_json())
+                    results.append(evaluator.evaluate(patient))
                 except InputError as exc:
                     raise InputError(f"patients[{i}].{exc.field}", exc.value,
                                      exc.allowed) from None
-            return json_text({"results": results})
-        return json_text(evaluator.evaluate(body).to_json())
+            return writer.many(results)
+        return writer.text(evaluator.evaluate(body))
 
     def a_batch(body: Any) -> bool:
         patients = body.get("patients") if isinstance(body, Mapping) else None

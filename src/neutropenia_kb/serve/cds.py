@@ -129,15 +129,32 @@ def page_names(kb: "KnowledgeBase") -> dict[str, str]:
     return {i: f"{p[:-3]}.html" for i, p in item_pages(kb).items()}
 
 
+class KbTexts:
+    """What the cards quote that depends on the knowledge base only: worked out once by the
+    app, not per card. Bounded by the knowledge base (its items, their lists of sources)."""
+
+    def __init__(self, kb: "KnowledgeBase") -> None:
+        self.kb = kb
+        self.pages = page_names(kb)
+        self.ranks = {rule.id: kb.level(rule.level).rank for rule in kb.urgency_rules}
+        self._sources: dict[tuple[tuple[str, str | None], ...], str] = {}
+
+    def sources(self, refs: tuple[tuple[str, str | None], ...]) -> str:
+        text = self._sources.get(refs)
+        if text is None:
+            text = self._sources[refs] = _sources(self.kb, refs)
+        return text
+
+
 def cards(kb: "KnowledgeBase", result: "Result", data: PatientData, config: ServeConfig,
-          base_url: str, pages: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+          base_url: str, texts: KbTexts | None = None) -> list[dict[str, Any]]:
     """Urgency first (the action), then severity, then each scope warning."""
-    pages = page_names(kb) if pages is None else pages
+    texts = KbTexts(kb) if texts is None else texts
     findings = result.findings_of(CARD_FINDINGS)
-    out = [_urgency_card(kb, result, findings, data, config, base_url, pages),
-           _severity_card(kb, result, findings, config, pages)]
+    out = [_urgency_card(kb, result, findings, data, config, base_url, texts),
+           _severity_card(kb, result, findings, config, texts)]
     for limit in result.scope_warnings:
-        out.append(_scope_card(kb, result, findings, limit, config, pages))
+        out.append(_scope_card(kb, result, findings, limit, config, texts))
     return out
 
 
@@ -169,10 +186,11 @@ def no_results_card(kb: "KnowledgeBase", data: PatientData,
 
 def _urgency_card(kb: "KnowledgeBase", result: "Result", findings: tuple["Finding", ...],
                   data: PatientData, config: ServeConfig, base_url: str,
-                  pages: Mapping[str, str]) -> dict[str, Any]:
+                  texts: KbTexts) -> dict[str, Any]:
+    pages = texts.pages
     level = kb.level(result.urgency)
     rank = level.rank
-    ranks = {rule.id: kb.level(rule.level).rank for rule in kb.urgency_rules}
+    ranks = texts.ranks
     reasons = [f for f in findings if f.kind == "urgency_rule" and f.id in ranks
                and (ranks[f.id] == rank and f.certain or (not f.certain and ranks[f.id] < rank))]
     sure = [f.title for f in reasons if f.certain]
@@ -195,7 +213,7 @@ def _urgency_card(kb: "KnowledgeBase", result: "Result", findings: tuple["Findin
         for f in reasons:
             mark = "" if f.certain else " _(may apply: not decided)_"
             lines.append(f"- {md_plain(f.title)}{mark}: {md_plain(f.because)}. "
-                         f"Sources: {_sources(kb, f.sources)}")
+                         f"Sources: {texts.sources(f.sources)}")
         lines.append("")
     lines += _data_lines(kb, data)
     links = []
@@ -208,7 +226,8 @@ def _urgency_card(kb: "KnowledgeBase", result: "Result", findings: tuple["Findin
 
 
 def _severity_card(kb: "KnowledgeBase", result: "Result", findings: tuple["Finding", ...],
-                   config: ServeConfig, pages: Mapping[str, str]) -> dict[str, Any]:
+                   config: ServeConfig, texts: KbTexts) -> dict[str, Any]:
+    pages = texts.pages
     count = format_count(kb, result.anc_cells_per_ul)
     band = next((f for f in findings if f.kind == "band"), None)
     if count is None:
@@ -229,7 +248,7 @@ def _severity_card(kb: "KnowledgeBase", result: "Result", findings: tuple["Findi
         summary = f"Neutrophil count {count}: {title}"
         detail = md_plain(band.because) + "." if band else md_plain(title)
         if band:
-            detail += f"\n\nSources: {_sources(kb, band.sources)}"
+            detail += f"\n\nSources: {texts.sources(band.sources)}"
         anchor = result.severity
     links = []
     if config.site_url and anchor:
@@ -242,14 +261,15 @@ def _severity_card(kb: "KnowledgeBase", result: "Result", findings: tuple["Findi
 
 
 def _scope_card(kb: "KnowledgeBase", result: "Result", findings: tuple["Finding", ...],
-                limit: Any, config: ServeConfig, pages: Mapping[str, str]) -> dict[str, Any]:
+                limit: Any, config: ServeConfig, texts: KbTexts) -> dict[str, Any]:
+    pages = texts.pages
     finding = next((f for f in findings if f.id == limit.id), None)
     holds = finding is not None and finding.certain
     summary = f"{limit.title}: the severity levels may not apply" + (
         "" if holds else " (not known)")
     detail = md_plain(finding.because) + "." if finding else ""
     if finding:
-        detail += f"\n\nSources: {_sources(kb, finding.sources)}"
+        detail += f"\n\nSources: {texts.sources(finding.sources)}"
     links = []
     if config.site_url:
         links.append(_link(limit.title, f"{config.site_url}/{pages.get(limit.id, 'overview.html')}"

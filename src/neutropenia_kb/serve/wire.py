@@ -15,6 +15,8 @@ from typing import Any, Mapping
 from neutropenia_kb.core.json_text import DuplicateKey, dumps, loads, number_text
 from neutropenia_kb.core.problems import InputError, show_value
 from neutropenia_kb.core.units import json_number
+from neutropenia_kb.engine.evaluate import Result
+from neutropenia_kb.engine.explain import Finding
 from neutropenia_kb.serve.cds import PreconditionFailed
 from neutropenia_kb.serve.security import AuthError
 
@@ -169,3 +171,37 @@ def json_text(data: Any) -> str:
         return _ENCODE(data)
     except _NotShort:
         return dumps(data, compact=True, default=default)
+
+
+class ResultWriter:
+    """``json_text(result.to_json())``, byte for byte, at about half the cost: a finding's id,
+    kind, title and sources are the knowledge base's, so each item's are written once (kept by
+    item id: as many as the knowledge base has items) and only its ``because`` and ``certain``
+    per result. Writing the findings was most of the encoder's time, itself a third of a
+    request to POST /evaluate (tests/serve/test_json_text.py holds the two writers equal)."""
+
+    def __init__(self) -> None:
+        self._fixed: dict[str, tuple[str, str]] = {}
+
+    def text(self, result: Result) -> str:
+        head = json_text(result.to_json(findings=False))  # "findings" is to_json's last key
+        findings = ",".join(self._finding(f) for f in result.findings)
+        return f'{head[:-1]},"findings":[{findings}]}}'
+
+    def many(self, results: list[Result]) -> str:
+        """``json_text({"results": [r.to_json() for r in results]})``."""
+        return '{"results":[' + ",".join(self.text(r) for r in results) + "]}"
+
+    def _finding(self, finding: Finding) -> str:
+        fixed = self._fixed.get(finding.id)
+        if fixed is None:
+            whole = finding.to_json()
+            fixed = self._fixed[finding.id] = (
+                json_text({k: whole[k] for k in ("id", "kind", "title")})[:-1] + ',"because":',
+                ',"sources":' + json_text(whole["sources"]) + "}")
+        return (fixed[0] + _encode_string(finding.because)
+                + (',"certain":true' if finding.certain else ',"certain":false') + fixed[1])
+
+
+# What the encoder above writes for a str (ensure_ascii=False): the same C function.
+_encode_string = json.encoder.encode_basestring
