@@ -77,6 +77,9 @@ class Authored:
             **{a.id: parse(a.applies_when) for a in (*kb.tests, *kb.treatments, *kb.precautions)
                if a.applies_when}}
         self.written = {owner: unparse(node) for owner, node in self.nodes.items()}
+        self.advice = tuple(a for a in (*kb.tests, *kb.treatments, *kb.precautions)
+                            if a.applies_when)
+        self.level_ids = frozenset(lv.id for lv in kb.levels)
         self.sources: dict[str, tuple[tuple[str, str | None], ...]] = {
             item.id: tuple((s.source, s.section) for s in item.sources) for item in kb.items()}
         self.display = {kind: display_units(kb, kind) for kind in BASE_UNIT}
@@ -114,6 +117,8 @@ class Explainer:
         self._truths: dict[int, Tri] = {}
         self._words: dict[int, str] = {}
         self._shown: dict[str, str] = {}
+        self._because: dict[str, str] = {}  # by condition as written: 32 advice items say
+        # "neutropenia", and a condition written alike is parsed alike, so it reads alike
         self.env: dict[str, Any] = dict(patient.values)
         self.env["severity"] = decision.severity
         self.facts = dict(zip((f.id for f in program.facts), decision.facts))
@@ -304,7 +309,11 @@ class Explainer:
     # ---- findings and trace ------------------------------------------------------------------
 
     def because(self, owner: str) -> str:
-        return f"when {self.authored.written[owner]}: {self.words(self.nodes[owner])}"
+        written = self.authored.written[owner]
+        text = self._because.get(written)
+        if text is None:
+            text = self._because[written] = f"when {written}: {self.words(self.nodes[owner])}"
+        return text
 
     def finding(self, item: "Item", because: str, certain: bool = True) -> Finding:
         sources = self.authored.sources.get(item.id)
@@ -342,7 +351,7 @@ class Explainer:
                 if value is None:
                     text += "; not decided, so counted to be safe"
                 out.append(self.finding(rule, text, value is True))
-        level = kb.level(result.urgency) if result.urgency in {lv.id for lv in kb.levels} else None
+        level = kb.level(result.urgency) if result.urgency in self.authored.level_ids else None
         if level is not None and wanted(level.kind):
             why = "a rule of this level holds" if result.urgency_certain else (
                 "a rule of this level may hold; to settle it give: " +
@@ -351,8 +360,8 @@ class Explainer:
                        if r.rank == level.rank):
                 why = "no rule for a more urgent level holds"
             out.append(self.finding(level, why, result.urgency_certain))
-        for item in (*kb.tests, *kb.treatments, *kb.precautions):
-            if item.applies_when and item.id in result.advice_ids and wanted(item.kind):
+        for item in self.authored.advice:
+            if item.id in result.advice_ids and wanted(item.kind):
                 value = self.truth(self.nodes[item.id])
                 out.append(self.finding(item, self.because(item.id), value is True))
         return tuple(out)
