@@ -16,7 +16,10 @@ the 5xx count and the server's CPU time per request. Targets: 0 errors, no 5xx, 
 The bodies are made before the clock starts, so the clients spend their share of the cores on
 HTTP only; they still share the machine with the server (and with anything else running), so
 the latencies are a floor, not a ceiling. The server's CPU milliseconds per request do not
-depend on how busy the machine is: they are the figure to compare across runs. --baseline REV
+depend much on how busy the machine is: they are the figure to compare across runs. The
+server's share of a core and its time waiting for one (Linux schedstat) tell a server short of
+work from one short of a core; the client's own CPU per request shows whether the load
+generator is the bottleneck. --baseline REV
 also serves a git revision (git archive of its src/ and schema/) and runs the two in turns
 (baseline, this tree; --rounds times), so both meet the same load.
 """
