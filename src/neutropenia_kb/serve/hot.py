@@ -23,6 +23,11 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 Work = Callable[[Any], str]  # the parsed body → the answer's JSON text (or raises)
+# A body larger than this is parsed and worked out in the thread pool, so that the event loop
+# keeps answering the other connections meanwhile (a hook with hundreds of observations, up to
+# max_body_bytes); a usual one (1-4 KB, about a millisecond of work) is answered inline, without
+# a thread hand-off (DESIGN.md, "The service").
+INLINE_BYTES = 16 * 1024
 
 
 class Disconnected(Exception):
@@ -69,11 +74,13 @@ class HotPaths:
                 self.verifier.verify(headers.get("authorization"), self.base_url + path)
             check_body_head(headers.get("content-type"), headers.get("content-length"),
                             self.max_body)
-            body = parse_json(await self._body(receive))
-            if in_pool(body):
-                reply = Reply(await run_in_threadpool(function, body))
+            raw = await self._body(receive)
+            if len(raw) > INLINE_BYTES:
+                reply = Reply(await run_in_threadpool(_parsed, function, raw))
             else:
-                reply = Reply(function(body))
+                body = parse_json(raw)
+                reply = Reply(await run_in_threadpool(function, body) if in_pool(body)
+                              else function(body))
         except Exception as exc:
             known = failure(fhir, exc)
             if known is None:
@@ -96,6 +103,10 @@ class HotPaths:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+
+
+def _parsed(function: Work, raw: bytes) -> str:
+    return function(parse_json(raw))
 
 
 def _headers(scope: Scope) -> dict[str, str]:
