@@ -115,7 +115,7 @@ class Explainer:
         # worded many times per patient: remember each by node identity (the parsed nodes live
         # as long as ``authored``) and each input's wording by name.
         self._truths: dict[int, Tri] = {}
-        self._words: dict[int, str] = {}
+        self._words: dict[int | str, str] = {}
         self._shown: dict[str, str] = {}
         self._because: dict[str, str] = {}  # by condition as written: 32 advice items say
         # "neutropenia", and a condition written alike is parsed alike, so it reads alike
@@ -186,7 +186,9 @@ class Explainer:
 
     def words(self, node: Node) -> str:
         """Why ``node`` has the value it has, naming the inputs that decided it."""
-        key = id(node)
+        # A name reads the same wherever it is written (a fact's words, or an input's value):
+        # kept by the name, so 'neutropenia' in eight rules is worded once.
+        key: int | str = node.name if type(node) is Name else id(node)
         text = self._words.get(key)
         if text is None:
             text = self._words[key] = self._say(node)
