@@ -16,7 +16,10 @@ the 5xx count and the server's CPU time per request. Targets: 0 errors, no 5xx, 
 The bodies are made before the clock starts, so the clients spend their share of the cores on
 HTTP only; they still share the machine with the server (and with anything else running), so
 the latencies are a floor, not a ceiling. The server's CPU milliseconds per request do not
-depend on how busy the machine is: they are the figure to compare across runs. --baseline REV
+depend much on how busy the machine is: they are the figure to compare across runs. The
+server's share of a core and its time waiting for one (Linux schedstat) tell a server short of
+work from one short of a core; the client's own CPU per request shows whether the load
+generator is the bottleneck. --baseline REV
 also serves a git revision (git archive of its src/ and schema/) and runs the two in turns
 (baseline, this tree; --rounds times), so both meet the same load.
 """
@@ -182,6 +185,21 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def waited_seconds(pid: int | None) -> float:
+    """Time the process's threads spent ready to run but waiting for a core (Linux
+    /proc/PID/task/*/schedstat, second field); NaN elsewhere. On a shared machine this says
+    whether the server was short of work or short of a core."""
+    if pid is None:
+        return float("nan")
+    total = 0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            total += int((task / "schedstat").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+    return total / 1e9
+
+
 def start_server(port: int, pythonpath: str | None) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     if pythonpath:
@@ -214,6 +232,8 @@ def run(port: int, pid: int | None, clients: int, seconds: float) -> dict[str, A
         warm.getresponse().read()
     warm.close()
     cpu_before = cpu_seconds(pid)
+    waited_before = waited_seconds(pid)
+    client_before = time.process_time()
     stop_at = time.monotonic() + seconds
     began = time.monotonic()
 
@@ -222,11 +242,17 @@ def run(port: int, pid: int | None, clients: int, seconds: float) -> dict[str, A
 
     asyncio.run(everyone())
     elapsed = time.monotonic() - began
+    client_cpu = time.process_time() - client_before
+    server_cpu = cpu_seconds(pid) - cpu_before
     everything = stats.latency["hook"] + stats.latency["evaluate"]
     answered = len(everything)
     return {"elapsed": elapsed, "total": answered + stats.failed, "stats": stats,
             "all": everything,
-            "cpu_ms": (cpu_seconds(pid) - cpu_before) * 1000 / max(answered, 1)}
+            "cpu_ms": server_cpu * 1000 / max(answered, 1),
+            "server_busy": server_cpu / elapsed,
+            "server_waited": (waited_seconds(pid) - waited_before) / elapsed,
+            "client_cpu_ms": client_cpu * 1000 / max(answered, 1),
+            "client_busy": client_cpu / elapsed}
 
 
 def report(label: str, r: dict[str, Any], clients: int) -> None:
@@ -234,6 +260,8 @@ def report(label: str, r: dict[str, Any], clients: int) -> None:
     everything = r["all"]
     print(f"[{label}] {clients} clients, {r['elapsed']:.1f} s, one server process on "
           f"127.0.0.1; server CPU {r['cpu_ms']:.2f} ms per request")
+    print(f"  server on a core {r['server_busy']:.0%} of the time, waiting for one "
+          f"{r['server_waited']:.0%} (summed over its threads)")
     print(f"  requests: {r['total']:,}  ({r['total'] / r['elapsed']:,.0f} requests/s)")
     for kind in ("hook", "evaluate"):
         values = stats.latency[kind]
@@ -242,7 +270,8 @@ def report(label: str, r: dict[str, Any], clients: int) -> None:
     print(f"  {'all':9s} {len(everything):7,}  p50 {percentile(everything, 0.5) * 1000:7.1f} ms"
           f"  p99 {percentile(everything, 0.99) * 1000:7.1f} ms  "
           f"mean {statistics.fmean(everything) * 1000 if everything else 0:.1f} ms")
-    print(f"  errors: {stats.errors}  5xx: {stats.server_errors}")
+    print(f"  errors: {stats.errors}  5xx: {stats.server_errors}  (client CPU "
+          f"{r['client_cpu_ms']:.2f} ms per request, {r['client_busy']:.0%} of a core)")
     if stats.first_error:
         print(f"  first error: {stats.first_error}")
 
@@ -277,7 +306,12 @@ def main() -> int:
                     r = run(port, server.pid, args.clients, args.seconds)
                 finally:
                     server.terminate()
-                    server.wait(timeout=15)
+                    try:
+                        server.wait(timeout=30)
+                    except subprocess.TimeoutExpired:  # a loaded machine: do not hang on it
+                        print(f"[{label}] the server did not stop in 30 s; killed")
+                        server.kill()
+                        server.wait()
                 report(label, r, args.clients)
                 errors += r["stats"].errors
     return 0 if errors == 0 else 1

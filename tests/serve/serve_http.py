@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import socket
 import subprocess
 import sys
@@ -160,3 +161,29 @@ def check_cards(response: Any) -> list[dict[str, Any]]:
         assert isinstance(card.get("detail", ""), str)
     assert len({c["uuid"] for c in cards}) == len(cards)
     return cards
+
+
+def drawn_patients(kb: Any, count: int, seed: int = 16) -> list[dict[str, Any]]:
+    """Patients drawn across every input (some refused: a bare count read two ways, say)."""
+    rng = random.Random(seed)
+    symptoms = [s.id for s in kb.symptoms]
+    out: list[dict[str, Any]] = []
+    while len(out) < count:
+        patient: dict[str, Any] = {}
+        if rng.random() < 0.7:
+            patient["anc"] = rng.choice([f"{rng.randint(0, 4000)} cells/uL",
+                                         f"{rng.randint(0, 40) / 10} x10^9/L"])
+        elif rng.random() < 0.5:
+            patient["wbc"] = f"{rng.randint(5, 90) / 10} x10^9/L"
+            patient["neutrophils_percent"] = rng.randint(0, 80)
+        if rng.random() < 0.7:
+            patient["temperature"] = rng.choice(["36.6 C", "37.9 C", "38.0 C", "38.6 C",
+                                                 "100.4 F", "95 F"])
+        if rng.random() < 0.6:
+            patient["symptoms"] = rng.sample(symptoms, rng.randint(0, 3))
+        if rng.random() < 0.5:
+            patient["on_chemotherapy"] = rng.random() < 0.5
+        if rng.random() < 0.4:
+            patient["age_years"] = rng.choice([0.2, 0.9, 4, 30, 85])
+        out.append(patient)
+    return out

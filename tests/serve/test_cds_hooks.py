@@ -166,6 +166,26 @@ def test_full_blood_count_from_one_sample_gives_the_count(server: Server) -> Non
     assert "not from the same blood sample" in cards[0]["detail"]
 
 
+def test_a_large_hook_is_answered_alike(server: Server) -> None:
+    """A body over 16 KB (hot.INLINE_BYTES) is parsed and worked out in the thread pool: the
+    same cards as the small hook it contains, and errors still name the field."""
+    newest = observation("751-8", 0.4, "10*3/uL", hours_ago=1, ident="newest")
+    older = [observation("751-8", 2.5, "10*3/uL", hours_ago=2 + i / 10, ident=f"old{i}")
+             for i in range(150)]
+    temp = observation("8310-5", 38.4, "Cel", ident="t")
+    small = {"anc": bundle(newest), "temperature": bundle(temp)}
+    large = {"anc": bundle(*older, newest), "temperature": bundle(temp)}
+    assert len(json.dumps(hook(large))) > 16 * 1024
+    small_cards = check_cards(server.json("POST", SERVICE, hook(small))[1])
+    large_cards = check_cards(server.json("POST", SERVICE, hook(large))[1])
+    assert "400 cells/µL" in large_cards[1]["summary"]
+    for a, b in zip(small_cards, large_cards, strict=True):
+        assert {k: v for k, v in a.items() if k not in ("uuid", "detail")} == \
+            {k: v for k, v in b.items() if k not in ("uuid", "detail")}
+    status, body = server.json("POST", SERVICE, hook(large, context="p1"))
+    assert status == 400 and body["issue"][0]["expression"] == ["context"]
+
+
 def test_partial_prefetch_is_evaluated_cautiously(server: Server) -> None:
     prefetch = {"temperature": bundle(observation("8310-5", 38.4, "Cel"))}
     status, body = server.json("POST", SERVICE, hook(prefetch))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Iterator, Mapping
 
 from neutropenia_kb.core.problems import InputError
 from neutropenia_kb.core.units import Unit, exact_ratio, json_number
@@ -94,6 +94,13 @@ class Result:
     @cached_property
     def findings(self) -> tuple[Finding, ...]:
         return self._explainer.findings(self)
+
+    def findings_of(self, kinds: Collection[str]) -> tuple[Finding, ...]:
+        """The ``findings`` of these kinds, in the same order; the others are not worked out
+        (a CDS Hooks card shows three kinds of the seven)."""
+        if "findings" in self.__dict__:
+            return tuple(f for f in self.findings if f.kind in kinds)
+        return self._explainer.findings(self, kinds)
 
     @cached_property
     def trace(self) -> tuple[str, ...]:

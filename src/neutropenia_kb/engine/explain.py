@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Collection, Mapping, Protocol
 
 from neutropenia_kb.core.units import BASE_UNIT, format_number, format_quantity, json_number
 from neutropenia_kb.engine.compile import literal_value
@@ -77,6 +77,9 @@ class Authored:
             **{a.id: parse(a.applies_when) for a in (*kb.tests, *kb.treatments, *kb.precautions)
                if a.applies_when}}
         self.written = {owner: unparse(node) for owner, node in self.nodes.items()}
+        self.advice = tuple(a for a in (*kb.tests, *kb.treatments, *kb.precautions)
+                            if a.applies_when)
+        self.level_ids = frozenset(lv.id for lv in kb.levels)
         self.sources: dict[str, tuple[tuple[str, str | None], ...]] = {
             item.id: tuple((s.source, s.section) for s in item.sources) for item in kb.items()}
         self.display = {kind: display_units(kb, kind) for kind in BASE_UNIT}
@@ -112,8 +115,10 @@ class Explainer:
         # worded many times per patient: remember each by node identity (the parsed nodes live
         # as long as ``authored``) and each input's wording by name.
         self._truths: dict[int, Tri] = {}
-        self._words: dict[int, str] = {}
+        self._words: dict[int | str, str] = {}
         self._shown: dict[str, str] = {}
+        self._because: dict[str, str] = {}  # by condition as written: 32 advice items say
+        # "neutropenia", and a condition written alike is parsed alike, so it reads alike
         self.env: dict[str, Any] = dict(patient.values)
         self.env["severity"] = decision.severity
         self.facts = dict(zip((f.id for f in program.facts), decision.facts))
@@ -181,7 +186,9 @@ class Explainer:
 
     def words(self, node: Node) -> str:
         """Why ``node`` has the value it has, naming the inputs that decided it."""
-        key = id(node)
+        # A name reads the same wherever it is written (a fact's words, or an input's value):
+        # kept by the name, so 'neutropenia' in eight rules is worded once.
+        key: int | str = node.name if type(node) is Name else id(node)
         text = self._words.get(key)
         if text is None:
             text = self._words[key] = self._say(node)
@@ -304,7 +311,11 @@ class Explainer:
     # ---- findings and trace ------------------------------------------------------------------
 
     def because(self, owner: str) -> str:
-        return f"when {self.authored.written[owner]}: {self.words(self.nodes[owner])}"
+        written = self.authored.written[owner]
+        text = self._because.get(written)
+        if text is None:
+            text = self._because[written] = f"when {written}: {self.words(self.nodes[owner])}"
+        return text
 
     def finding(self, item: "Item", because: str, certain: bool = True) -> Finding:
         sources = self.authored.sources.get(item.id)
@@ -312,29 +323,38 @@ class Explainer:
             sources = tuple((s.source, s.section) for s in item.sources)
         return Finding(item.id, item.kind, item.title, because, sources, certain)
 
-    def findings(self, result: Outcome) -> tuple[Finding, ...]:
+    def findings(self, result: Outcome, kinds: Collection[str] | None = None
+                 ) -> tuple[Finding, ...]:
+        """Every finding, in this order: scope limits, the band, true facts, the rules not
+        false, the level, the advice given. ``kinds``: only the findings of these kinds, the
+        others not worked out (a CDS card shows three kinds of the seven); the same findings,
+        in the same order, as filtering them all."""
+        def wanted(kind: str) -> bool:
+            return kinds is None or kind in kinds
+
         out = []
         kb = self.kb
         anc_name = kb.severity.input
         for limit in result.scope_warnings:
-            certain = self.truth(self.nodes[limit.id]) is True
-            out.append(self.finding(limit, self.because(limit.id) + "; the severity bands may "
-                                    "not apply", certain))
-        if result.severity != "unknown":
-            band = kb.band(result.severity)
+            if wanted(limit.kind):
+                certain = self.truth(self.nodes[limit.id]) is True
+                out.append(self.finding(limit, self.because(limit.id) + "; the severity bands "
+                                        "may not apply", certain))
+        band = kb.band(result.severity) if result.severity != "unknown" else None
+        if band is not None and wanted(band.kind):
             out.append(self.finding(band, f"{anc_name} {self.show(anc_name)} is in "
                                     f"{_band_words(band, kb)}"))
         for fid, value in self.facts.items():
-            if value:
+            if value and wanted(kb.by_id[fid].kind):
                 out.append(self.finding(kb.by_id[fid], self.because(fid)))
         for rule, value in zip(kb.urgency_rules, self.decision.rules):
-            if value is not False:
+            if value is not False and wanted(rule.kind):
                 text = self.because(rule.id)
                 if value is None:
                     text += "; not decided, so counted to be safe"
                 out.append(self.finding(rule, text, value is True))
-        level = kb.level(result.urgency) if result.urgency in {lv.id for lv in kb.levels} else None
-        if level is not None:
+        level = kb.level(result.urgency) if result.urgency in self.authored.level_ids else None
+        if level is not None and wanted(level.kind):
             why = "a rule of this level holds" if result.urgency_certain else (
                 "a rule of this level may hold; to settle it give: " +
                 ", ".join(result.settle_with))
@@ -342,8 +362,8 @@ class Explainer:
                        if r.rank == level.rank):
                 why = "no rule for a more urgent level holds"
             out.append(self.finding(level, why, result.urgency_certain))
-        for item in (*kb.tests, *kb.treatments, *kb.precautions):
-            if item.applies_when and item.id in result.advice_ids:
+        for item in self.authored.advice:
+            if item.id in result.advice_ids and wanted(item.kind):
                 value = self.truth(self.nodes[item.id])
                 out.append(self.finding(item, self.because(item.id), value is True))
         return tuple(out)

@@ -3,17 +3,16 @@
 Every answer is JSON we built (or a PDF): a bad request is a 400 naming the field, the value and
 what is allowed; an unexpected failure is a generic 500 whose traceback goes to the server's log
 only. CDS Hooks endpoints answer errors as FHIR OperationOutcomes, the JSON API as
-``{error, field, value, allowed}``.
+``{error, field, value, allowed}`` (wire.py). The hook and POST /evaluate, the busy ones, are
+answered by hot.py as plain ASGI; every other address by Starlette.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
-from decimal import Decimal
-from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -25,30 +24,27 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from neutropenia_kb import __version__, evaluator_for
-from neutropenia_kb.core.json_text import DuplicateKey, dumps, loads, number_text
 from neutropenia_kb.core.problems import InputError, show_value
-from neutropenia_kb.core.units import json_number
 from neutropenia_kb.serve import cds
 from neutropenia_kb.serve.config import ServeConfig
+from neutropenia_kb.serve.hot import App, HotPaths
 from neutropenia_kb.serve.openapi import document
-from neutropenia_kb.serve.security import AuthError, JwtVerifier
+from neutropenia_kb.serve.security import JwtVerifier
+from neutropenia_kb.serve.wire import Reply, ResultWriter, error, failure, internal_error, json_text, shown
 
 if TYPE_CHECKING:
     from neutropenia_kb.kb.model import KnowledgeBase
 
 Handler = Callable[[Request], Awaitable[Response]]
 LEAFLET_OPTIONS = {"size", "large_print"}
+# A batch of more patients than this is worked out in the thread pool, so that the event loop
+# keeps answering the other connections meanwhile; one patient or a hook (about a millisecond)
+# is worked out inline: 1.45-1.60 ms of server CPU per request against 1.67-1.71 in the pool
+# (benchmarks/serve.py, side by side), no thread hand-off or GIL ping-pong (DESIGN.md).
+INLINE_PATIENTS = 1
 
 
-class TooLarge(Exception):
-    pass
-
-
-class UnsupportedType(Exception):
-    pass
-
-
-def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> Starlette:
+def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> App:
     """``base_url``: the service's public address, the prefix of every JWT audience and link."""
     from neutropenia_kb.kb.fingerprint import fingerprint
 
@@ -60,10 +56,13 @@ def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> Starlet
     version_text = json_text(version)
     openapi_text = json_text(document(kb, config))
     discovery_text = json_text(cds.discovery(kb))
-    pages = cds.page_names(kb)
-    # Compiled and parsed now, once, rather than by the first requests (racing in the pool).
-    evaluator_for(kb).authored  # noqa: B018
+    texts = cds.KbTexts(kb)
+    templates = cds.prefetch_templates(kb)
+    evaluator = evaluator_for(kb)
+    # Parsed now, once, rather than by the first requests.
+    evaluator.authored  # noqa: B018
     leaflets = asyncio.Semaphore(config.max_leaflets_at_once)
+    writer = ResultWriter()
 
     def guarded(handler: Handler, protected: bool = True) -> Handler:
         async def run(request: Request) -> Response:
@@ -73,47 +72,28 @@ def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> Starlet
                     verifier.verify(request.headers.get("authorization"),
                                     base_url + request.url.path)
                 return await handler(request)
-            except AuthError as exc:
-                return _error(fhir, 401, "login", str(exc),
-                              headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-            except TooLarge as exc:
-                return _error(fhir, 413, "too-long", str(exc))
-            except UnsupportedType as exc:
-                return _error(fhir, 415, "not-supported", str(exc))
-            except cds.PreconditionFailed as exc:
-                return _error(fhir, 412, "incomplete", str(exc))
-            except InputError as exc:
-                return _error(fhir, 400, "invalid", _message(exc), exc)
+            except Exception as exc:
+                reply = failure(fhir, exc)
+                if reply is None:
+                    raise
+                return _response(reply)
         return run
 
     async def get_discovery(request: Request) -> Response:
         return _text(discovery_text)
 
-    # The engine runs in Starlette's thread pool, not on the event loop. Measured with
-    # benchmarks/serve.py --baseline (50 clients, the machine shared with other work): the same
-    # server CPU per request (2.5 ms) either way, and 2-2.4x the requests/s with the pool, p99
-    # 1.0-1.2 s against 1.4-2.1 s inline: the loop keeps reading and writing sockets while a
-    # decision is worked out, and a busy machine's scheduler gives the process more turns.
-    async def post_hook(request: Request) -> Response:
-        body = await _body_json(request, config.max_body_bytes)
-        return await run_in_threadpool(hook_cards, body, dt.datetime.now(dt.timezone.utc))
-
-    def hook_cards(body: Any, now: dt.datetime) -> Response:
-        _, data = cds.read_request(kb, body, config, now)
+    def hook_cards(body: Any) -> str:
+        _, data = cds.read_request(kb, body, config, dt.datetime.now(dt.timezone.utc), templates)
         if not cds.has_results(data):
-            return _json({"cards": [cds.no_results_card(kb, data, config)]})
-        result = evaluator_for(kb).evaluate(data.mapping)
-        return _json({"cards": cds.cards(kb, result, data, config, base_url, pages)})
+            return json_text({"cards": [cds.no_results_card(kb, data, config)]})
+        result = evaluator.evaluate(data.mapping)
+        return json_text({"cards": cds.cards(kb, result, data, config, base_url, texts)})
 
-    async def post_evaluate(request: Request) -> Response:
-        body = await _body_json(request, config.max_body_bytes)
-        return await run_in_threadpool(evaluate, body)
-
-    def evaluate(body: Any) -> Response:
+    def evaluate(body: Any) -> str:
         if isinstance(body, Mapping) and "patients" in body and "patients" not in kb.input_by_id:
             patients = body["patients"]
             if set(body) != {"patients"} or not isinstance(patients, list):
-                raise InputError("patients", _shown(patients), "a list of patient objects, "
+                raise InputError("patients", shown(patients), "a list of patient objects, "
                                  "alone in the request: {\"patients\": [{...}, ...]}")
             if len(patients) > config.max_batch:
                 raise InputError("patients", f"{len(patients)} patients",
@@ -121,12 +101,16 @@ def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> Starlet
             results = []
             for i, patient in enumerate(patients):
                 try:
-                    results.append(evaluator_for(kb).evaluate(patient).to_json())
+                    results.append(evaluator.evaluate(patient))
                 except InputError as exc:
                     raise InputError(f"patients[{i}].{exc.field}", exc.value,
                                      exc.allowed) from None
-            return _json({"results": results})
-        return _json(evaluator_for(kb).evaluate(body).to_json())
+            return writer.many(results)
+        return writer.text(evaluator.evaluate(body))
+
+    def a_batch(body: Any) -> bool:
+        patients = body.get("patients") if isinstance(body, Mapping) else None
+        return isinstance(patients, list) and len(patients) > INLINE_PATIENTS
 
     async def get_leaflet(request: Request) -> Response:
         from neutropenia_kb.render.leaflet import render_personal
@@ -143,7 +127,7 @@ def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> Starlet
         large = patient.pop("large_print", "false").lower()
         if large not in ("true", "false"):
             raise InputError("large_print", large, "true or false")
-        result = evaluator_for(kb).evaluate(patient)
+        result = evaluator.evaluate(patient)
         variant = Variant(size, large == "true")  # type: ignore[arg-type]
         async with leaflets:  # layouts take about a second each: a few at a time
             pdf = await run_in_threadpool(render_personal, kb, result, variant)
@@ -152,7 +136,7 @@ def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> Starlet
             "Cache-Control": "no-store"})
 
     async def get_health(request: Request) -> Response:
-        return _json({"status": "ok"})
+        return _text(json_text({"status": "ok"}))
 
     async def get_version(request: Request) -> Response:
         return _text(version_text)
@@ -160,10 +144,16 @@ def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> Starlet
     async def get_openapi(request: Request) -> Response:
         return _text(openapi_text)
 
+    async def post_elsewhere(request: Request) -> Response:
+        # Never reached: hot.py answers POST to these two; the routes are here so that other
+        # methods get a 405 rather than a 404.
+        raise HTTPException(405)
+
+    hook_path = f"/cds-services/{cds.SERVICE_ID}"
     routes = [
         Route("/cds-services", guarded(get_discovery), methods=["GET"]),
-        Route(f"/cds-services/{cds.SERVICE_ID}", guarded(post_hook), methods=["POST"]),
-        Route("/evaluate", guarded(post_evaluate), methods=["POST"]),
+        Route(hook_path, post_elsewhere, methods=["POST"]),
+        Route("/evaluate", post_elsewhere, methods=["POST"]),
         # Opened by a clinician's browser from a card link, which cannot carry a bearer token;
         # the PDF is a pure function of the query: it reveals nothing the link does not hold.
         Route("/leaflet", guarded(get_leaflet, protected=False), methods=["GET"]),
@@ -172,137 +162,29 @@ def make_app(kb: "KnowledgeBase", config: ServeConfig, base_url: str) -> Starlet
         Route("/openapi.json", get_openapi, methods=["GET"]),
     ]
     middleware = []
+    cors: Callable[[App], App] | None = None
     if config.cors_origins:
-        middleware.append(Middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
-                                     allow_methods=["GET", "POST"],
-                                     allow_headers=["Authorization", "Content-Type"]))
-    return Starlette(routes=routes, middleware=middleware, exception_handlers={
+        options = {"allow_origins": list(config.cors_origins), "allow_methods": ["GET", "POST"],
+                   "allow_headers": ["Authorization", "Content-Type"]}
+        middleware.append(Middleware(CORSMiddleware, **options))  # type: ignore[arg-type]
+
+        def cors(inner: App) -> App:
+            return CORSMiddleware(inner, **options)  # type: ignore[arg-type]
+    rest = Starlette(routes=routes, middleware=middleware, exception_handlers={
         HTTPException: _http_error, Exception: _internal_error})
-
-
-async def _body_json(request: Request, limit: int) -> Any:
-    """The body as JSON, decimals kept exact; 413 past ``limit`` bytes, counted as they come."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != "application/json" and not ctype.endswith("+json"):
-        # Also keeps other sites' plain HTML forms (no CORS preflight) from posting here.
-        raise UnsupportedType(f"send the body as Content-Type: application/json, not "
-                              f"{show_value(ctype or 'none', 40)!r}")
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"the body has {int(declared):,} bytes; the limit is {limit:,}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"the body has more than {limit:,} bytes, the limit")
-        chunks.append(chunk)
-    return parse_json(b"".join(chunks))
-
-
-def parse_json(raw: bytes) -> Any:
-    """Strict JSON: exact decimals (FHIR decimals and patient values are never floats here), no
-    NaN or Infinity, no key written twice (which of the two would count?)."""
-    def no_constant(name: str) -> Any:
-        raise ValueError(f"{name} is not a number JSON allows")
-
-    try:
-        return loads(raw.decode("utf-8"), parse_constant=no_constant)
-    except UnicodeDecodeError:
-        raise InputError("body", "(bytes)", "JSON text in UTF-8") from None
-    except (ValueError, RecursionError) as exc:
-        problem = f"the key {show_value(exc.key, 40)!r} is written twice" \
-            if isinstance(exc, DuplicateKey) else str(exc)
-        raise InputError("body", show_value(raw.decode("utf-8", "replace"), 60),
-                         f"valid JSON ({show_value(problem, 120)})") from None
-
-
-def _message(exc: InputError) -> str:
-    return f"{exc.field}: {show_value(_plain(exc.value))} is not allowed: {exc.allowed}"
-
-
-def _error(fhir: bool, status: int, code: str, message: str, exc: InputError | None = None,
-           headers: Mapping[str, str] | None = None) -> Response:
-    if fhir:
-        issue: dict[str, Any] = {"severity": "error", "code": code, "diagnostics": message}
-        if exc is not None:
-            issue["expression"] = [exc.field]
-        return _json({"resourceType": "OperationOutcome", "issue": [issue]}, status, headers,
-                     media_type="application/fhir+json")
-    body: dict[str, Any] = {"error": message}
-    if exc is not None:
-        body.update(field=exc.field, value=_shown(exc.value), allowed=exc.allowed)
-    return _json(body, status, headers)
-
-
-def _shown(value: Any) -> Any:
-    """A value quoted back: JSON scalars as they were, anything large or nested as cut text."""
-    value = _plain(value)
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    return show_value(value if isinstance(value, str) else json.dumps(value, default=str))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        if not value.is_finite() or abs(value.adjusted()) > 20:
-            # As written: int(Decimal('1e999999999')) would build a billion-digit number (the
-            # request hung), and float() of it is infinity, which JSON cannot carry.
-            return str(value)
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, Fraction):
-        return float(value)
-    return value
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, Fraction):
-        return json_number(value)
-    if isinstance(value, (set, frozenset, tuple)):
-        return sorted(value, key=str)
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
-class _NotShort(Exception):
-    """A Decimal whose digits no float repr writes (e.g. 37.99999999999999999)."""
-
-
-def _short_number(value: Any) -> Any:
-    """A Decimal as the int or float whose repr is exactly its digits (what core.json_text
-    writes), so that the C encoder can write it; anything else as _default does."""
-    if isinstance(value, Decimal):
-        text = number_text(value)
-        number: int | float = int(value) if "." not in text else float(value)
-        if repr(number) != text:
-            raise _NotShort
-        return number
-    return _default(value)
-
-
-# The standard library's C encoder: half the time of core.json_text's pure-Python one on a
-# result with its findings (0.5 against 1.0 ms for 18 KB, a fifth of a request before). Output
-# byte-identical: it is used only when every Decimal's digits are some float's repr; otherwise
-# core.json_text writes the document (tests/serve/test_json_text.py).
-_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"),
-                           default=_short_number).encode
-
-
-def json_text(data: Any) -> str:
-    """``core.json_text.dumps(data, compact=True)``: exact numbers, as nkb evaluate writes them."""
-    try:
-        return _ENCODE(data)
-    except _NotShort:
-        return dumps(data, compact=True, default=_default)
+    return HotPaths(rest, {hook_path: (hook_cards, lambda body: False),
+                           "/evaluate": (evaluate, a_batch)},
+                    verifier=verifier, base_url=base_url, max_body=config.max_body_bytes,
+                    wrap=cors)
 
 
 def _text(text: str) -> Response:
     return Response(text, media_type="application/json")
 
 
-def _json(data: Any, status: int = 200, headers: Mapping[str, str] | None = None,
-          media_type: str = "application/json") -> Response:
-    return Response(json_text(data), status_code=status, headers=dict(headers or {}),
-                    media_type=media_type)
+def _response(reply: Reply) -> Response:
+    return Response(reply.text, status_code=reply.status, headers=dict(reply.headers),
+                    media_type=reply.media_type)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -311,11 +193,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     code = {404: "not-found", 405: "not-supported"}.get(exc.status_code, "processing")
     message = {404: f"no such address: {show_value(request.url.path, 80)}",
                405: f"{request.method} is not allowed here"}.get(exc.status_code, str(exc.detail))
-    return _error(fhir, exc.status_code, code, message, headers=exc.headers)
+    return _response(error(fhir, exc.status_code, code, message, headers=exc.headers))
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
     # Starlette re-raises after this answer, so the server logs the traceback; the caller only
     # learns that it was our fault.
-    fhir = request.url.path.startswith("/cds-services")
-    return _error(fhir, 500, "exception", "internal error in the service; it has been logged")
+    return _response(internal_error(request.url.path.startswith("/cds-services")))

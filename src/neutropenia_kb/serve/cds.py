@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from neutropenia_kb.core.problems import InputError
@@ -34,6 +35,7 @@ from neutropenia_kb.serve.fhir_input import LOINC, PATIENT_KEY, WANTED, PatientD
 
 if TYPE_CHECKING:
     from neutropenia_kb.engine.evaluate import Result
+    from neutropenia_kb.engine.explain import Finding
     from neutropenia_kb.kb.model import KnowledgeBase
 
 SERVICE_ID = "neutropenia-patient-view"
@@ -41,6 +43,8 @@ HOOK = "patient-view"
 INDICATOR = {"emergency": "critical", "contact_provider": "warning", "routine": "info"}
 SUMMARY_MAX = 139  # "<140-character"
 USABLE = "final,amended,corrected"
+# The kinds of findings the cards quote; the others (facts, advice, the level) are not worked out.
+CARD_FINDINGS = frozenset({"urgency_rule", "band", "scope"})
 
 
 class PreconditionFailed(Exception):
@@ -79,10 +83,11 @@ def prefetch_templates(kb: "KnowledgeBase") -> dict[str, str]:
     return out
 
 
-def read_request(kb: "KnowledgeBase", body: Any, config: ServeConfig,
-                 now: dt.datetime) -> tuple[str, PatientData]:
+def read_request(kb: "KnowledgeBase", body: Any, config: ServeConfig, now: dt.datetime,
+                 templates: Mapping[str, str] | None = None) -> tuple[str, PatientData]:
     """(patient id, what the prefetch gave). Raises InputError naming the field (HTTP 400) or
-    PreconditionFailed (HTTP 412)."""
+    PreconditionFailed (HTTP 412). ``templates``: ``prefetch_templates(kb)``, if worked out
+    already (the app does it once)."""
     if not isinstance(body, Mapping):
         raise InputError("request", body, "a JSON object (a CDS Hooks request)")
     if body.get("hook") != HOOK:
@@ -107,7 +112,7 @@ def read_request(kb: "KnowledgeBase", body: Any, config: ServeConfig,
     prefetch = body.get("prefetch")
     if prefetch is not None and not isinstance(prefetch, Mapping):
         raise InputError("prefetch", prefetch, "an object of prefetch keys")
-    templates = prefetch_templates(kb)
+    templates = prefetch_templates(kb) if templates is None else templates
     observation_keys = [k for k in templates if k != PATIENT_KEY]
     if prefetch is None or not any(k in prefetch for k in observation_keys):
         raise PreconditionFailed(
@@ -124,14 +129,32 @@ def page_names(kb: "KnowledgeBase") -> dict[str, str]:
     return {i: f"{p[:-3]}.html" for i, p in item_pages(kb).items()}
 
 
+class KbTexts:
+    """What the cards quote that depends on the knowledge base only: worked out once by the
+    app, not per card. Bounded by the knowledge base (its items, their lists of sources)."""
+
+    def __init__(self, kb: "KnowledgeBase") -> None:
+        self.kb = kb
+        self.pages = page_names(kb)
+        self.ranks = {rule.id: kb.level(rule.level).rank for rule in kb.urgency_rules}
+        self._sources: dict[tuple[tuple[str, str | None], ...], str] = {}
+
+    def sources(self, refs: tuple[tuple[str, str | None], ...]) -> str:
+        text = self._sources.get(refs)
+        if text is None:
+            text = self._sources[refs] = _sources(self.kb, refs)
+        return text
+
+
 def cards(kb: "KnowledgeBase", result: "Result", data: PatientData, config: ServeConfig,
-          base_url: str, pages: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+          base_url: str, texts: KbTexts | None = None) -> list[dict[str, Any]]:
     """Urgency first (the action), then severity, then each scope warning."""
-    pages = page_names(kb) if pages is None else pages
-    out = [_urgency_card(kb, result, data, config, base_url, pages),
-           _severity_card(kb, result, config, pages)]
+    texts = KbTexts(kb) if texts is None else texts
+    findings = result.findings_of(CARD_FINDINGS)
+    out = [_urgency_card(kb, result, findings, data, config, base_url, texts),
+           _severity_card(kb, result, findings, config, texts)]
     for limit in result.scope_warnings:
-        out.append(_scope_card(kb, result, limit, config, pages))
+        out.append(_scope_card(kb, result, findings, limit, config, texts))
     return out
 
 
@@ -161,12 +184,14 @@ def no_results_card(kb: "KnowledgeBase", data: PatientData,
                  "\n".join(lines), "info", _source(kb, config, None, None), [])
 
 
-def _urgency_card(kb: "KnowledgeBase", result: "Result", data: PatientData, config: ServeConfig,
-                  base_url: str, pages: Mapping[str, str]) -> dict[str, Any]:
+def _urgency_card(kb: "KnowledgeBase", result: "Result", findings: tuple["Finding", ...],
+                  data: PatientData, config: ServeConfig, base_url: str,
+                  texts: KbTexts) -> dict[str, Any]:
+    pages = texts.pages
     level = kb.level(result.urgency)
     rank = level.rank
-    ranks = {rule.id: kb.level(rule.level).rank for rule in kb.urgency_rules}
-    reasons = [f for f in result.findings if f.kind == "urgency_rule" and f.id in ranks
+    ranks = texts.ranks
+    reasons = [f for f in findings if f.kind == "urgency_rule" and f.id in ranks
                and (ranks[f.id] == rank and f.certain or (not f.certain and ranks[f.id] < rank))]
     sure = [f.title for f in reasons if f.certain]
     summary = level.title + (": " + "; ".join(sure) if sure else "")
@@ -188,7 +213,7 @@ def _urgency_card(kb: "KnowledgeBase", result: "Result", data: PatientData, conf
         for f in reasons:
             mark = "" if f.certain else " _(may apply: not decided)_"
             lines.append(f"- {md_plain(f.title)}{mark}: {md_plain(f.because)}. "
-                         f"Sources: {_sources(kb, f.sources)}")
+                         f"Sources: {texts.sources(f.sources)}")
         lines.append("")
     lines += _data_lines(kb, data)
     links = []
@@ -200,10 +225,11 @@ def _urgency_card(kb: "KnowledgeBase", result: "Result", data: PatientData, conf
                  _source(kb, config, pages.get(level.id), level.id), links)
 
 
-def _severity_card(kb: "KnowledgeBase", result: "Result", config: ServeConfig,
-                   pages: Mapping[str, str]) -> dict[str, Any]:
+def _severity_card(kb: "KnowledgeBase", result: "Result", findings: tuple["Finding", ...],
+                   config: ServeConfig, texts: KbTexts) -> dict[str, Any]:
+    pages = texts.pages
     count = format_count(kb, result.anc_cells_per_ul)
-    band = next((f for f in result.findings if f.kind == "band"), None)
+    band = next((f for f in findings if f.kind == "band"), None)
     if count is None:
         summary = "Neutrophil count not available: severity unknown"
         detail = ("No usable neutrophil count (absolute count, or white cell count with the "
@@ -222,7 +248,7 @@ def _severity_card(kb: "KnowledgeBase", result: "Result", config: ServeConfig,
         summary = f"Neutrophil count {count}: {title}"
         detail = md_plain(band.because) + "." if band else md_plain(title)
         if band:
-            detail += f"\n\nSources: {_sources(kb, band.sources)}"
+            detail += f"\n\nSources: {texts.sources(band.sources)}"
         anchor = result.severity
     links = []
     if config.site_url and anchor:
@@ -234,15 +260,16 @@ def _severity_card(kb: "KnowledgeBase", result: "Result", config: ServeConfig,
                  links)
 
 
-def _scope_card(kb: "KnowledgeBase", result: "Result", limit: Any, config: ServeConfig,
-                pages: Mapping[str, str]) -> dict[str, Any]:
-    finding = next((f for f in result.findings if f.id == limit.id), None)
+def _scope_card(kb: "KnowledgeBase", result: "Result", findings: tuple["Finding", ...],
+                limit: Any, config: ServeConfig, texts: KbTexts) -> dict[str, Any]:
+    pages = texts.pages
+    finding = next((f for f in findings if f.id == limit.id), None)
     holds = finding is not None and finding.certain
     summary = f"{limit.title}: the severity levels may not apply" + (
         "" if holds else " (not known)")
     detail = md_plain(finding.because) + "." if finding else ""
     if finding:
-        detail += f"\n\nSources: {_sources(kb, finding.sources)}"
+        detail += f"\n\nSources: {texts.sources(finding.sources)}"
     links = []
     if config.site_url:
         links.append(_link(limit.title, f"{config.site_url}/{pages.get(limit.id, 'overview.html')}"

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from neutropenia_kb.core.problems import UsageError, render_all, show_value
 from neutropenia_kb.kb.loader import load_text

@@ -8,10 +8,11 @@ card says what was left out and why. Nothing here guesses a value.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from neutropenia_kb import evaluator_for
 from neutropenia_kb.core.problems import InputError

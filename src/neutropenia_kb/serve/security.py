@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import jwt
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
