@@ -216,17 +216,17 @@ class _Query(Conditions):
                 settle.append(case((cond, s(name))))
                 seen.setdefault(name, []).append(i)
         self.settle = settle
-        settle_text = _join(settle)
+        # Worked out once in a layer of their own: the final SELECT reads each twice or more.
+        rel = _select("*", self.candidates().as_("nkb__cand"), self.anc_text().as_("nkb__anc"),
+                      _join(settle).as_("nkb__settle")).from_(self.layer(rel, "pre"), copy=False)
+        settle_text: exp.Expr = c("nkb__settle")
         if self.settle_fn is not None and len(settle) > 1 and sql_settle.keyable(self.specs):
             key = sql_settle.settle_key(
                 self.specs, lambda name, op, cut: self.unit_compare(self.inputs[name], op, cut),
                 lambda name: c(f"{name}__k"), lambda name: c(f"{name}__b"))
-            settle_text = case((exp.GT(this=self.candidates(), expression=n(1)),
+            settle_text = case((exp.GT(this=c("nkb__cand"), expression=n(1)),
                                 fn(self.settle_fn, key)), default=settle_text)
-        advice = []
-        for item in sorted(p.advice, key=lambda a: a.id):
-            keep = exp.true() if item.when is None else not_false(self.cond(item.when))
-            advice.append(case((keep, s(item.id))))
+        advice_text = self.advice_text()
         # A limit that is unknown (no age given) is no warning; one that holds takes the
         # patient out of the adult bands: severity unknown (evaluate.Result.scope_warnings).
         scope = [case((is_true(c(f"s__{i}")), s(lim.id))) for i, lim in enumerate(p.limits)]
@@ -238,7 +238,7 @@ class _Query(Conditions):
         def out(e: exp.Expr) -> exp.Expr:  # a bad row has only its error
             return case((ok, e))
 
-        anc = self.anc_text()
+        anc = c("nkb__anc")
         sql = self.sql
         error = case((exp.GT(this=exp.Length(this=c("err")), expression=n(MAX_ERROR_CHARS)),
                       sql.show(c("err"), MAX_ERROR_CHARS)), default=c("err"))
@@ -249,12 +249,32 @@ class _Query(Conditions):
                 out(anc).as_("anc_cells_per_ul"),
                 out(case((fever, s("true")), (exp.Not(this=fever), s("false")))).as_("fever"),
                 out(exp.Nullif(this=_join(scope), expression=s(""))).as_("scope_warnings"),
-                out(exp.Nullif(this=_join(advice), expression=s(""))).as_("advice_ids"),
+                out(exp.Nullif(this=advice_text, expression=s(""))).as_("advice_ids"),
                 error.as_("error"), self.exact_flag().as_("exact_in_sql")]
         final = _select(*cols).from_(self.layer(rel, "decided"), copy=False)
         for name, select in self.ctes:
             final = final.with_(name, as_=select, copy=False)
         return final.order_by(c(src.order), copy=False) if src.ordered else final
+
+    def advice_text(self) -> exp.Expr:
+        """The advice ids a row keeps (each one not definitely ruled out), sorted, joined by
+        ';'. The 43 items of rules 1.2.0 share 6 conditions: each distinct condition is judged
+        once, the outcomes make a number, and the number picks the text from a list worked out
+        here (one list lookup a row rather than 43 conditions and a join). Where the dialect has
+        no list lookup, or there are too many conditions for a list, each item is judged."""
+        items = sorted(self.p.advice, key=lambda a: a.id)
+        conds = list(dict.fromkeys(a.when for a in items if a.when is not None))
+        if not self.sql.can_pick or len(conds) > 10:
+            return _join([case((exp.true() if a.when is None else not_false(self.cond(a.when)),
+                                s(a.id))) for a in items])
+        index: exp.Expr = n(1)
+        for bit, cond in enumerate(conds):
+            index = exp.Add(this=index, expression=case((not_false(self.cond(cond)), n(1 << bit)),
+                                                        default=n(0)))
+        texts = [";".join(a.id for a in items
+                          if a.when is None or mask >> conds.index(a.when) & 1)
+                 for mask in range(1 << len(conds))]
+        return self.sql.pick(texts, index)
 
     def anc_text(self) -> exp.Expr:
         """The severity input in the base unit as batch.py writes it (units.json_number)."""
@@ -268,8 +288,11 @@ class _Query(Conditions):
         if x in self.derived:
             whens.append((exp.EQ(this=c(f"{x}__uf"), expression=s("=")), c(f"{x}__dv")))
         text = exp.Cast(this=case(*whens), to=exp.DataType.build("VARCHAR"))
-        trimmed = self.sql.sub(self.sql.sub(text, r"0+$", ""), r"\.$", "")
-        plain = case((self.sql.like(text, r"\."), trimmed), default=text)
+        # trailing zeros and then a trailing point cut by TRIM rather than two regexes a row
+        trimmed = exp.Trim(this=exp.Trim(this=text, expression=s("0"), position="TRAILING"),
+                           expression=s("."), position="TRAILING")
+        has_point = exp.GT(this=exp.StrPosition(this=text, substr=s(".")), expression=n(0))
+        plain = case((has_point, trimmed), default=text)
         return case((is_null(c(f"{x}__k")), exp.Null()), default=plain)
 
     def exact_flag(self) -> exp.Expr:
@@ -298,8 +321,8 @@ class _Query(Conditions):
             if inp.id in feeds and (inp.base_unit is not None or inp.type == "number"):
                 loose.append(exp.NEQ(this=c(f"{inp.id}__d"), expression=n(0)))
         # json_number writes a count below 0.0001 as a float would ('5e-05')
-        anc = self.anc_text()
-        small = self.sql.like(anc, r"^0\.0000")
+        anc = c("nkb__anc")  # anc_text(), in the layer before the last
+        small = exp.Like(this=anc, expression=s("0.0000%"))
         loose.append(small)
         # Python's own words: a bare number in two units (with its bands), a row that gives
         # nothing, a derived input given with its parts (engine/plausible.py's rounding ranges)
@@ -314,7 +337,7 @@ class _Query(Conditions):
         # their regions; with one candidate there are no others to search, with more the
         # Python engine searches.
         if len(self.settle) > 1 and (self.settle_fn is None or not sql_settle.keyable(self.specs)):
-            loose.append(exp.GT(this=self.candidates(), expression=n(1)))
+            loose.append(exp.GT(this=c("nkb__cand"), expression=n(1)))
         for d in self.p.derived:
             loose.append(and_(not_null(c(f"{d.input}__t")),
                               par(or_(*[not_null(c(f"{g}__t")) for g in sorted(d.expr.deps)]))))

@@ -66,6 +66,10 @@ from neutropenia_kb.engine.sql_expr import (  # noqa: F401 (DIALECTS, decimal, _
     s,
 )
 
+# A plain number: its value is the cell as DECIMAL(34, 12), exactly (no sign, no exponent, no
+# unit, at most 15 + SCALE digits: within MAX_DIGITS and the exponent range).
+PLAIN = f"^[0-9]{{1,15}}(\\.[0-9]{{1,{SCALE}}})?$"
+
 if TYPE_CHECKING:
     from neutropenia_kb.engine.patient import PatientParser
 
@@ -155,14 +159,17 @@ class CellReading:
             cells.append(self.text(x).as_(f"{x}__t"))
             if inp.base_unit is not None or inp.type == "number":
                 t = c(f"{x}__t")
-                if sql.dialect == "duckdb":
-                    cells.append(exp.RegexpExtract(
+                plain = [s(""), t, s(""), s("")]  # the parts of a plain number
+                if sql.dialect == "duckdb":  # DuckDB reads an alias of the same SELECT
+                    cells.append(sql.like(t, PLAIN).as_(f"{x}__p"))
+                    cells.append(case((is_true(c(f"{x}__p")), exp.Null()), default=exp.RegexpExtract(
                         this=t, expression=s(number_re()),
-                        group=exp.Array(expressions=[s(p) for p in names])).as_(f"{x}__m"))
-                    for part in names:
-                        parts.append(exp.Dot(this=c(f"{x}__m"),
-                                             expression=exp.to_identifier(part)).as_(f"{x}__{part}"))
+                        group=exp.Array(expressions=[s(p) for p in names]))).as_(f"{x}__m"))
+                    for part, fast in zip(names, plain):
+                        parts.append(self.fast(x, fast, exp.Dot(
+                            this=c(f"{x}__m"), expression=exp.to_identifier(part))).as_(f"{x}__{part}"))
                 else:
+                    parts.append(sql.like(t, PLAIN).as_(f"{x}__p"))
                     for i, part in enumerate(names, start=1):
                         parts.append(sql.extract(t, number_re(), i).as_(f"{x}__{part}"))
             elif inp.type == "boolean":  # the word, stripped only when it is not a word as is
@@ -216,10 +223,20 @@ class CellReading:
         ok = exp.NEQ(this=col("mt"), expression=s(""))  # a match always has a digit there
         bad_comma = and_(ok, is_null(mant))
         not_number = and_(ok, not_null(mant), exp.GT(this=points, expression=n(1)))
-        return [ok.as_(f"{x}__ok"), bad_comma.as_(f"{x}__bc"), not_number.as_(f"{x}__nn"),
-                mant.as_(f"{x}__mant"), frac.as_(f"{x}__fr"),
-                coef.as_(f"{x}__co"),
-                edigits.as_(f"{x}__ed"), eneg.as_(f"{x}__en"), unit.as_(f"{x}__un")]
+        f, no = self.fast, exp.false()
+        return [f(x, exp.true(), ok).as_(f"{x}__ok"), f(x, no, bad_comma).as_(f"{x}__bc"),
+                f(x, no, not_number).as_(f"{x}__nn"), f(x, col("t"), mant).as_(f"{x}__mant"),
+                f(x, exp.Null(), frac).as_(f"{x}__fr"), f(x, exp.Null(), coef).as_(f"{x}__co"),
+                f(x, exp.Null(), edigits).as_(f"{x}__ed"), f(x, no, eneg).as_(f"{x}__en"),
+                f(x, s(""), unit).as_(f"{x}__un"),
+                case((is_true(col("p")), exp.Cast(this=col("t"), to=NUMBER))).as_(f"{x}__pv")]
+
+    def fast(self, x: str, plain: exp.Expr, other: exp.Expr) -> exp.Expr:
+        """``plain`` for a cell that is a plain number (PLAIN: digits, a point and at most SCALE
+        decimals: nearly every cell of a lab feed), whose value is the cell cast to DECIMAL as
+        is; ``other`` (the general reading) for any other cell. CASE works out ``other`` only
+        for the rows that need it."""
+        return case((is_true(c(f"{x}__p")), plain), default=other)
 
     def checks(self, inp: InputDef) -> list[exp.Expr]:
         """Exponent, digits, unit and the value cut to SCALE decimals."""
@@ -239,9 +256,12 @@ class CellReading:
                                                  exp.GT(this=adjusted, expression=n(MAX_EXPONENT))))
         too_small = and_(exp.Not(this=zero), or_(and_(huge, col("en")),
                                                  exp.LT(this=adjusted, expression=n(-MAX_EXPONENT))))
-        return [zero.as_(f"{x}__zero"), too_large.as_(f"{x}__big"), too_small.as_(f"{x}__small"),
-                exp.GT(this=nd, expression=n(MAX_DIGITS)).as_(f"{x}__long"),
-                xexp.as_(f"{x}__xe"), self.unit_of(inp).as_(f"{x}__u")]
+        f, no = self.fast, exp.false()
+        default = s(inp.default_unit.name if inp.default_unit else "")
+        return [f(x, exp.EQ(this=col("pv"), expression=decimal(Fraction(0))), zero).as_(f"{x}__zero"),
+                f(x, no, too_large).as_(f"{x}__big"), f(x, no, too_small).as_(f"{x}__small"),
+                f(x, no, exp.GT(this=nd, expression=n(MAX_DIGITS))).as_(f"{x}__long"),
+                f(x, exp.Null(), xexp).as_(f"{x}__xe"), f(x, default, self.unit_of(inp)).as_(f"{x}__u")]
 
     def unit_of(self, inp: InputDef) -> exp.Expr:
         """The unit's canonical name, '' when the input has none, or '?name'/'!' for a unit of
@@ -301,7 +321,7 @@ class CellReading:
         v = case((unusable, decimal(Fraction(0))), default=exp.Cast(this=text, to=NUMBER))
         d = case((and_(exp.Not(this=col("zero")), is_true(cut)),
                   case((neg, n(-1)), default=n(1))), default=n(0))
-        return [v.as_(f"{x}__v"), d.as_(f"{x}__d")]
+        return [self.fast(x, col("pv"), v).as_(f"{x}__v"), self.fast(x, n(0), d).as_(f"{x}__d")]
 
     # -- errors --------------------------------------------------------------------------------
 

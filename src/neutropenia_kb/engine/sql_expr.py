@@ -191,6 +191,15 @@ class Sql:
             return fn("FORMAT_NUMBER", e, n(0))
         return fn("TRIM", fn("TO_CHAR", e, s("FM999,999,999,999,999")))
 
+    @property
+    def can_pick(self) -> bool:
+        return self.dialect in ("duckdb", "spark")
+
+    def pick(self, texts: Sequence[str], index: exp.Expr) -> exp.Expr:
+        """The ``index``-th text of a constant list (from 1), in DuckDB and Spark."""
+        array = exp.Array(expressions=[s(text) for text in texts])
+        return fn("LIST_EXTRACT" if self.dialect == "duckdb" else "ELEMENT_AT", array, index)
+
     def octets(self, e: exp.Expr) -> exp.Expr:
         return fn("STRLEN" if self.dialect == "duckdb" else "OCTET_LENGTH", e)
 
