@@ -8,6 +8,7 @@ through a UDF (sql_backend.Query.exact_flag), so every answer stays the exact on
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -77,8 +78,14 @@ def connect(kb: "KnowledgeBase", memory_limit: str = MEMORY_LIMIT, threads: int 
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     symptoms = sorted(evaluator_for(kb).parser.symptoms)
-    con.create_function("nkb_hint", lambda item: did_you_mean(item, symptoms),
-                        ["VARCHAR"], "VARCHAR", side_effects=False)
+
+    # pure (one knowledge base's symptom ids), and the same few misspellings recur in a feed;
+    # bounded, so a file of all-distinct bad items costs memory no more than 4,096 entries
+    @functools.lru_cache(maxsize=4096)
+    def hint(item: str) -> str:
+        return did_you_mean(item, symptoms)
+
+    con.create_function("nkb_hint", hint, ["VARCHAR"], "VARCHAR", side_effects=False)
     con.create_function("nkb_settle", settle_function(evaluator_for(kb)), ["VARCHAR"], "VARCHAR",
                         side_effects=False)
     return con
