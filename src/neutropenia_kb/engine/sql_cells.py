@@ -162,7 +162,7 @@ class CellReading:
                 plain = [s(""), t, s(""), s("")]  # the parts of a plain number
                 if sql.dialect == "duckdb":  # DuckDB reads an alias of the same SELECT
                     cells.append(sql.like(t, PLAIN).as_(f"{x}__p", copy=False))
-                    cells.append(case((is_true(c(f"{x}__p")), exp.Null()), default=exp.RegexpExtract(
+                    cells.append(case((or_(is_null(t), is_true(c(f"{x}__p"))), exp.Null()), default=exp.RegexpExtract(
                         this=t, expression=s(number_re()),
                         group=exp.Array(expressions=[s(p) for p in names]))).as_(f"{x}__m", copy=False))
                     for part, fast in zip(names, plain):
@@ -225,18 +225,21 @@ class CellReading:
         not_number = and_(ok, not_null(mant), exp.GT(this=points, expression=n(1)))
         f, no = self.fast, exp.false()
         return [f(x, exp.true(), ok).as_(f"{x}__ok", copy=False), f(x, no, bad_comma).as_(f"{x}__bc", copy=False),
-                f(x, no, not_number).as_(f"{x}__nn", copy=False), f(x, col("t"), mant).as_(f"{x}__mant", copy=False),
+                f(x, no, not_number, no).as_(f"{x}__nn", copy=False), f(x, col("t"), mant).as_(f"{x}__mant", copy=False),
                 f(x, exp.Null(), frac).as_(f"{x}__fr", copy=False), f(x, exp.Null(), coef).as_(f"{x}__co", copy=False),
                 f(x, exp.Null(), edigits).as_(f"{x}__ed", copy=False), f(x, no, eneg).as_(f"{x}__en", copy=False),
                 f(x, s(""), unit).as_(f"{x}__un", copy=False),
                 case((is_true(col("p")), exp.Cast(this=col("t"), to=NUMBER))).as_(f"{x}__pv", copy=False)]
 
-    def fast(self, x: str, plain: exp.Expr, other: exp.Expr) -> exp.Expr:
+    def fast(self, x: str, plain: exp.Expr, other: exp.Expr,
+             missing: exp.Expr | None = None) -> exp.Expr:
         """``plain`` for a cell that is a plain number (PLAIN: digits, a point and at most SCALE
         decimals: nearly every cell of a lab feed), whose value is the cell cast to DECIMAL as
-        is; ``other`` (the general reading) for any other cell. CASE works out ``other`` only
-        for the rows that need it."""
-        return case((is_true(c(f"{x}__p")), plain), default=other)
+        is; ``missing`` (what ``other`` gives a NULL cell: NULL unless said) for a cell not
+        given; ``other`` (the general reading) for any other cell. CASE works out ``other``
+        only for the rows that need it."""
+        return case((is_null(c(f"{x}__t")), missing or exp.Null()),
+                    (is_true(c(f"{x}__p")), plain), default=other)
 
     def checks(self, inp: InputDef) -> list[exp.Expr]:
         """Exponent, digits, unit and the value cut to SCALE decimals."""
@@ -261,7 +264,7 @@ class CellReading:
         return [f(x, exp.EQ(this=col("pv"), expression=decimal(Fraction(0))), zero).as_(f"{x}__zero", copy=False),
                 f(x, no, too_large).as_(f"{x}__big", copy=False), f(x, no, too_small).as_(f"{x}__small", copy=False),
                 f(x, no, exp.GT(this=nd, expression=n(MAX_DIGITS))).as_(f"{x}__long", copy=False),
-                f(x, exp.Null(), xexp).as_(f"{x}__xe", copy=False), f(x, default, self.unit_of(inp)).as_(f"{x}__u", copy=False)]
+                f(x, exp.Null(), xexp).as_(f"{x}__xe", copy=False), f(x, default, self.unit_of(inp), s("!")).as_(f"{x}__u", copy=False)]
 
     def unit_of(self, inp: InputDef) -> exp.Expr:
         """The unit's canonical name, '' when the input has none, or '?name'/'!' for a unit of
@@ -321,7 +324,9 @@ class CellReading:
         v = case((unusable, decimal(Fraction(0))), default=exp.Cast(this=text, to=NUMBER))
         d = case((and_(exp.Not(this=col("zero")), is_true(cut)),
                   case((neg, n(-1)), default=n(1))), default=n(0))
-        return [self.fast(x, col("pv"), v).as_(f"{x}__v", copy=False), self.fast(x, n(0), d).as_(f"{x}__d", copy=False)]
+        zero = decimal(Fraction(0))
+        return [self.fast(x, col("pv"), v, zero).as_(f"{x}__v", copy=False),
+                self.fast(x, n(0), d, n(0)).as_(f"{x}__d", copy=False)]
 
     # -- errors --------------------------------------------------------------------------------
 
