@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from neutropenia_kb.kb.model import KnowledgeBase
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-# Measured on this 2-core machine (benchmarks/scale.py, lab feed): DuckDB's start-up (about a
-# second and a half of CPU: sqlglot, the query, DuckDB's planner) is paid back above some 20,000
+# Measured on this 2-core machine (benchmarks/scale.py, lab feed): DuckDB's start-up (about
+# 2 s of CPU here: sqlglot, the query, DuckDB's planner) is paid back above some 20,000
 # rows; below, the Python engine answers first. Side by side, DuckDB took as much CPU as the
 # Python engine at 20,000 rows (0.7 MiB) and less from 50,000; 2 MiB is about 60,000 rows.
 DUCKDB_FROM_BYTES = 2 * 1024 * 1024
