@@ -168,8 +168,10 @@ class CellReading:
                     for part, fast in zip(names, plain):
                         parts.append(self.fast(x, fast, exp.Dot(
                             this=c(f"{x}__m"), expression=exp.to_identifier(part))).as_(f"{x}__{part}", copy=False))
-                else:
-                    parts.append(sql.like(t, PLAIN).as_(f"{x}__p", copy=False))
+                else:  # Java's and PostgreSQL's $ also match before a last line break
+                    last = exp.Substring(this=t, start=exp.Length(this=t))
+                    ends = exp.In(this=last, expressions=[s(str(i)) for i in range(10)])
+                    parts.append(and_(sql.like(t, PLAIN), ends).as_(f"{x}__p", copy=False))
                     for i, part in enumerate(names, start=1):
                         parts.append(sql.extract(t, number_re(), i).as_(f"{x}__{part}", copy=False))
             elif inp.type == "boolean":  # the word, stripped only when it is not a word as is
