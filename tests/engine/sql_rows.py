@@ -128,3 +128,46 @@ def write_csv(path: Path, rows: Iterator[dict[str, Any]], columns: Sequence[str]
         out.writerow(columns)
         for row in rows:
             out.writerow([row.get(c, "") for c in columns])
+
+
+def lab_feed(seed: int, count: int, symptoms: Sequence[str]) -> Iterator[dict[str, str]]:
+    """Rows as a lab feed sends them: most cells plain (a whole count in cells/µL, a temperature
+    with one decimal in °C, yes/no, a whole age), a few other unit spellings, and about 1 % bad
+    rows (a cell no engine can read). The realistic set of benchmarks/scale.py; `patients` is the
+    adversarial one."""
+    rnd = random.Random(seed)
+    ids = list(symptoms)
+    bad = {"anc": ["abc", "-5", "12..5", "1,2,3", "38 K"], "temperature": ["hot", "38 K", "99"],
+           "symptoms": ["fevr", "headache"], "on_chemotherapy": ["maybe", "2"],
+           "age_years": ["200", "forty"], "wbc": ["n/a"], "neutrophils_percent": ["140"]}
+    for i in range(count):
+        row: dict[str, str] = {"id": str(i)}
+        roll = rnd.random()
+        low = rnd.random() < 0.15  # the patients on chemotherapy run low
+        count_ = rnd.randrange(0, 1500) if low else rnd.randrange(1000, 7000)
+        if roll < 0.75:
+            spell = rnd.random()
+            if spell < 0.85 and count_ >= 100:  # a bare count below 100 is ambiguous
+                row["anc"] = str(count_)
+            elif spell < 0.93:
+                row["anc"] = f"{count_ / 1000:.2f} " + rnd.choice(["x10^9/L", "G/L", "10^9/L"])
+            else:
+                row["anc"] = f"{count_} " + rnd.choice(["cells/uL", "/uL", "cells/µL"])
+        elif roll < 0.9:
+            row["wbc"] = str(rnd.randrange(500, 12000))
+            row["neutrophils_percent"] = str(rnd.randrange(5, 80))
+            if rnd.random() < 0.3:
+                row["bands_percent"] = str(rnd.randrange(0, 10))
+        if rnd.random() < 0.9:
+            c = rnd.gauss(37.0, 0.8)
+            row["temperature"] = f"{c:.1f}" if rnd.random() < 0.95 else f"{c * 9 / 5 + 32:.1f} F"
+        if rnd.random() < 0.9:
+            row["symptoms"] = ";".join(rnd.sample(ids, rnd.choice([0, 0, 0, 1, 1, 2])))
+        if rnd.random() < 0.95:
+            row["on_chemotherapy"] = "yes" if low or rnd.random() < 0.2 else "no"
+        if rnd.random() < 0.95:
+            row["age_years"] = str(rnd.randrange(0, 90))
+        if rnd.random() < 0.01:
+            name = rnd.choice(list(bad))
+            row[name] = rnd.choice(bad[name])
+        yield row

@@ -97,3 +97,31 @@ def test_view_installed_in_duckdb_decides_as_python(kb: Any) -> None:
     flags = con.execute("SELECT exact_in_sql FROM labs_neutropenia_kb_decisions WHERE anc = "
                         "'499.99999999999999999'").fetchall()
     assert flags == [(False,)]
+
+
+def test_auto_engine_runs_big_plain_csv_on_duckdb(kb: Any, tmp_path: Path) -> None:
+    """`nkb evaluate FILE -o OUT` without --engine: DuckDB for a CSV to CSV of DUCKDB_FROM_BYTES
+    or more that DuckDB reads as batch.py does; the Python engine for anything else."""
+    from tests.engine.sql_rows import lab_feed, write_csv
+
+    from neutropenia_kb.engine.scale import DUCKDB_FROM_BYTES, auto_engine
+
+    big, small = tmp_path / "big.csv", tmp_path / "small.csv"
+    write_csv(big, lab_feed(3, 70_000, evaluator_for(kb).program.symptoms))
+    write_csv(small, lab_feed(3, 50, evaluator_for(kb).program.symptoms))
+    assert big.stat().st_size >= DUCKDB_FROM_BYTES > small.stat().st_size
+    out = tmp_path / "out.csv"
+    assert auto_engine(kb, big, out, False) == "duckdb"
+    assert auto_engine(kb, small, out, False) == "python"
+    assert auto_engine(kb, big, out, True) == "python"  # --unit
+    assert auto_engine(kb, big, tmp_path / "out.jsonl", False) == "python"
+    text = big.read_text(encoding="utf-8")
+    for name, changed in [("blank.csv", text.replace("\n", "\n\n", 5)),
+                          ("units.csv", text.replace("anc,", "anc [10^9/L],", 1)),
+                          ("bom.csv", "\ufeff" + text)]:
+        path = tmp_path / name
+        path.write_text(changed, encoding="utf-8")
+        assert auto_engine(kb, path, out, False) == "python", name
+    assert main(["evaluate", str(big), "-o", str(out), "--rules", str(ROOT / "rules")]) == 2
+    with out.open(encoding="utf-8") as f:
+        assert sum(1 for _ in f) == 70_001

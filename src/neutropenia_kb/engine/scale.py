@@ -8,6 +8,8 @@ through a UDF (sql_backend.Query.exact_flag), so every answer stays the exact on
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -23,9 +25,11 @@ if TYPE_CHECKING:
     from neutropenia_kb.kb.model import KnowledgeBase
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-# Measured on this 2-core machine (benchmarks/scale.py): DuckDB's start-up is paid back above
-# a few thousand rows; below, the Python engine answers first.
-DUCKDB_FROM_BYTES = 256 * 1024
+# Measured on this 2-core machine (benchmarks/scale.py, lab feed): DuckDB's start-up (about
+# 2 s of CPU here: sqlglot, the query, DuckDB's planner) is paid back above some 20,000
+# rows; below, the Python engine answers first. Side by side, DuckDB took as much CPU as the
+# Python engine at 20,000 rows (0.7 MiB) and less from 50,000; 2 MiB is about 60,000 rows.
+DUCKDB_FROM_BYTES = 2 * 1024 * 1024
 MEMORY_LIMIT = "1GB"
 
 
@@ -65,8 +69,28 @@ def plain_csv(path: Path) -> bool:
     return True
 
 
-def _hint(item: str | None) -> str:
-    return did_you_mean(item or "", [])  # replaced per knowledge base in _connect
+def auto_engine(kb: "KnowledgeBase", path: Path, target: Path, units: bool) -> str:
+    """The engine of `nkb evaluate FILE -o OUT` when none is named: "duckdb" for a CSV-to-CSV
+    batch of at least DUCKDB_FROM_BYTES that DuckDB reads row for row as batch.py does (UTF-8,
+    no blank line, no cell over two lines, no units in the header or by --unit), with DuckDB
+    installed; "python" for everything else, which it reads and words as it always has."""
+    from neutropenia_kb.core.problems import NkbError
+
+    if units or path.suffix.lower() != ".csv" or target.suffix.lower() != ".csv":
+        return "python"
+    try:
+        if path.stat().st_size < DUCKDB_FROM_BYTES:
+            return "python"
+        import duckdb  # noqa: F401 (the scale extra)
+    except (OSError, ImportError):
+        return "python"
+    try:
+        if not plain_csv(path):
+            return "python"
+        _csv_header(path, kb)
+    except (OSError, NkbError):
+        return "python"  # the Python engine reports the problem in its own words
+    return "duckdb"
 
 
 def connect(kb: "KnowledgeBase", memory_limit: str = MEMORY_LIMIT, threads: int | None = None) -> Any:
@@ -77,8 +101,14 @@ def connect(kb: "KnowledgeBase", memory_limit: str = MEMORY_LIMIT, threads: int 
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     symptoms = sorted(evaluator_for(kb).parser.symptoms)
-    con.create_function("nkb_hint", lambda item: did_you_mean(item, symptoms),
-                        ["VARCHAR"], "VARCHAR", side_effects=False)
+
+    # pure (one knowledge base's symptom ids), and the same few misspellings recur in a feed;
+    # bounded, so a file of all-distinct bad items costs memory no more than 4,096 entries
+    @functools.lru_cache(maxsize=4096)
+    def hint(item: str) -> str:
+        return did_you_mean(item, symptoms)
+
+    con.create_function("nkb_hint", hint, ["VARCHAR"], "VARCHAR", side_effects=False)
     con.create_function("nkb_settle", settle_function(evaluator_for(kb)), ["VARCHAR"], "VARCHAR",
                         side_effects=False)
     return con
@@ -142,19 +172,30 @@ def run_duckdb(kb: "KnowledgeBase", path: Path, target: Path, memory_limit: str 
     con.create_function("nkb_python", lambda cells: _python_row(kb, arg_names, cells),
                         ["VARCHAR[]"], "VARCHAR", null_handling="special", side_effects=False)
     args = "[" + ", ".join(f'"{n}"' for n in arg_names) + "]::VARCHAR[]"
+    # Each row with an error passes through nkb_seen once (CASE calls it for those rows only):
+    # the count without reading the written file back
+    seen = itertools.count()  # next() on it is one step under the GIL: safe from two threads
+
+    def seen_error(text: str) -> str:
+        next(seen)
+        return text
+
+    con.create_function("nkb_seen", seen_error, ["VARCHAR"], "VARCHAR", side_effects=True)
     fixed = ", ".join(
         f"CASE WHEN exact_in_sql THEN \"{col}\" ELSE NULLIF(json_extract_string(py, '$[{i}]'), '') "
         f"END AS \"{col}\"" for i, col in enumerate(RESULT_COLUMNS))
+    fixed = fixed.replace(' AS "error"', ' AS "error0"')
+    counted = 'CASE WHEN "error0" IS NOT NULL THEN nkb_seen("error0") END AS "error"'
+
     keep = ", ".join(f'"{n}"' for n in ["line", *passthrough, *inputs])
-    final = (f"SELECT {keep}, {fixed} FROM (SELECT *, CASE WHEN NOT exact_in_sql THEN "
-             f"nkb_python({args}) END AS py FROM ({query}) q) r")
+    shown = ", ".join(f'"{c}"' for c in RESULT_COLUMNS if c != "error")
+    final = (f"SELECT {keep}, {shown}, {counted} FROM (SELECT {keep}, {fixed} FROM (SELECT *, "
+             f"CASE WHEN NOT exact_in_sql THEN nkb_python({args}) END AS py FROM ({query}) q) r) e")
     options = {"csv": "FORMAT csv, HEADER true", "parquet": "FORMAT parquet",
                "jsonl": "FORMAT json"}[out_fmt]
     con.execute(f"COPY ({final}) TO '{_quote(str(target))}' ({options})")
-    errors = con.execute(f"SELECT count(*) FROM read_{'csv' if out_fmt == 'csv' else out_fmt}("
-                         f"'{_quote(str(target))}') WHERE error IS NOT NULL").fetchone()
     con.close()
-    return int(errors[0]) if errors else 0
+    return next(seen)
 
 
 def _quote(text: str) -> str:

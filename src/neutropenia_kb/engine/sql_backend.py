@@ -78,11 +78,11 @@ def view_sql(program: Program, wording: Wording, dialect: str, table: str = "pat
     # Spark refuses ROW_NUMBER() without an order: the rows' own order, by id
     order = exp.Order(expressions=[exp.Ordered(this=fn("MONOTONICALLY_INCREASING_ID"))]) \
         if dialect == "spark" else None
-    src = Source(_select("*", exp.Window(this=exp.RowNumber(), order=order).as_("line"))
+    src = Source(_select("*", exp.Window(this=exp.RowNumber(), order=order).as_("line", copy=False))
                  .from_(exp.to_table(table)).subquery("t"), columns, csv_cells=False)
     select = compile_sql(program, wording, src, dialect)
-    select = select.select(s(program.version).as_("kb_version"),
-                           s(program.fingerprint).as_("kb_fingerprint"), copy=False)
+    select = select.select(s(program.version).as_("kb_version", copy=False),
+                           s(program.fingerprint).as_("kb_fingerprint", copy=False), copy=False)
     name = exp.to_table(f"{table}_{program.kb_id}_decisions".replace("-", "_"))
     view = exp.Create(this=name, kind="VIEW", expression=select, replace=True)
     head = (f"-- {program.kb_id} {program.version}, decisions fingerprint {program.fingerprint}\n"
@@ -118,7 +118,7 @@ class _Query(Conditions):
         l2 = _select("*", *[e for i in numeric for e in self.number(i)]).from_(self.layer(l1, "l1"), copy=False)
         l3 = _select("*", *[e for i in numeric for e in self.checks(i)]).from_(self.layer(l2, "l2"), copy=False)
         l4 = _select("*", *[e for i in numeric for e in self.value(i)]).from_(self.layer(l3, "l3"), copy=False)
-        l4 = _select("*", *[self.error_kind(i).as_(f"{i.id}__ek") for i in numeric]).from_(self.layer(l4, "l4k"), copy=False)
+        l4 = _select("*", *[self.error_kind(i).as_(f"{i.id}__ek", copy=False) for i in numeric]).from_(self.layer(l4, "l4k"), copy=False)
         errors: list[exp.Expr] = []
         order = list(src.columns) + [i.id for i in p.inputs if i.id not in src.columns]
         for name in order:
@@ -130,7 +130,7 @@ class _Query(Conditions):
             elif inp.type == "symptoms":
                 errors.append(self.symptom_error(inp))
         field_error = exp.Coalesce(this=errors[0], expressions=errors[1:]) if errors else exp.Null()
-        l5 = _select("*", field_error.as_("err0")).from_(self.layer(l4, "l4"), copy=False)
+        l5 = _select("*", field_error.as_("err0", copy=False)).from_(self.layer(l4, "l4"), copy=False)
         sums = self.sum_error()
         err = exp.Coalesce(this=c("err0"), expressions=sums) if sums else c("err0")
         # Known values: only for rows without an error (a bad row decides nothing).
@@ -138,14 +138,14 @@ class _Query(Conditions):
         ok = is_null(c("err0"))
         for inp in p.inputs:
             t = c(f"{inp.id}__t")
-            known.append(case((ok, t)).as_(f"{inp.id}__known"))
+            known.append(case((ok, t)).as_(f"{inp.id}__known", copy=False))
             if inp.type == "boolean":
                 word = c(f"{inp.id}__w")
                 known.append(case((exp.In(this=word, expressions=[s(w) for w in _TRUE]), exp.true()),
                                   (exp.In(this=word, expressions=[s(w) for w in _FALSE]), exp.false()))
-                             .as_(f"{inp.id}__b"))
+                             .as_(f"{inp.id}__b", copy=False))
         err = exp.Coalesce(this=err, expressions=[self.empty_error()])
-        l6 = _select("*", err.as_("err"), *known).from_(self.layer(l5, "l5"), copy=False)
+        l6 = _select("*", err.as_("err", copy=False), *known).from_(self.layer(l5, "l5"), copy=False)
         # Derived inputs: value, exactness, and the unit marker '=' when derived.
         l7_cols: list[exp.Expr] = []
         for d in p.derived:
@@ -154,17 +154,17 @@ class _Query(Conditions):
                         *[not_null(c(f"{g}__known")) for g in d.when_given])
             zero = {z: decimal(Fraction(0)) for z in d.zero_when_missing}
             value = _fill_zero(value, zero)
-            l7_cols += [case((fill, value)).as_(f"{d.input}__dv"),
-                        case((fill, case((exact, n(0)), default=n(1)))).as_(f"{d.input}__dd"),
-                        case((fill, s("=")), default=c(f"{d.input}__u")).as_(f"{d.input}__uf"),
-                        case((fill, s("=")), default=c(f"{d.input}__known")).as_(f"{d.input}__k")]
+            l7_cols += [case((fill, value)).as_(f"{d.input}__dv", copy=False),
+                        case((fill, case((exact, n(0)), default=n(1)))).as_(f"{d.input}__dd", copy=False),
+                        case((fill, s("=")), default=c(f"{d.input}__u")).as_(f"{d.input}__uf", copy=False),
+                        case((fill, s("=")), default=c(f"{d.input}__known")).as_(f"{d.input}__k", copy=False)]
         # The final unit (__uf) and known value (__k) of every input: '=' for a derived one.
         for inp in p.inputs:
             if inp.id in self.derived:
                 continue
-            l7_cols.append(c(f"{inp.id}__known").as_(f"{inp.id}__k"))
+            l7_cols.append(c(f"{inp.id}__known").as_(f"{inp.id}__k", copy=False))
             if inp.base_unit is not None or inp.type == "number":
-                l7_cols.append(c(f"{inp.id}__u").as_(f"{inp.id}__uf"))
+                l7_cols.append(c(f"{inp.id}__u").as_(f"{inp.id}__uf", copy=False))
         l7 = _select("*", *l7_cols).from_(self.layer(l6, "l6"), copy=False)
         known_ok = is_null(c("err"))
         sev_input = self.inputs[p.severity.input]
@@ -178,12 +178,12 @@ class _Query(Conditions):
             bands.append((is_true(and_(*tests)) if tests else exp.true(), s(band.id)))
         sev = case((exp.Not(this=known_ok), exp.Null()),
                    (is_null(c(f"{p.severity.input}__k")), exp.Null()), *bands)
-        l8 = _select("*", sev.as_("sev")).from_(self.layer(l7, "l7"), copy=False)
+        l8 = _select("*", sev.as_("sev", copy=False)).from_(self.layer(l7, "l7"), copy=False)
         rel = l8
         for fact in p.facts:  # one layer per fact: a fact reads only facts before it
-            rel = _select("*", self.cond(fact.when).as_(f"f__{fact.id}")).from_(self.layer(rel, f"f_{fact.id}"), copy=False)
-        rel = _select("*", *[self.cond(lim.when).as_(f"s__{i}") for i, lim in enumerate(p.limits)],
-                         *[self.cond(r.when).as_(f"r__{i}") for i, r in enumerate(p.rules)]).from_(self.layer(rel, "rules"), copy=False)
+            rel = _select("*", self.cond(fact.when).as_(f"f__{fact.id}", copy=False)).from_(self.layer(rel, f"f_{fact.id}"), copy=False)
+        rel = _select("*", *[self.cond(lim.when).as_(f"s__{i}", copy=False) for i, lim in enumerate(p.limits)],
+                         *[self.cond(r.when).as_(f"r__{i}", copy=False) for i, r in enumerate(p.rules)]).from_(self.layer(rel, "rules"), copy=False)
         return self.finish(rel)
 
     def finish(self, rel: exp.Select) -> exp.Select:
@@ -195,7 +195,7 @@ class _Query(Conditions):
         unknown = case(*[(or_(*[is_null(c(f"r__{i}")) for i, r in enumerate(p.rules) if r.rank == lv]),
                           n(lv)) for lv in range(n_levels)
                          if any(r.rank == lv for r in p.rules)], default=n(n_levels))
-        rel = _select("*", decided.as_("lt"), unknown.as_("lu")).from_(self.layer(rel, "lv"), copy=False)
+        rel = _select("*", decided.as_("lt", copy=False), unknown.as_("lu", copy=False)).from_(self.layer(rel, "lv"), copy=False)
         level = case((exp.LTE(this=c("lt"), expression=c("lu")), c("lt")), default=c("lu"))
         ids = [lv.id for lv in p.levels] or ["routine"]
         urgency = case(*[(exp.EQ(this=level, expression=n(i)), s(lid)) for i, lid in enumerate(ids)],
@@ -216,17 +216,17 @@ class _Query(Conditions):
                 settle.append(case((cond, s(name))))
                 seen.setdefault(name, []).append(i)
         self.settle = settle
-        settle_text = _join(settle)
+        # Worked out once in a layer of their own: the final SELECT reads each twice or more.
+        rel = _select("*", self.candidates().as_("nkb__cand", copy=False), self.anc_text().as_("nkb__anc", copy=False),
+                      _join(settle).as_("nkb__settle", copy=False)).from_(self.layer(rel, "pre"), copy=False)
+        settle_text: exp.Expr = c("nkb__settle")
         if self.settle_fn is not None and len(settle) > 1 and sql_settle.keyable(self.specs):
             key = sql_settle.settle_key(
                 self.specs, lambda name, op, cut: self.unit_compare(self.inputs[name], op, cut),
                 lambda name: c(f"{name}__k"), lambda name: c(f"{name}__b"))
-            settle_text = case((exp.GT(this=self.candidates(), expression=n(1)),
+            settle_text = case((exp.GT(this=c("nkb__cand"), expression=n(1)),
                                 fn(self.settle_fn, key)), default=settle_text)
-        advice = []
-        for item in sorted(p.advice, key=lambda a: a.id):
-            keep = exp.true() if item.when is None else not_false(self.cond(item.when))
-            advice.append(case((keep, s(item.id))))
+        advice_text = self.advice_text()
         # A limit that is unknown (no age given) is no warning; one that holds takes the
         # patient out of the adult bands: severity unknown (evaluate.Result.scope_warnings).
         scope = [case((is_true(c(f"s__{i}")), s(lim.id))) for i, lim in enumerate(p.limits)]
@@ -238,23 +238,43 @@ class _Query(Conditions):
         def out(e: exp.Expr) -> exp.Expr:  # a bad row has only its error
             return case((ok, e))
 
-        anc = self.anc_text()
+        anc = c("nkb__anc")
         sql = self.sql
         error = case((exp.GT(this=exp.Length(this=c("err")), expression=n(MAX_ERROR_CHARS)),
                       sql.show(c("err"), MAX_ERROR_CHARS)), default=c("err"))
         cols = [c(src.order), *[c(k) for k in src.passthrough], *[c(k) for k in src.columns],
-                out(case((and_(not_null(c("sev")), in_scope), c("sev")), default=s("unknown"))).as_("severity"),
-                out(urgency).as_("urgency"), out(certain).as_("urgency_certain"),
-                out(exp.Nullif(this=settle_text, expression=s(""))).as_("settle_with"),
-                out(anc).as_("anc_cells_per_ul"),
-                out(case((fever, s("true")), (exp.Not(this=fever), s("false")))).as_("fever"),
-                out(exp.Nullif(this=_join(scope), expression=s(""))).as_("scope_warnings"),
-                out(exp.Nullif(this=_join(advice), expression=s(""))).as_("advice_ids"),
-                error.as_("error"), self.exact_flag().as_("exact_in_sql")]
+                out(case((and_(not_null(c("sev")), in_scope), c("sev")), default=s("unknown"))).as_("severity", copy=False),
+                out(urgency).as_("urgency", copy=False), out(certain).as_("urgency_certain", copy=False),
+                out(exp.Nullif(this=settle_text, expression=s(""))).as_("settle_with", copy=False),
+                out(anc).as_("anc_cells_per_ul", copy=False),
+                out(case((fever, s("true")), (exp.Not(this=fever), s("false")))).as_("fever", copy=False),
+                out(exp.Nullif(this=_join(scope), expression=s(""))).as_("scope_warnings", copy=False),
+                out(exp.Nullif(this=advice_text, expression=s(""))).as_("advice_ids", copy=False),
+                error.as_("error", copy=False), self.exact_flag().as_("exact_in_sql", copy=False)]
         final = _select(*cols).from_(self.layer(rel, "decided"), copy=False)
         for name, select in self.ctes:
             final = final.with_(name, as_=select, copy=False)
         return final.order_by(c(src.order), copy=False) if src.ordered else final
+
+    def advice_text(self) -> exp.Expr:
+        """The advice ids a row keeps (each one not definitely ruled out), sorted, joined by
+        ';'. The 43 items of rules 1.2.0 share 6 conditions: each distinct condition is judged
+        once, the outcomes make a number, and the number picks the text from a list worked out
+        here (one list lookup a row rather than 43 conditions and a join). Where the dialect has
+        no list lookup, or there are too many conditions for a list, each item is judged."""
+        items = sorted(self.p.advice, key=lambda a: a.id)
+        conds = list(dict.fromkeys(a.when for a in items if a.when is not None))
+        if not self.sql.can_pick or len(conds) > 10:
+            return _join([case((exp.true() if a.when is None else not_false(self.cond(a.when)),
+                                s(a.id))) for a in items])
+        index: exp.Expr = n(1)
+        for bit, cond in enumerate(conds):
+            index = exp.Add(this=index, expression=case((not_false(self.cond(cond)), n(1 << bit)),
+                                                        default=n(0)))
+        texts = [";".join(a.id for a in items
+                          if a.when is None or mask >> conds.index(a.when) & 1)
+                 for mask in range(1 << len(conds))]
+        return self.sql.pick(texts, index)
 
     def anc_text(self) -> exp.Expr:
         """The severity input in the base unit as batch.py writes it (units.json_number)."""
@@ -268,8 +288,11 @@ class _Query(Conditions):
         if x in self.derived:
             whens.append((exp.EQ(this=c(f"{x}__uf"), expression=s("=")), c(f"{x}__dv")))
         text = exp.Cast(this=case(*whens), to=exp.DataType.build("VARCHAR"))
-        trimmed = self.sql.sub(self.sql.sub(text, r"0+$", ""), r"\.$", "")
-        plain = case((self.sql.like(text, r"\."), trimmed), default=text)
+        # trailing zeros and then a trailing point cut by TRIM rather than two regexes a row
+        trimmed = exp.Trim(this=exp.Trim(this=text, expression=s("0"), position="TRAILING"),
+                           expression=s("."), position="TRAILING")
+        has_point = exp.GT(this=exp.StrPosition(this=text, substr=s(".")), expression=n(0))
+        plain = case((has_point, trimmed), default=text)
         return case((is_null(c(f"{x}__k")), exp.Null()), default=plain)
 
     def exact_flag(self) -> exp.Expr:
@@ -298,8 +321,8 @@ class _Query(Conditions):
             if inp.id in feeds and (inp.base_unit is not None or inp.type == "number"):
                 loose.append(exp.NEQ(this=c(f"{inp.id}__d"), expression=n(0)))
         # json_number writes a count below 0.0001 as a float would ('5e-05')
-        anc = self.anc_text()
-        small = self.sql.like(anc, r"^0\.0000")
+        anc = c("nkb__anc")  # anc_text(), in the layer before the last
+        small = exp.Like(this=anc, expression=s("0.0000%"))
         loose.append(small)
         # Python's own words: a bare number in two units (with its bands), a row that gives
         # nothing, a derived input given with its parts (engine/plausible.py's rounding ranges)
@@ -314,7 +337,7 @@ class _Query(Conditions):
         # their regions; with one candidate there are no others to search, with more the
         # Python engine searches.
         if len(self.settle) > 1 and (self.settle_fn is None or not sql_settle.keyable(self.specs)):
-            loose.append(exp.GT(this=self.candidates(), expression=n(1)))
+            loose.append(exp.GT(this=c("nkb__cand"), expression=n(1)))
         for d in self.p.derived:
             loose.append(and_(not_null(c(f"{d.input}__t")),
                               par(or_(*[not_null(c(f"{g}__t")) for g in sorted(d.expr.deps)]))))

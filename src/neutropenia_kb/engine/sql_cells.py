@@ -66,6 +66,10 @@ from neutropenia_kb.engine.sql_expr import (  # noqa: F401 (DIALECTS, decimal, _
     s,
 )
 
+# A plain number: its value is the cell as DECIMAL(34, 12), exactly (no sign, no exponent, no
+# unit, at most 15 + SCALE digits: within MAX_DIGITS and the exponent range).
+PLAIN = f"^[0-9]{{1,15}}(\\.[0-9]{{1,{SCALE}}})?$"
+
 if TYPE_CHECKING:
     from neutropenia_kb.engine.patient import PatientParser
 
@@ -152,28 +156,33 @@ class CellReading:
         names = ("sg", "mt", "ex", "rs")
         for inp in self.p.inputs:
             x = inp.id
-            cells.append(self.text(x).as_(f"{x}__t"))
+            cells.append(self.text(x).as_(f"{x}__t", copy=False))
             if inp.base_unit is not None or inp.type == "number":
                 t = c(f"{x}__t")
-                if sql.dialect == "duckdb":
-                    cells.append(exp.RegexpExtract(
+                plain = [s(""), t, s(""), s("")]  # the parts of a plain number
+                if sql.dialect == "duckdb":  # DuckDB reads an alias of the same SELECT
+                    cells.append(sql.like(t, PLAIN).as_(f"{x}__p", copy=False))
+                    cells.append(case((or_(is_null(t), is_true(c(f"{x}__p"))), exp.Null()), default=exp.RegexpExtract(
                         this=t, expression=s(number_re()),
-                        group=exp.Array(expressions=[s(p) for p in names])).as_(f"{x}__m"))
-                    for part in names:
-                        parts.append(exp.Dot(this=c(f"{x}__m"),
-                                             expression=exp.to_identifier(part)).as_(f"{x}__{part}"))
-                else:
+                        group=exp.Array(expressions=[s(p) for p in names]))).as_(f"{x}__m", copy=False))
+                    for part, fast in zip(names, plain):
+                        parts.append(self.fast(x, fast, exp.Dot(
+                            this=c(f"{x}__m"), expression=exp.to_identifier(part))).as_(f"{x}__{part}", copy=False))
+                else:  # Java's and PostgreSQL's $ also match before a last line break
+                    last = exp.Substring(this=t, start=exp.Length(this=t))
+                    ends = exp.In(this=last, expressions=[s(str(i)) for i in range(10)])
+                    parts.append(and_(sql.like(t, PLAIN), ends).as_(f"{x}__p", copy=False))
                     for i, part in enumerate(names, start=1):
-                        parts.append(sql.extract(t, number_re(), i).as_(f"{x}__{part}"))
+                        parts.append(sql.extract(t, number_re(), i).as_(f"{x}__{part}", copy=False))
             elif inp.type == "boolean":  # the word, stripped only when it is not a word as is
                 t = c(f"{x}__t")
                 lower = exp.Lower(this=t)
                 words = [s(w) for w in _TRUE + _FALSE]
                 parts.append(case((exp.In(this=lower, expressions=words), lower),
-                                  default=exp.Lower(this=sql.strip(t))).as_(f"{x}__w"))
+                                  default=exp.Lower(this=sql.strip(t))).as_(f"{x}__w", copy=False))
             elif inp.type == "symptoms":  # ',fever,cough,' for the rules (no whitespace left)
                 bare = sql.translate(sql.remove_all(c(f"{x}__t"), f"[{_ws()}]+"), ";|", ",,")
-                parts.append(cat(",", bare, ",").as_(f"{x}__sy"))
+                parts.append(cat(",", bare, ",").as_(f"{x}__sy", copy=False))
         return cells, parts
 
     # -- layer 2: parts → checks, exact value --------------------------------------------------
@@ -216,10 +225,23 @@ class CellReading:
         ok = exp.NEQ(this=col("mt"), expression=s(""))  # a match always has a digit there
         bad_comma = and_(ok, is_null(mant))
         not_number = and_(ok, not_null(mant), exp.GT(this=points, expression=n(1)))
-        return [ok.as_(f"{x}__ok"), bad_comma.as_(f"{x}__bc"), not_number.as_(f"{x}__nn"),
-                mant.as_(f"{x}__mant"), frac.as_(f"{x}__fr"),
-                coef.as_(f"{x}__co"),
-                edigits.as_(f"{x}__ed"), eneg.as_(f"{x}__en"), unit.as_(f"{x}__un")]
+        f, no = self.fast, exp.false()
+        return [f(x, exp.true(), ok).as_(f"{x}__ok", copy=False), f(x, no, bad_comma).as_(f"{x}__bc", copy=False),
+                f(x, no, not_number, no).as_(f"{x}__nn", copy=False), f(x, col("t"), mant).as_(f"{x}__mant", copy=False),
+                f(x, exp.Null(), frac).as_(f"{x}__fr", copy=False), f(x, exp.Null(), coef).as_(f"{x}__co", copy=False),
+                f(x, exp.Null(), edigits).as_(f"{x}__ed", copy=False), f(x, no, eneg).as_(f"{x}__en", copy=False),
+                f(x, s(""), unit).as_(f"{x}__un", copy=False),
+                case((is_true(col("p")), exp.Cast(this=col("t"), to=NUMBER))).as_(f"{x}__pv", copy=False)]
+
+    def fast(self, x: str, plain: exp.Expr, other: exp.Expr,
+             missing: exp.Expr | None = None) -> exp.Expr:
+        """``plain`` for a cell that is a plain number (PLAIN: digits, a point and at most SCALE
+        decimals: nearly every cell of a lab feed), whose value is the cell cast to DECIMAL as
+        is; ``missing`` (what ``other`` gives a NULL cell: NULL unless said) for a cell not
+        given; ``other`` (the general reading) for any other cell. CASE works out ``other``
+        only for the rows that need it."""
+        return case((is_null(c(f"{x}__t")), missing or exp.Null()),
+                    (is_true(c(f"{x}__p")), plain), default=other)
 
     def checks(self, inp: InputDef) -> list[exp.Expr]:
         """Exponent, digits, unit and the value cut to SCALE decimals."""
@@ -239,9 +261,12 @@ class CellReading:
                                                  exp.GT(this=adjusted, expression=n(MAX_EXPONENT))))
         too_small = and_(exp.Not(this=zero), or_(and_(huge, col("en")),
                                                  exp.LT(this=adjusted, expression=n(-MAX_EXPONENT))))
-        return [zero.as_(f"{x}__zero"), too_large.as_(f"{x}__big"), too_small.as_(f"{x}__small"),
-                exp.GT(this=nd, expression=n(MAX_DIGITS)).as_(f"{x}__long"),
-                xexp.as_(f"{x}__xe"), self.unit_of(inp).as_(f"{x}__u")]
+        f, no = self.fast, exp.false()
+        default = s(inp.default_unit.name if inp.default_unit else "")
+        return [f(x, exp.EQ(this=col("pv"), expression=decimal(Fraction(0))), zero).as_(f"{x}__zero", copy=False),
+                f(x, no, too_large).as_(f"{x}__big", copy=False), f(x, no, too_small).as_(f"{x}__small", copy=False),
+                f(x, no, exp.GT(this=nd, expression=n(MAX_DIGITS))).as_(f"{x}__long", copy=False),
+                f(x, exp.Null(), xexp).as_(f"{x}__xe", copy=False), f(x, default, self.unit_of(inp), s("!")).as_(f"{x}__u", copy=False)]
 
     def unit_of(self, inp: InputDef) -> exp.Expr:
         """The unit's canonical name, '' when the input has none, or '?name'/'!' for a unit of
@@ -301,7 +326,9 @@ class CellReading:
         v = case((unusable, decimal(Fraction(0))), default=exp.Cast(this=text, to=NUMBER))
         d = case((and_(exp.Not(this=col("zero")), is_true(cut)),
                   case((neg, n(-1)), default=n(1))), default=n(0))
-        return [v.as_(f"{x}__v"), d.as_(f"{x}__d")]
+        zero = decimal(Fraction(0))
+        return [self.fast(x, col("pv"), v, zero).as_(f"{x}__v", copy=False),
+                self.fast(x, n(0), d, n(0)).as_(f"{x}__d", copy=False)]
 
     # -- errors --------------------------------------------------------------------------------
 
