@@ -125,3 +125,27 @@ def test_auto_engine_runs_big_plain_csv_on_duckdb(kb: Any, tmp_path: Path) -> No
     assert main(["evaluate", str(big), "-o", str(out), "--rules", str(ROOT / "rules")]) == 2
     with out.open(encoding="utf-8") as f:
         assert sum(1 for _ in f) == 70_001
+
+
+@pytest.mark.parametrize("data", ["lab_feed", "patients"])
+def test_duckdb_and_python_write_the_same_file_and_report(kb: Any, tmp_path: Path, data: str,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    """Whichever engine `--engine auto` picks, the user gets the same bytes (CRLF lines as the
+    csv module writes them) and the same stderr: the first bad rows by line and 'N of M rows'."""
+    from tests.engine import sql_rows
+
+    src = tmp_path / "in.csv"
+    sql_rows.write_csv(src, getattr(sql_rows, data)(5, 3_000, evaluator_for(kb).program.symptoms))
+    outputs, reports = {}, {}
+    for engine in ("python", "duckdb"):
+        out = tmp_path / f"{engine}.csv"
+        assert main(["evaluate", str(src), "-o", str(out), "--engine", engine,
+                     "--rules", str(ROOT / "rules")]) == 2
+        outputs[engine], reports[engine] = out.read_bytes(), capsys.readouterr().err
+    assert outputs["duckdb"] == outputs["python"]
+    assert reports["duckdb"] == reports["python"]
+    lines = reports["python"].splitlines()
+    assert len(lines) == 21 and lines[-1].startswith("nkb: ") and " of 3000 rows had bad" in lines[-1]
+    assert [int(line.split(":")[1]) for line in lines[:-1]] == sorted(
+        int(line.split(":")[1]) for line in lines[:-1])

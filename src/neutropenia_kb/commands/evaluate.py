@@ -13,7 +13,7 @@ from neutropenia_kb.commands import add_rules_option
 from neutropenia_kb.core.json_text import dumps
 from neutropenia_kb.core.output_files import check_target, write_text
 from neutropenia_kb.core.problems import InputError, UsageError, show_value
-from neutropenia_kb.engine.batch import format_of
+from neutropenia_kb.engine.batch import Summary, format_of
 from neutropenia_kb.engine.batch_file import evaluate_file
 from neutropenia_kb.engine.patient_file import read_patient
 from neutropenia_kb.engine.scale import auto_engine, run_duckdb, run_spark
@@ -116,12 +116,11 @@ def _scale(kb: KnowledgeBase, path: Path, target: Path, args: argparse.Namespace
         raise UsageError(f"cannot read '{show_value(str(path))}': no such file")
     if args.engine == "spark":
         errors = run_spark(kb, path, target, master=args.master)
-    else:
-        errors = run_duckdb(kb, path, target)
-    if errors:
-        print(f"nkb: {errors} rows had bad input; they are in the output with the 'error' "
-              "column filled in", file=sys.stderr)
-    return 2 if errors else 0
+        if errors:
+            print(f"nkb: {errors} rows had bad input; they are in the output with the 'error' "
+                  "column filled in", file=sys.stderr)
+        return 2 if errors else 0
+    return _report(run_duckdb(kb, path, target))
 
 
 def _unit_option(text: str) -> tuple[str, str]:
@@ -145,6 +144,11 @@ def _batch(kb: KnowledgeBase, path: Path, fmt: str, output: str | None,
                 bar.update()
         summary = evaluate_file(evaluator_for(kb), path, fmt, target, sys.stdout, on_row,
                                 option_units)
+    return _report(summary)
+
+
+def _report(summary: Summary) -> int:
+    """The first bad rows and the count on stderr; the exit status."""
     for problem in summary.first_errors:
         print(problem.render(), file=sys.stderr)
     if summary.errors:

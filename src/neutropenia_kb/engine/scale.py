@@ -9,13 +9,23 @@ through a UDF (sql_backend.Query.exact_flag), so every answer stays the exact on
 from __future__ import annotations
 
 import functools
-import itertools
+import heapq
 import json
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from neutropenia_kb.core.problems import UsageError, did_you_mean, render_all
-from neutropenia_kb.engine.batch import RESULT_COLUMNS, Rows, _cell, accepted_columns, check_header, result_fields
+from neutropenia_kb.core.problems import Problem, UsageError, did_you_mean, render_all
+from neutropenia_kb.engine.batch import (
+    KEEP_ERRORS,
+    RESULT_COLUMNS,
+    Rows,
+    Summary,
+    _cell,
+    accepted_columns,
+    check_header,
+    result_fields,
+)
 from neutropenia_kb.engine.evaluate import evaluator_for
 from neutropenia_kb.engine.sql_backend import compile_sql
 from neutropenia_kb.engine.sql_cells import Source, Wording
@@ -142,9 +152,10 @@ def _python_row(kb: "KnowledgeBase", names: Sequence[str], cells: Sequence[Any])
 
 
 def run_duckdb(kb: "KnowledgeBase", path: Path, target: Path, memory_limit: str = MEMORY_LIMIT,
-               threads: int | None = None) -> int:
+               threads: int | None = None) -> Summary:
     """Evaluate every row of ``path`` into ``target`` (CSV, JSON Lines or Parquet by suffix);
-    returns the number of rows with an error."""
+    returns what batch.run returns: the rows, the rows with an error and the first of them by
+    line, so `nkb evaluate` reports a file the same way whichever engine read it."""
     in_fmt, out_fmt = file_format(path), file_format(target)
     con = connect(kb, memory_limit, threads)
     if in_fmt == "csv":
@@ -173,29 +184,43 @@ def run_duckdb(kb: "KnowledgeBase", path: Path, target: Path, memory_limit: str 
                         ["VARCHAR[]"], "VARCHAR", null_handling="special", side_effects=False)
     args = "[" + ", ".join(f'"{n}"' for n in arg_names) + "]::VARCHAR[]"
     # Each row with an error passes through nkb_seen once (CASE calls it for those rows only):
-    # the count without reading the written file back
-    seen = itertools.count()  # next() on it is one step under the GIL: safe from two threads
+    # the count and the first KEEP_ERRORS by line without reading the written file back.
+    # DuckDB's threads call it in any order, so the lowest lines are kept in a bounded heap.
+    summary = Summary()
+    first: list[tuple[int, str]] = []  # max-heap by line: (-line, message)
+    lock = threading.Lock()
 
-    def seen_error(text: str) -> str:
-        next(seen)
+    def seen_error(line: int, text: str) -> str:
+        with lock:
+            summary.errors += 1
+            if len(first) < KEEP_ERRORS:
+                heapq.heappush(first, (-line, text))
+            elif line < -first[0][0]:
+                heapq.heapreplace(first, (-line, text))
         return text
 
-    con.create_function("nkb_seen", seen_error, ["VARCHAR"], "VARCHAR", side_effects=True)
+    con.create_function("nkb_seen", seen_error, ["BIGINT", "VARCHAR"], "VARCHAR",
+                        side_effects=True)
     fixed = ", ".join(
         f"CASE WHEN exact_in_sql THEN \"{col}\" ELSE NULLIF(json_extract_string(py, '$[{i}]'), '') "
         f"END AS \"{col}\"" for i, col in enumerate(RESULT_COLUMNS))
     fixed = fixed.replace(' AS "error"', ' AS "error0"')
-    counted = 'CASE WHEN "error0" IS NOT NULL THEN nkb_seen("error0") END AS "error"'
+    counted = 'CASE WHEN "error0" IS NOT NULL THEN nkb_seen(line, "error0") END AS "error"'
 
     keep = ", ".join(f'"{n}"' for n in ["line", *passthrough, *inputs])
     shown = ", ".join(f'"{c}"' for c in RESULT_COLUMNS if c != "error")
     final = (f"SELECT {keep}, {shown}, {counted} FROM (SELECT {keep}, {fixed} FROM (SELECT *, "
              f"CASE WHEN NOT exact_in_sql THEN nkb_python({args}) END AS py FROM ({query}) q) r) e")
-    options = {"csv": "FORMAT csv, HEADER true", "parquet": "FORMAT parquet",
+    # CSV lines end in CRLF, as the csv module writes them for the Python engine: the same
+    # file whichever engine wrote it
+    options = {"csv": "FORMAT csv, HEADER true, NEW_LINE '\\r\\n'", "parquet": "FORMAT parquet",
                "jsonl": "FORMAT json"}[out_fmt]
-    con.execute(f"COPY ({final}) TO '{_quote(str(target))}' ({options})")
+    written = con.execute(f"COPY ({final}) TO '{_quote(str(target))}' ({options})").fetchone()
     con.close()
-    return next(seen)
+    summary.rows = int(written[0]) if written else 0
+    summary.first_errors = [Problem(path, -minus, None, f"row {-minus}", text)
+                            for minus, text in sorted(first, reverse=True)]
+    return summary
 
 
 def _quote(text: str) -> str:
