@@ -5,7 +5,7 @@
 Two data sets of N seeded rows (tests/engine/sql_rows.py), each as CSV and Parquet: "lab", a
 realistic lab feed (most cells plain, a few unit spellings, ~1 % bad rows), the main one; and
 "hard", the adversarial set of the sameness tests (6 % bad number cells, edges at 13-18
-decimals). Each is timed, each run in a fresh process so peak memory (ru_maxrss) is its own:
+decimals). Each is timed, each run in a fresh process so peak memory (VmHWM) is its own:
 the DuckDB engine (CSV→CSV, Parquet→Parquet), the Python engine (CSV→CSV), `hand_written` (the
 same CSV-to-CSV work in plain floats; its docstring says what it does and does not do), and
 Spark local on the first size. Prints rows/s, peak MiB, the ratios, and on how many rows the
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 CHILD = r'''
-import sys, time, json, resource
+import sys, time, json
 from pathlib import Path
 sys.path.insert(0, sys.argv[4])
 engine, src, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
@@ -51,8 +51,12 @@ elif engine == "python":
 else:
     from benchmarks.scale import hand_written
     hand_written(src, out, kb)
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the parent, which made every
+# engine show the parent's peak (it generates the rows)
+with open("/proc/self/status", encoding="ascii") as f:
+    peak = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
 print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time() - c,
-                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mib": peak / 1024}))
 '''
 
 
