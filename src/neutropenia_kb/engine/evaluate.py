@@ -20,6 +20,7 @@ from neutropenia_kb.engine.program import Decision, Program, build_program
 from neutropenia_kb.engine.python_backend import PythonProgram, compile_python
 from neutropenia_kb.engine.questions import Analysis, Question
 from neutropenia_kb.engine.regions import Key, region_keys
+from neutropenia_kb.engine.worded import Worded
 from neutropenia_kb.kb.text import expand
 
 if TYPE_CHECKING:
@@ -93,14 +94,14 @@ class Result:
 
     @cached_property
     def findings(self) -> tuple[Finding, ...]:
-        return self._explainer.findings(self)
+        return self._evaluator.worded.findings(self._explainer, self)
 
     def findings_of(self, kinds: Collection[str]) -> tuple[Finding, ...]:
         """The ``findings`` of these kinds, in the same order; the others are not worked out
         (a CDS Hooks card shows three kinds of the seven)."""
         if "findings" in self.__dict__:
             return tuple(f for f in self.findings if f.kind in kinds)
-        return self._explainer.findings(self, kinds)
+        return self._evaluator.worded.findings(self._explainer, self, kinds)
 
     @cached_property
     def trace(self) -> tuple[str, ...]:
@@ -240,6 +241,11 @@ class Evaluator:
     def authored(self) -> Authored:
         """The conditions as written, for explanations only."""
         return Authored(self.kb)
+
+    @cached_property
+    def worded(self) -> Worded:
+        """Explanations worded once per region (engine/worded.py)."""
+        return Worded(self.region_key)
 
     def decide(self, parsed: Patient) -> Result:
         decision = self.compiled.decide(parsed.values)
