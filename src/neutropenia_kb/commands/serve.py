@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
         from neutropenia_kb.serve.app import make_app
         from neutropenia_kb.serve.config import load_config
+        from neutropenia_kb.serve.protocol import OneWriteProtocol
     except ImportError as exc:
         raise UsageError(f"nkb serve needs the serve extra ({exc.name} is missing): "
                          "pip install -e '.[serve]'") from None
@@ -51,6 +52,10 @@ def run(args: argparse.Namespace) -> int:
     host = f"[{args.host}]" if ":" in args.host else args.host
     base_url = config.base_url or f"http://{host}:{args.port}"
     app = make_app(kb, config, base_url)
+    # OneWriteProtocol: each answer in one write (serve/protocol.py). No proxy-headers layer:
+    # nothing here reads the client's address or scheme (links and JWT audiences come from
+    # base_url), and it cost every request a middleware call.
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
-                access_log=args.access_log, server_header=False)
+                access_log=args.access_log, server_header=False, http=OneWriteProtocol,
+                proxy_headers=False)
     return 0
