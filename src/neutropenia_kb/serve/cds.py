@@ -21,6 +21,7 @@ Spec passages relied on (CDS Hooks 2.0, cds-hooks.hl7.org):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -336,7 +337,16 @@ def md_plain(value: object) -> str:
     """Text shown as itself in GitHub Flavored Markdown: its specials backslash-escaped (GFM
     allows that for any ASCII punctuation), lines joined. Not the site's md_plain, which writes
     HTML entities: a card's detail is also read raw, where '&#95;' would show."""
+    if type(value) is str:
+        return _md_text(value)
     return " ".join(str(value).split()).translate(_MD_ESCAPE)
+
+
+@functools.lru_cache(maxsize=4096)
+def _md_text(text: str) -> str:
+    # Pure, and most of a card's texts recur (titles, actions, services, the reasons' words):
+    # about 20 per hook. Bounded: all-distinct texts cost a lookup each, no more memory.
+    return " ".join(text.split()).translate(_MD_ESCAPE)
 
 
 def clip(text: str, limit: int = SUMMARY_MAX) -> str:
