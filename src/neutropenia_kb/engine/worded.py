@@ -28,9 +28,13 @@ if TYPE_CHECKING:
 
 MARK = "\x00"  # never in a shown value (numbers, units, symptom ids) nor in authored YAML text
 TEMPLATES = 4096  # keys kept; a lab feed or a service sees a few hundred
-# A template: per finding, the finding and its words as parts, the literal text at even indices
-# and the slot (an index into the key's given inputs) at odd ones; None when it quotes no value.
-Template = tuple[tuple[Finding, tuple[str | int, ...] | None], ...]
+# A template: per finding (id, kind, title, words, sources, certain), the words as parts, the
+# literal text at even indices and the slot (an index into the key's given inputs) at odd ones.
+# Plain tuples of strings, ints and bools, not Finding objects: the garbage collector stops
+# tracking such tuples, so thousands of templates add nothing to a full collection's pause
+# (a service's worst latencies: DESIGN.md, "The service").
+Entry = tuple[str, str, str, tuple[str | int, ...], tuple[tuple[str, str | None], ...], bool]
+Template = tuple[Entry, ...]
 
 
 class Worded:
@@ -71,22 +75,19 @@ def make(explainer: Explainer, result: Outcome, kinds: Collection[str] | None,
     blank = Explainer(explainer.kb, explainer.program, explainer.authored, explainer.patient,
                       explainer.decision)
     blank._shown = {name: f"{MARK}{i}{MARK}" for i, name in enumerate(given)}
-    out: list[tuple[Finding, tuple[str | int, ...] | None]] = []
-    for finding in blank.findings(result, kinds):
-        pieces = finding.because.split(MARK)
+    out: list[Entry] = []
+    for f in blank.findings(result, kinds):
+        pieces = f.because.split(MARK)
         if len(pieces) % 2 == 0 or not all(p.isdigit() for p in pieces[1::2]):
             return None
-        if len(pieces) == 1:  # no value quoted: the finding itself, shared (it is frozen)
-            out.append((finding, None))
-        else:
-            out.append((finding, tuple(int(p) if i % 2 else p for i, p in enumerate(pieces))))
+        parts = tuple(int(p) if i % 2 else p for i, p in enumerate(pieces))
+        out.append((f.id, f.kind, f.title, parts, f.sources, f.certain))
     return tuple(out)
 
 
 def fill(template: Template, shown: list[str]) -> tuple[Finding, ...]:
     return tuple(
-        finding if parts is None else
-        Finding(finding.id, finding.kind, finding.title,
+        Finding(fid, kind, title, parts[0] if len(parts) == 1 else  # type: ignore[arg-type]
                 "".join([p if type(p) is str else shown[p] for p in parts]),  # type: ignore[index]
-                finding.sources, finding.certain)
-        for finding, parts in template)
+                sources, certain)
+        for fid, kind, title, parts, sources, certain in template)
