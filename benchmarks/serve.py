@@ -270,6 +270,9 @@ def report(label: str, r: dict[str, Any], clients: int) -> None:
     print(f"  {'all':9s} {len(everything):7,}  p50 {percentile(everything, 0.5) * 1000:7.1f} ms"
           f"  p99 {percentile(everything, 0.99) * 1000:7.1f} ms  "
           f"mean {statistics.fmean(everything) * 1000 if everything else 0:.1f} ms")
+    print(f"  {'':9s} {'':7s}  p90 {percentile(everything, 0.9) * 1000:7.1f} ms  p99.9 "
+          f"{percentile(everything, 0.999) * 1000:7.1f} ms  max "
+          f"{max(everything, default=float('nan')) * 1000:.1f} ms")
     print(f"  errors: {stats.errors}  5xx: {stats.server_errors}  (client CPU "
           f"{r['client_cpu_ms']:.2f} ms per request, {r['client_busy']:.0%} of a core)")
     if stats.first_error:
