@@ -37,16 +37,26 @@ def spark() -> Iterator[Any]:
     session.stop()
 
 
-def test_10000_generated_patients_on_spark(kb: Any, spark: Any, tmp_path: Path) -> None:
+def test_10000_generated_patients_on_spark(kb: Any, spark: Any, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Through `nkb evaluate --engine spark` (the module's session: getOrCreate finds it), as a
+    user runs it: the same rows as the Python engine and the same report on stderr."""
     path = tmp_path / "generated.csv"
     seed = int(time.time()) % 10_000
     write_csv(path, patients(seed, SAMPLE, evaluator_for(kb).program.symptoms))
     python = python_rows(kb, path)
-    target = tmp_path / "spark.csv"
-    errors = scale.run_spark(kb, path, target, spark=spark)
-    with target.open(newline="", encoding="utf-8") as f:
+    reports = {}
+    for engine in ("python", "spark"):
+        assert main(["evaluate", str(path), "-o", str(tmp_path / f"{engine}.csv"), "--engine",
+                     engine, "--master", "local[2]", "--rules", str(ROOT / "rules")]) == 2
+        reports[engine] = capsys.readouterr().err
+    with (tmp_path / "spark.csv").open(newline="", encoding="utf-8") as f:
         got = list(csv.reader(f))
-    assert errors == sum(1 for row in python[1:] if row[-1]) > 100
+    # the first bad rows by line, with their errors, then 'N of M rows', as the other engines
+    assert reports["spark"] == reports["python"], f"seed {seed}"
+    lines = reports["spark"].splitlines()
+    bad = sum(1 for row in python[1:] if row[-1])
+    assert len(lines) == 21 and f"{bad} of {SAMPLE} rows had bad input" in lines[-1] and bad > 100
     try:
         assert_same(python, got)
     except AssertionError as exc:

@@ -115,11 +115,7 @@ def _scale(kb: KnowledgeBase, path: Path, target: Path, args: argparse.Namespace
     if not path.is_file():
         raise UsageError(f"cannot read '{show_value(str(path))}': no such file")
     if args.engine == "spark":
-        errors = run_spark(kb, path, target, master=args.master)
-        if errors:
-            print(f"nkb: {errors} rows had bad input; they are in the output with the 'error' "
-                  "column filled in", file=sys.stderr)
-        return 2 if errors else 0
+        return _report(run_spark(kb, path, target, master=args.master))
     return _report(run_duckdb(kb, path, target))
 
 

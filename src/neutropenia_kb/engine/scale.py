@@ -240,12 +240,12 @@ def spark_session(master: str = "local[*]") -> Any:
 
 
 def run_spark(kb: "KnowledgeBase", path: Path, target: Path, spark: Any = None,
-              master: str = "local[*]") -> int:
+              master: str = "local[*]") -> Summary:
     """As run_duckdb, on Spark: the Spark SQL dialect of the same query; the few rows that the
-    SQL cannot answer exactly are answered by the Python engine on the driver."""
-    import shutil
-    import tempfile
-
+    SQL cannot answer exactly are answered by the Python engine on the driver. The query runs
+    once: its result is kept (memory, then disk) for the driver's rows, the error report and
+    the file, each of which would otherwise plan and run it again."""
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
     from sqlglot import exp
 
@@ -263,28 +263,54 @@ def run_spark(kb: "KnowledgeBase", path: Path, target: Path, spark: Any = None,
         first = 1
     else:
         raise UsageError("JSON Lines go through --engine python")
-    indexed = df.rdd.zipWithIndex().map(lambda pair: (pair[1] + first, *pair[0]))
-    src = spark.createDataFrame(indexed, ", ".join(["line BIGINT"] + [f"`{n}` STRING"
-                                                                      for n in names]))
-    src.createOrReplaceTempView("nkb_src")
+    # Line numbers in the JVM, without a shuffle: monotonically_increasing_id is (partition
+    # index << 33) + the row's place in its partition, and the rows of the partitions before
+    # are counted in one pass. (rdd.zipWithIndex sent every row through a Python worker.)
+    tagged = df.withColumn("nkb_id", F.monotonically_increasing_id())
+    part = F.shiftright(F.col("nkb_id"), 33)
+    sizes = dict(tagged.groupBy(part.alias("p")).count().collect())
+    before, total = [], 0
+    for p in range(max(sizes, default=-1) + 1):
+        before.append(total)
+        total += sizes.get(p, 0)
+    offset = F.element_at(F.array(*[F.lit(b) for b in before or [0]]), (part + 1).cast("int"))
+    line = F.col("nkb_id").bitwiseAND((1 << 33) - 1) + offset + first
+    tagged.select(line.alias("line"), *[F.col(f"`{n}`") for n in names]) \
+        .createOrReplaceTempView("nkb_src")
     passthrough = [n for n in names if n not in evaluator_for(kb).parser.specs]
     inputs = [n for n in names if n in evaluator_for(kb).parser.specs]
     evaluator = evaluator_for(kb)
     source = Source(exp.to_table("nkb_src"), tuple(inputs), "line", tuple(passthrough))
     query = compile_sql(evaluator.program, Wording.of(evaluator.parser), source, "spark")
-    result = spark.sql(query.sql(dialect="spark", copy=False))
     keep = ["line", *passthrough, *inputs, *RESULT_COLUMNS]
-    loose = result.filter("NOT exact_in_sql").select(*keep).collect()
-    fixed = []
-    for row in loose:
-        cells = json.loads(_python_row(kb, names, [row[n] for n in names]))
-        fixed.append((*[row[n] for n in ["line", *passthrough, *inputs]],
-                      *[cell or None for cell in cells]))
-    out = result.filter("exact_in_sql").select(*keep)
-    if fixed:
-        out = out.unionByName(spark.createDataFrame(fixed, out.schema))
-    out = out.orderBy("line").coalesce(1)
-    errors = out.filter("error IS NOT NULL").count()
+    result = spark.sql(query.sql(dialect="spark", copy=False)).select(*keep, "exact_in_sql") \
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        loose = result.filter("NOT exact_in_sql").select(*keep).collect()
+        fixed = []
+        for row in loose:
+            cells = json.loads(_python_row(kb, names, [row[n] for n in names]))
+            fixed.append((*[row[n] for n in ["line", *passthrough, *inputs]],
+                          *[cell or None for cell in cells]))
+        out = result.filter("exact_in_sql").select(*keep)
+        if fixed:
+            out = out.unionByName(spark.createDataFrame(fixed, out.schema))
+        summary = Summary(rows=total)
+        bad = out.filter("error IS NOT NULL").select("line", "error")
+        summary.errors = bad.count()
+        summary.first_errors = [Problem(path, r["line"], None, f"row {r['line']}", r["error"])
+                                for r in bad.orderBy("line").limit(KEEP_ERRORS).collect()]
+        _write_spark(out.orderBy("line").coalesce(1), target, out_fmt)
+    finally:
+        result.unpersist()
+    return summary
+
+
+def _write_spark(out: Any, target: Path, out_fmt: str) -> None:
+    """One file: Spark writes a folder of parts; the rows are in one part (coalesce(1))."""
+    import shutil
+    import tempfile
+
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         folder = Path(tmp) / "out"
         writer = out.write.mode("overwrite")
@@ -297,4 +323,3 @@ def run_spark(kb: "KnowledgeBase", path: Path, target: Path, spark: Any = None,
             getattr(writer, {"parquet": "parquet", "jsonl": "json"}[out_fmt])(str(folder))
         part = next(p for p in folder.iterdir() if p.name.startswith("part-"))
         shutil.move(str(part), str(target))
-    return int(errors)
