@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import heapq
 import json
+import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -41,6 +42,8 @@ FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "
 # Python engine at 20,000 rows (0.7 MiB) and less from 50,000; 2 MiB is about 60,000 rows.
 DUCKDB_FROM_BYTES = 2 * 1024 * 1024
 MEMORY_LIMIT = "1GB"
+# rows per row group of the temporary line-numbered file: each thread reads one at a time
+ROW_GROUP = 100_000
 
 
 def file_format(path: Path) -> str:
@@ -110,6 +113,11 @@ def connect(kb: "KnowledgeBase", memory_limit: str = MEMORY_LIMIT, threads: int 
                                  "preserve_insertion_order": True})
     if threads:
         con.execute(f"SET threads = {int(threads)}")
+    # The query runs on every thread, and DuckDB keeps the rows' order through scans and
+    # projections, not joins: its optimizer turns an IN list of 6 or more constants (the
+    # yes/no words) into a join, which put whole blocks of rows out of place. Kept as IN, the
+    # plan is scans and projections only (tests/engine/test_sql_backend.py checks it).
+    con.execute("SET disabled_optimizers = 'in_clause'")
     symptoms = sorted(evaluator_for(kb).parser.symptoms)
 
     # pure (one knowledge base's symptom ids), and the same few misspellings recur in a feed;
@@ -157,25 +165,52 @@ def run_duckdb(kb: "KnowledgeBase", path: Path, target: Path, memory_limit: str 
     returns what batch.run returns: the rows, the rows with an error and the first of them by
     line, so `nkb evaluate` reports a file the same way whichever engine read it."""
     in_fmt, out_fmt = file_format(path), file_format(target)
-    con = connect(kb, memory_limit, threads)
-    if in_fmt == "csv":
-        names = _csv_header(path, kb)
-        types = ", ".join(f"'{n}': 'VARCHAR'" for n in names)
-        con.execute(f"CREATE VIEW raw AS SELECT * FROM read_csv('{_quote(str(path))}', "
-                    f"header = true, columns = {{{types}}}, quote = '\"', escape = '\"', "
-                    "delim = ',', auto_detect = false, strict_mode = true)")
-        con.execute("CREATE VIEW src AS SELECT (ROW_NUMBER() OVER () + 1) AS line, * FROM raw")
-    elif in_fmt == "parquet":
-        con.execute(f"CREATE VIEW raw AS SELECT * FROM read_parquet('{_quote(str(path))}')")
-        names = [r[0] for r in con.execute("DESCRIBE raw").fetchall()]
-        problems = check_header(names, accepted_columns(evaluator_for(kb)), path, 1)
-        if problems:
-            raise UsageError(f"{path}: the columns cannot be used; nothing was evaluated:\n"
-                             + render_all(problems))
-        cast = ", ".join(f'CAST("{n}" AS VARCHAR) AS "{n}"' for n in names)
-        con.execute(f"CREATE VIEW src AS SELECT ROW_NUMBER() OVER () AS line, {cast} FROM raw")
-    else:
+    if in_fmt not in ("csv", "parquet"):
         raise UsageError("JSON Lines go through --engine python")
+    con = connect(kb, memory_limit, threads)
+    try:
+        return _numbered(kb, con, path, target, in_fmt, out_fmt)
+    finally:
+        con.close()
+
+
+def _numbered(kb: "KnowledgeBase", con: Any, path: Path, target: Path, in_fmt: str,
+              out_fmt: str) -> Summary:
+    """The view ``src`` over ``path`` (``line`` and the cells as text), then the query."""
+    # The line of a CSV row is counted by ROW_NUMBER() OVER (), a streaming window that DuckDB
+    # runs on one thread, and with it the whole query: so the lines and cells are first
+    # written, on one thread but cheaply (~1.5 µs a row), to a temporary Parquet file, whose
+    # row groups the query then reads on every thread. The file goes next to the target (the
+    # system's temp may be in memory) and is removed; both steps stream.
+    with tempfile.TemporaryDirectory(prefix=".nkb-", dir=target.parent) as tmp:
+        if in_fmt == "csv":
+            names = _csv_header(path, kb)
+            types = ", ".join(f"'{n}': 'VARCHAR'" for n in names)
+            numbered = Path(tmp) / "lines.parquet"
+            con.execute(f"COPY (SELECT (ROW_NUMBER() OVER () + 1) AS line, * FROM read_csv("
+                        f"'{_quote(str(path))}', header = true, columns = {{{types}}}, "
+                        "quote = '\"', escape = '\"', delim = ',', auto_detect = false, "
+                        f"strict_mode = true)) TO '{_quote(str(numbered))}' "
+                        f"(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {ROW_GROUP})")
+            con.execute(f"CREATE VIEW src AS SELECT * FROM read_parquet('{_quote(str(numbered))}')")
+        else:
+            con.execute(f"CREATE VIEW raw AS SELECT * FROM read_parquet('{_quote(str(path))}')")
+            names = [r[0] for r in con.execute("DESCRIBE raw").fetchall()]
+            problems = check_header(names, accepted_columns(evaluator_for(kb)), path, 1)
+            if problems:
+                raise UsageError(f"{path}: the columns cannot be used; nothing was evaluated:\n"
+                                 + render_all(problems))
+            cast = ", ".join(f'CAST("{n}" AS VARCHAR) AS "{n}"' for n in names)
+            # file_row_number counts from 0 and, unlike ROW_NUMBER() OVER (), lets every
+            # thread read
+            con.execute(f"CREATE VIEW src AS SELECT file_row_number + 1 AS line, {cast} FROM "
+                        f"read_parquet('{_quote(str(path))}', file_row_number = true)")
+        return _evaluate(kb, con, names, path, target, out_fmt, Path(tmp))
+
+
+def _evaluate(kb: "KnowledgeBase", con: Any, names: list[str], path: Path, target: Path,
+              out_fmt: str, tmp: Path) -> Summary:
+    """run_duckdb's query over the view ``src`` (``line`` and the cells as text) into target."""
     passthrough = [n for n in names if n not in evaluator_for(kb).parser.specs]
     query = duckdb_query(kb, "src", names, passthrough)
     inputs = [n for n in names if n in evaluator_for(kb).parser.specs]
@@ -211,12 +246,23 @@ def run_duckdb(kb: "KnowledgeBase", path: Path, target: Path, memory_limit: str 
     shown = ", ".join(f'"{c}"' for c in RESULT_COLUMNS if c != "error")
     final = (f"SELECT {keep}, {shown}, {counted} FROM (SELECT {keep}, {fixed} FROM (SELECT *, "
              f"CASE WHEN NOT exact_in_sql THEN nkb_python({args}) END AS py FROM ({query}) q) r) e")
-    # CSV lines end in CRLF, as the csv module writes them for the Python engine: the same
-    # file whichever engine wrote it
-    options = {"csv": "FORMAT csv, HEADER true, NEW_LINE '\\r\\n'", "parquet": "FORMAT parquet",
-               "jsonl": "FORMAT json"}[out_fmt]
-    written = con.execute(f"COPY ({final}) TO '{_quote(str(target))}' ({options})").fetchone()
-    con.close()
+    # DuckDB writes Parquet on every thread in the rows' order (its batch copy), but CSV and
+    # JSON only in a plain copy, which does not keep the order of a parallel query (seen:
+    # whole blocks of 2,048 rows out of place). So those are written to a temporary Parquet
+    # file first, then copied as they are, in order, by one thread (~1.5 µs a row).
+    parquet = f"FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {ROW_GROUP}"
+    if out_fmt == "parquet":
+        written = con.execute(f"COPY ({final}) TO '{_quote(str(target))}' (FORMAT parquet)"
+                              ).fetchone()
+    else:
+        done = tmp / "rows.parquet"
+        con.execute(f"COPY ({final}) TO '{_quote(str(done))}' ({parquet})")
+        # CSV lines end in CRLF, as the csv module writes them for the Python engine: the
+        # same file whichever engine wrote it
+        options = {"csv": "FORMAT csv, HEADER true, NEW_LINE '\\r\\n'",
+                   "jsonl": "FORMAT json"}[out_fmt]
+        written = con.execute(f"COPY (SELECT * FROM read_parquet('{_quote(str(done))}')) TO "
+                              f"'{_quote(str(target))}' ({options})").fetchone()
     summary.rows = int(written[0]) if written else 0
     summary.first_errors = [Problem(path, -minus, None, f"row {-minus}", text)
                             for minus, text in sorted(first, reverse=True)]
