@@ -108,6 +108,11 @@ class Source:
     ordered: bool = True
 
 
+# The columns of an input's reading that the layers after it read (its cell, value, cut,
+# unit, kind of error, error text, yes/no word, symptom list): all a Lookup carries
+LOOKED_UP = frozenset({"t", "v", "d", "u", "ek", "err", "w", "sy"})
+
+
 @dataclass(frozen=True)
 class CellGroup:
     """Some inputs' cell columns, read once per distinct cell (engine/scale.py): ``variable``
@@ -228,6 +233,28 @@ class CellReading:
 
     # -- layer 2: parts → checks, exact value --------------------------------------------------
 
+    def mantissa(self, inp: InputDef) -> exp.Expr:
+        """units.decimal_text: thousands separators dropped, a decimal comma made a point, any
+        other comma refused (NULL here; error_kind names it). The regexes run only on the
+        rare cell with a comma. A column of its own (``__mr``), and the digits made ASCII
+        another (``__dg``): the steps after read each several times, and each copy of these
+        in the query is regexes DuckDB compiles and a long TRANSLATE."""
+        sql, mt, dig = self.sql, c(f"{inp.id}__mt"), _dig()
+        comma = exp.GT(this=exp.StrPosition(this=mt, substr=s(",")), expression=n(0))
+        thousands = sql.like(mt, f"^[1-9][{dig}]{{0,2}}(,[{dig}]{{3}})+(\\.[{dig}]*)?$")
+        decimal_comma = sql.like(mt, f"^[{dig}]+,[{dig}]+$")
+        mant = case((exp.Not(this=comma), mt),
+                    (thousands, exp.Replace(this=mt, expression=s(","), replacement=s(""))),
+                    (decimal_comma, exp.Replace(this=mt, expression=s(","), replacement=s("."))))
+        return self.fast(inp.id, exp.Null(), mant).as_(f"{inp.id}__mr", copy=False)
+
+    def ascii_digits(self, inp: InputDef) -> exp.Expr:
+        """The mantissa with other scripts' digits as 0-9."""
+        sql, mant = self.sql, c(f"{inp.id}__mr")
+        plain = exp.EQ(this=sql.octets(mant), expression=exp.Length(this=mant))
+        digits = case((plain, mant), default=sql.translate(mant, *_foreign()))
+        return self.fast(inp.id, exp.Null(), digits).as_(f"{inp.id}__dg", copy=False)
+
     def number(self, inp: InputDef) -> list[exp.Expr]:
         """Digits and exponent from the parts by string functions (no regex: a million rows
         pay for every regex call)."""
@@ -235,24 +262,14 @@ class CellReading:
         def col(part: str) -> exp.Expr:
             return c(f"{x}__{part}")
 
-
         def ascii_(e: exp.Expr) -> exp.Expr:  # other scripts' digits, as 0-9
             plain = exp.EQ(this=sql.octets(e), expression=exp.Length(this=e))
             return case((plain, e), default=sql.translate(e, *_foreign()))
 
-        # units.decimal_text: thousands separators dropped, a decimal comma made a point, any
-        # other comma refused (NULL here; error_kind names it). The regexes run only on the
-        # rare cell with a comma.
-        mt, dig = col("mt"), _dig()
-        comma = exp.GT(this=exp.StrPosition(this=mt, substr=s(",")), expression=n(0))
-        thousands = sql.like(mt, f"^[1-9][{dig}]{{0,2}}(,[{dig}]{{3}})+(\\.[{dig}]*)?$")
-        decimal_comma = sql.like(mt, f"^[{dig}]+,[{dig}]+$")
-        mant = case((exp.Not(this=comma), mt),
-                    (thousands, exp.Replace(this=mt, expression=s(","), replacement=s(""))),
-                    (decimal_comma, exp.Replace(this=mt, expression=s(","), replacement=s("."))))
+        mant = col("mr")
         points = exp.Sub(this=exp.Length(this=mant), expression=exp.Length(
             this=exp.Replace(this=mant, expression=s("."), replacement=s(""))))
-        digits = ascii_(mant)
+        digits = col("dg")
         whole = fn("SPLIT_PART", digits, s("."), n(1))
         frac = fn("SPLIT_PART", digits, s("."), n(2))
         coef = exp.Trim(this=exp.DPipe(this=whole, expression=frac, safe=True), expression=s("0"),
