@@ -36,11 +36,12 @@ if TYPE_CHECKING:
     from neutropenia_kb.kb.model import KnowledgeBase
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-# Measured on this 2-core machine (benchmarks/scale.py, lab feed): DuckDB's start-up (about
-# 2 s of CPU here: sqlglot, the query, DuckDB's planner) is paid back above some 20,000
-# rows; below, the Python engine answers first. Side by side, DuckDB took as much CPU as the
-# Python engine at 20,000 rows (0.7 MiB) and less from 50,000; 2 MiB is about 60,000 rows.
-DUCKDB_FROM_BYTES = 2 * 1024 * 1024
+# Measured on this 2-core machine (lab feed, CSV to CSV, best of 3, in fresh processes):
+# DuckDB's start-up (about 1.4 s: its import, sqlglot, the cell lookups, planning) is paid
+# back from some 40,000 rows. CPU s, Python engine against DuckDB: 10,000 rows 0.59 / 1.55,
+# 20,000 1.01 / 1.67, 40,000 (1.3 MiB) 1.95 / 1.87, 80,000 3.61 / 2.30. 1.5 MiB is about
+# 45,000 rows.
+DUCKDB_FROM_BYTES = 3 * 512 * 1024
 MEMORY_LIMIT = "1GB"
 # rows per row group of the temporary files: each thread reads one at a time, and DuckDB
 # holds a few finished ones in memory to write them in order (100,000: 695 MiB peak at
