@@ -228,22 +228,23 @@ def run_duckdb(kb: "KnowledgeBase", path: Path, target: Path, memory_limit: str 
 def _numbered(kb: "KnowledgeBase", con: Any, path: Path, target: Path, in_fmt: str,
               out_fmt: str) -> Summary:
     """The view ``src`` over ``path`` (``line`` and the cells as text), then the query."""
-    # The line of a CSV row is counted by ROW_NUMBER() OVER (), a streaming window that DuckDB
-    # runs on one thread, and with it the whole query: so the lines and cells are first
-    # written, on one thread but cheaply (~1.5 µs a row), to a temporary Parquet file, whose
-    # row groups the query then reads on every thread. The file goes next to the target (the
-    # system's temp may be in memory) and is removed; both steps stream.
+    # Counting a CSV row's line by ROW_NUMBER() OVER () (a streaming window) puts the whole
+    # query on one thread. So the cells are first written, in order (~1.4 µs a row), to a
+    # temporary Parquet file, whose row numbers are the lines and whose row groups the query
+    # reads on every thread. The file goes next to the target (the system's temp may be in
+    # memory) and is removed; both steps stream.
     with tempfile.TemporaryDirectory(prefix=".nkb-", dir=target.parent) as tmp:
         if in_fmt == "csv":
             names = _csv_header(path, kb)
             types = ", ".join(f"'{n}': 'VARCHAR'" for n in names)
             numbered = Path(tmp) / "lines.parquet"
-            con.execute(f"COPY (SELECT (ROW_NUMBER() OVER () + 1) AS line, * FROM read_csv("
-                        f"'{_quote(str(path))}', header = true, columns = {{{types}}}, "
-                        "quote = '\"', escape = '\"', delim = ',', auto_detect = false, "
-                        f"strict_mode = true)) TO '{_quote(str(numbered))}' "
+            con.execute(f"COPY (SELECT * FROM read_csv('{_quote(str(path))}', header = true, "
+                        f"columns = {{{types}}}, quote = '\"', escape = '\"', delim = ',', "
+                        f"auto_detect = false, strict_mode = true)) TO '{_quote(str(numbered))}' "
                         f"(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {ROW_GROUP})")
-            con.execute(f"CREATE VIEW src AS SELECT * FROM read_parquet('{_quote(str(numbered))}')")
+            # the file's rows in order (a batch copy): row n of it is line n + 2 of the CSV
+            con.execute("CREATE VIEW src AS SELECT file_row_number + 2 AS line, * FROM "
+                        f"read_parquet('{_quote(str(numbered))}', file_row_number = true)")
         else:
             con.execute(f"CREATE VIEW raw AS SELECT * FROM read_parquet('{_quote(str(path))}')")
             names = [r[0] for r in con.execute("DESCRIBE raw").fetchall()]
