@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import heapq
 import json
+import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -308,17 +309,45 @@ def _evaluate(kb: "KnowledgeBase", con: Any, names: list[str], path: Path, targe
                               ).fetchone()
     else:
         done = tmp / "rows.parquet"
-        con.execute(f"COPY ({final}) TO '{_quote(str(done))}' ({parquet})")
-        # CSV lines end in CRLF, as the csv module writes them for the Python engine: the
-        # same file whichever engine wrote it
-        options = {"csv": "FORMAT csv, HEADER true, NEW_LINE '\\r\\n'",
-                   "jsonl": "FORMAT json"}[out_fmt]
-        written = con.execute(f"COPY (SELECT * FROM read_parquet('{_quote(str(done))}')) TO "
-                              f"'{_quote(str(target))}' ({options})").fetchone()
+        written = con.execute(f"COPY ({final}) TO '{_quote(str(done))}' ({parquet})").fetchone()
+        _copy_out(con, done, target, out_fmt, int(written[0]) if written else 0, tmp)
     summary.rows = int(written[0]) if written else 0
     summary.first_errors = [Problem(path, -minus, None, f"row {-minus}", text)
                             for minus, text in sorted(first, reverse=True)]
     return summary
+
+
+def _copy_out(con: Any, done: Path, target: Path, out_fmt: str, rows: int, tmp: Path) -> None:
+    """The rows of ``done`` (Parquet, in order) into ``target`` as CSV or JSON Lines, in order.
+    A plain copy keeps the order on one thread only, so each thread copies its own stretch of
+    rows to a part file, and the parts are joined in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+    count = max(1, min(threads, rows // ROW_GROUP))
+    step = -(-rows // count)
+    parts = [tmp / f"part{i}" for i in range(count)]
+
+    def part(i: int) -> None:
+        # CSV lines end in CRLF, as the csv module writes them for the Python engine: the
+        # same file whichever engine wrote it; the header once, in the first part
+        options = {"csv": f"FORMAT csv, HEADER {str(i == 0).lower()}, NEW_LINE '\\r\\n'",
+                   "jsonl": "FORMAT json"}[out_fmt]
+        cursor = con.cursor()
+        try:
+            cursor.execute(f"COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet("
+                           f"'{_quote(str(done))}', file_row_number = true) WHERE "
+                           f"file_row_number >= {i * step} AND file_row_number < "
+                           f"{(i + 1) * step}) TO '{_quote(str(parts[i]))}' ({options})")
+        finally:
+            cursor.close()
+
+    with ThreadPoolExecutor(count) as pool:
+        list(pool.map(part, range(count)))  # list(): a part's error is raised here
+    with target.open("wb") as out:
+        for path in parts:  # the temporary directory removes them
+            with path.open("rb") as stream:
+                shutil.copyfileobj(stream, out, 1 << 20)
 
 
 def _quote(text: str) -> str:
@@ -341,9 +370,6 @@ def run_spark(kb: "KnowledgeBase", path: Path, target: Path, spark: Any = None,
               master: str = "local[*]") -> int:
     """As run_duckdb, on Spark: the Spark SQL dialect of the same query; the few rows that the
     SQL cannot answer exactly are answered by the Python engine on the driver."""
-    import shutil
-    import tempfile
-
     from pyspark.sql import functions as F
     from sqlglot import exp
 
