@@ -29,8 +29,9 @@ from neutropenia_kb.engine.batch import (
     result_fields,
 )
 from neutropenia_kb.engine.evaluate import evaluator_for
-from neutropenia_kb.engine.sql_backend import cell_table, compile_sql
-from neutropenia_kb.engine.sql_cells import CellGroup, Lookup, Source, Wording
+from neutropenia_kb.engine.sql_backend import compile_sql
+from neutropenia_kb.engine.sql_cells import Lookup, Source, Wording
+from neutropenia_kb.engine.sql_lookup import cell_lookup, copy_out, quote
 from neutropenia_kb.engine.sql_settle import settle_function
 
 if TYPE_CHECKING:
@@ -48,11 +49,6 @@ MEMORY_LIMIT = "1GB"
 # holds a few finished ones in memory to write them in order (100,000: 695 MiB peak at
 # 1,000,000 rows; 20,480: 510 MiB, as fast)
 ROW_GROUP = 20_480
-# An input with more distinct cells than this is read on every row (cell_lookup): DuckDB
-# copies the list of a looked-up input for every chunk of 2,048 rows, which costs about
-# 0.17 µs a row for 1,000 cells, 0.6 µs for 4,000, 1.8 µs for 16,000 (8 fields, measured),
-# while reading a number cell on its row costs about 2 µs.
-MAX_CELLS = 4096
 
 
 def file_format(path: Path) -> str:
@@ -156,49 +152,6 @@ def duckdb_query(kb: "KnowledgeBase", relation: str, columns: Sequence[str],
     return select.sql(dialect="duckdb", copy=False)
 
 
-def cell_lookup(kb: "KnowledgeBase", con: Any, relation: str,
-                inputs: Sequence[str]) -> Lookup:
-    """The inputs whose cells are read once per distinct cell (sql_cells.Lookup), into DuckDB
-    variables on ``con``: those not given, and those given with at most MAX_CELLS distinct
-    cells. DuckDB copies such a list for every chunk of 2,048 rows it reads, so an input
-    with more is read on every row; that also bounds the memory whatever the file."""
-    from sqlglot import exp
-
-    evaluator = evaluator_for(kb)
-    program, wording = evaluator.program, Wording.of(evaluator.parser)
-    counts = con.execute("SELECT " + ", ".join(
-        [f'approx_count_distinct("{x}")' for x in inputs] + ["0"]) + f" FROM {relation}"
-    ).fetchone()
-    # one group per input looked up, its cells numbered by a DuckDB ENUM of them (the missing
-    # cell last); one group of a single row for all the inputs the file does not give
-    tables: list[tuple[str, str, tuple[str, ...], set[str]]] = []
-    for i, (x, guess) in enumerate(zip(inputs, counts)):
-        if guess > MAX_CELLS:
-            continue
-        kind = f"nkb_e{i}"
-        con.execute(f'CREATE TYPE {kind} AS ENUM (SELECT DISTINCT "{x}" FROM {relation} '
-                    f'WHERE "{x}" IS NOT NULL)')
-        count = con.execute(f"SELECT len(enum_range(NULL::{kind}))").fetchone()[0]
-        code = f"CAST(enum_code(CAST({{}} AS {kind})) AS INTEGER) + 1"
-        table = (f'(SELECT v AS "{x}", {code.format("v")} AS nkb__code FROM (SELECT unnest('
-                 f"enum_range(NULL::{kind})) AS v) UNION ALL SELECT NULL, {count + 1})")
-        index = f"COALESCE({code.format(chr(34) + x + chr(34))}, {count + 1})" if count else "1"
-        tables.append((table, index, (x,), {x}))
-    absent = {i.id for i in program.inputs} - set(inputs)
-    if absent:
-        tables.append(("(SELECT 1 AS nkb__code)", "1", (), absent))
-    groups = []
-    for i, (table, index, given, only) in enumerate(tables):
-        source = Source(exp.maybe_parse(table, dialect="duckdb"), given, "nkb__code")
-        select, names = cell_table(program, wording, source, only, hint="nkb_hint")
-        fields = ", ".join(f'"{name}" := "{name}"' for name in names)
-        con.execute(f"SET VARIABLE nkb_cells{i} = (SELECT list(struct_pack({fields}) ORDER BY "
-                    f"nkb__code) FROM ({select.sql(dialect='duckdb', copy=False)}) q)")
-        groups.append(CellGroup(f"nkb_cells{i}", exp.maybe_parse(index, dialect="duckdb"),
-                                names, frozenset(only)))
-    return Lookup(tuple(groups))
-
-
 def _python_row(kb: "KnowledgeBase", names: Sequence[str], cells: Sequence[Any]) -> str:
     """The Python engine's result fields for one row, as the CSV cells batch.py writes."""
     from neutropenia_kb.core.problems import InputError, show_value
@@ -239,15 +192,15 @@ def _numbered(kb: "KnowledgeBase", con: Any, path: Path, target: Path, in_fmt: s
             names = _csv_header(path, kb)
             types = ", ".join(f"'{n}': 'VARCHAR'" for n in names)
             numbered = Path(tmp) / "lines.parquet"
-            con.execute(f"COPY (SELECT * FROM read_csv('{_quote(str(path))}', header = true, "
+            con.execute(f"COPY (SELECT * FROM read_csv('{quote(str(path))}', header = true, "
                         f"columns = {{{types}}}, quote = '\"', escape = '\"', delim = ',', "
-                        f"auto_detect = false, strict_mode = true)) TO '{_quote(str(numbered))}' "
+                        f"auto_detect = false, strict_mode = true)) TO '{quote(str(numbered))}' "
                         f"(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {ROW_GROUP})")
             # the file's rows in order (a batch copy): row n of it is line n + 2 of the CSV
             con.execute("CREATE VIEW src AS SELECT file_row_number + 2 AS line, * FROM "
-                        f"read_parquet('{_quote(str(numbered))}', file_row_number = true)")
+                        f"read_parquet('{quote(str(numbered))}', file_row_number = true)")
         else:
-            con.execute(f"CREATE VIEW raw AS SELECT * FROM read_parquet('{_quote(str(path))}')")
+            con.execute(f"CREATE VIEW raw AS SELECT * FROM read_parquet('{quote(str(path))}')")
             names = [r[0] for r in con.execute("DESCRIBE raw").fetchall()]
             problems = check_header(names, accepted_columns(evaluator_for(kb)), path, 1)
             if problems:
@@ -257,7 +210,7 @@ def _numbered(kb: "KnowledgeBase", con: Any, path: Path, target: Path, in_fmt: s
             # file_row_number counts from 0 and, unlike ROW_NUMBER() OVER (), lets every
             # thread read
             con.execute(f"CREATE VIEW src AS SELECT file_row_number + 1 AS line, {cast} FROM "
-                        f"read_parquet('{_quote(str(path))}', file_row_number = true)")
+                        f"read_parquet('{quote(str(path))}', file_row_number = true)")
         return _evaluate(kb, con, names, path, target, out_fmt, Path(tmp))
 
 
@@ -305,53 +258,16 @@ def _evaluate(kb: "KnowledgeBase", con: Any, names: list[str], path: Path, targe
     # file first, then copied as they are, in order, by one thread (~1.5 µs a row).
     parquet = f"FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {ROW_GROUP}"
     if out_fmt == "parquet":
-        written = con.execute(f"COPY ({final}) TO '{_quote(str(target))}' (FORMAT parquet)"
+        written = con.execute(f"COPY ({final}) TO '{quote(str(target))}' (FORMAT parquet)"
                               ).fetchone()
     else:
         done = tmp / "rows.parquet"
-        written = con.execute(f"COPY ({final}) TO '{_quote(str(done))}' ({parquet})").fetchone()
-        _copy_out(con, done, target, out_fmt, int(written[0]) if written else 0, tmp)
+        written = con.execute(f"COPY ({final}) TO '{quote(str(done))}' ({parquet})").fetchone()
+        copy_out(con, done, target, out_fmt, int(written[0]) if written else 0, tmp, ROW_GROUP)
     summary.rows = int(written[0]) if written else 0
     summary.first_errors = [Problem(path, -minus, None, f"row {-minus}", text)
                             for minus, text in sorted(first, reverse=True)]
     return summary
-
-
-def _copy_out(con: Any, done: Path, target: Path, out_fmt: str, rows: int, tmp: Path) -> None:
-    """The rows of ``done`` (Parquet, in order) into ``target`` as CSV or JSON Lines, in order.
-    A plain copy keeps the order on one thread only, so each thread copies its own stretch of
-    rows to a part file, and the parts are joined in order."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
-    count = max(1, min(threads, rows // ROW_GROUP))
-    step = -(-rows // count)
-    parts = [tmp / f"part{i}" for i in range(count)]
-
-    def part(i: int) -> None:
-        # CSV lines end in CRLF, as the csv module writes them for the Python engine: the
-        # same file whichever engine wrote it; the header once, in the first part
-        options = {"csv": f"FORMAT csv, HEADER {str(i == 0).lower()}, NEW_LINE '\\r\\n'",
-                   "jsonl": "FORMAT json"}[out_fmt]
-        cursor = con.cursor()
-        try:
-            cursor.execute(f"COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet("
-                           f"'{_quote(str(done))}', file_row_number = true) WHERE "
-                           f"file_row_number >= {i * step} AND file_row_number < "
-                           f"{(i + 1) * step}) TO '{_quote(str(parts[i]))}' ({options})")
-        finally:
-            cursor.close()
-
-    with ThreadPoolExecutor(count) as pool:
-        list(pool.map(part, range(count)))  # list(): a part's error is raised here
-    with target.open("wb") as out:
-        for path in parts:  # the temporary directory removes them
-            with path.open("rb") as stream:
-                shutil.copyfileobj(stream, out, 1 << 20)
-
-
-def _quote(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def spark_session(master: str = "local[*]") -> Any:
