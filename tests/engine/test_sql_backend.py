@@ -149,3 +149,48 @@ def test_duckdb_and_python_write_the_same_file_and_report(kb: Any, tmp_path: Pat
     assert len(lines) == 21 and lines[-1].startswith("nkb: ") and " of 3000 rows had bad" in lines[-1]
     assert [int(line.split(":")[1]) for line in lines[:-1]] == sorted(
         int(line.split(":")[1]) for line in lines[:-1])
+
+
+def test_duckdb_keeps_the_rows_order_on_every_thread(kb: Any, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The query runs on every thread, each reading row groups of the line-numbered file; the
+    output still has the input's rows in order, CSV (byte for byte as the Python engine writes
+    it) and Parquet alike. Small row groups so that the two threads interleave many."""
+    from tests.engine.sql_rows import lab_feed, write_csv
+
+    from neutropenia_kb.engine import scale
+
+    monkeypatch.setattr(scale, "ROW_GROUP", 2048)
+    src = tmp_path / "in.csv"
+    write_csv(src, lab_feed(11, 40_000, evaluator_for(kb).program.symptoms))
+    python = tmp_path / "python.csv"
+    assert main(["evaluate", str(src), "-o", str(python), "--engine", "python",
+                 "--rules", str(ROOT / "rules")]) == 2
+    duck, parquet = tmp_path / "duck.csv", tmp_path / "duck.parquet"
+    scale.run_duckdb(kb, src, duck, threads=2)
+    assert duck.read_bytes() == python.read_bytes()
+    scale.run_duckdb(kb, src, parquet, threads=2)
+    con = duckdb.connect()
+    lines = con.execute(f"SELECT line FROM read_parquet('{parquet}')").fetchall()
+    assert [line for (line,) in lines] == list(range(2, 40_002))
+    # Parquet in: each row's line is its row number in the file, from 1
+    cells, again = tmp_path / "in.parquet", tmp_path / "again.parquet"
+    con.execute(f"COPY (SELECT * FROM read_csv('{src}', all_varchar = true)) TO '{cells}'")
+    scale.run_duckdb(kb, cells, again, threads=2)
+    got = con.execute(f"SELECT line, id FROM read_parquet('{again}')").fetchall()
+    assert [(line, int(i)) for line, i in got] == [(i + 1, i) for i in range(40_000)]
+
+
+def test_duckdb_plan_keeps_the_order(kb: Any, tmp_path: Path) -> None:
+    """DuckDB keeps the rows' order through scans and projections, not through joins (its
+    optimizer makes an IN list of constants a join unless told not to): the plan of the query
+    run_duckdb runs has scans and projections only."""
+    from neutropenia_kb.engine import scale
+
+    con = scale.connect(kb)
+    names = [i.id for i in evaluator_for(kb).program.inputs]
+    con.execute("CREATE TABLE src (line BIGINT, " + ", ".join(f"{n} VARCHAR" for n in names)
+                + ")")
+    plan = con.execute("EXPLAIN " + scale.duckdb_query(kb, "src", names, [])).fetchall()[0][1]
+    operators = set(re.findall(r"─ ([A-Z][A-Za-z_ ]*[a-z]) ─", plan))
+    assert operators == {"Projection", "Seq Scan"}, plan

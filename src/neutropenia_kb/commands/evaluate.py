@@ -47,7 +47,7 @@ def register(subparsers: Any) -> None:
                         help="how a batch is run: python (row by row, the reference engine), "
                         "duckdb (the rules as SQL, embedded; also reads and writes .parquet) or "
                         "spark (the same SQL on Spark, see --master). The default, auto, runs a "
-                        "CSV-to-CSV batch of 2 MiB (about 60,000 rows) or more on duckdb, where "
+                        "CSV-to-CSV batch of 1.5 MiB (about 45,000 rows) or more on duckdb, where "
                         "it is several times faster, when DuckDB reads the file row for row as "
                         "the python engine does (UTF-8, no blank line or cell over two lines, no "
                         "units in the header, no --unit), and everything else on python. duckdb "

@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import heapq
 import json
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -28,19 +30,25 @@ from neutropenia_kb.engine.batch import (
 )
 from neutropenia_kb.engine.evaluate import evaluator_for
 from neutropenia_kb.engine.sql_backend import compile_sql
-from neutropenia_kb.engine.sql_cells import Source, Wording
+from neutropenia_kb.engine.sql_cells import Lookup, Source, Wording
+from neutropenia_kb.engine.sql_lookup import cell_lookup, copy_out, quote
 from neutropenia_kb.engine.sql_settle import settle_function
 
 if TYPE_CHECKING:
     from neutropenia_kb.kb.model import KnowledgeBase
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-# Measured on this 2-core machine (benchmarks/scale.py, lab feed): DuckDB's start-up (about
-# 2 s of CPU here: sqlglot, the query, DuckDB's planner) is paid back above some 20,000
-# rows; below, the Python engine answers first. Side by side, DuckDB took as much CPU as the
-# Python engine at 20,000 rows (0.7 MiB) and less from 50,000; 2 MiB is about 60,000 rows.
-DUCKDB_FROM_BYTES = 2 * 1024 * 1024
+# Measured on this 2-core machine (lab feed, CSV to CSV, best of 3, in fresh processes):
+# DuckDB's start-up (about 1.4 s: its import, sqlglot, the cell lookups, planning) is paid
+# back from some 40,000 rows. CPU s, Python engine against DuckDB: 10,000 rows 0.59 / 1.55,
+# 20,000 1.01 / 1.67, 40,000 (1.3 MiB) 1.95 / 1.87, 80,000 3.61 / 2.30. 1.5 MiB is about
+# 45,000 rows.
+DUCKDB_FROM_BYTES = 3 * 512 * 1024
 MEMORY_LIMIT = "1GB"
+# rows per row group of the temporary files: each thread reads one at a time, and DuckDB
+# holds a few finished ones in memory to write them in order (100,000: 695 MiB peak at
+# 1,000,000 rows; 20,480: 510 MiB, as fast)
+ROW_GROUP = 20_480
 
 
 def file_format(path: Path) -> str:
@@ -110,6 +118,11 @@ def connect(kb: "KnowledgeBase", memory_limit: str = MEMORY_LIMIT, threads: int 
                                  "preserve_insertion_order": True})
     if threads:
         con.execute(f"SET threads = {int(threads)}")
+    # The query runs on every thread, and DuckDB keeps the rows' order through scans and
+    # projections, not joins: its optimizer turns an IN list of 6 or more constants (the
+    # yes/no words) into a join, which put whole blocks of rows out of place. Kept as IN, the
+    # plan is scans and projections only (tests/engine/test_sql_backend.py checks it).
+    con.execute("SET disabled_optimizers = 'in_clause'")
     symptoms = sorted(evaluator_for(kb).parser.symptoms)
 
     # pure (one knowledge base's symptom ids), and the same few misspellings recur in a feed;
@@ -125,7 +138,7 @@ def connect(kb: "KnowledgeBase", memory_limit: str = MEMORY_LIMIT, threads: int 
 
 
 def duckdb_query(kb: "KnowledgeBase", relation: str, columns: Sequence[str],
-                 passthrough: Sequence[str]) -> str:
+                 passthrough: Sequence[str], lookup: Lookup | None = None) -> str:
     """The SQL text for DuckDB over ``relation`` (with a ``line`` column)."""
     from sqlglot import exp
 
@@ -135,7 +148,7 @@ def duckdb_query(kb: "KnowledgeBase", relation: str, columns: Sequence[str],
     source = Source(exp.to_table(relation), tuple(inputs), "line", tuple(passthrough),
                     ordered=False)
     select = compile_sql(program, Wording.of(evaluator.parser), source, "duckdb", hint="nkb_hint",
-                         settle="nkb_settle")
+                         settle="nkb_settle", lookup=lookup)
     return select.sql(dialect="duckdb", copy=False)
 
 
@@ -157,28 +170,56 @@ def run_duckdb(kb: "KnowledgeBase", path: Path, target: Path, memory_limit: str 
     returns what batch.run returns: the rows, the rows with an error and the first of them by
     line, so `nkb evaluate` reports a file the same way whichever engine read it."""
     in_fmt, out_fmt = file_format(path), file_format(target)
-    con = connect(kb, memory_limit, threads)
-    if in_fmt == "csv":
-        names = _csv_header(path, kb)
-        types = ", ".join(f"'{n}': 'VARCHAR'" for n in names)
-        con.execute(f"CREATE VIEW raw AS SELECT * FROM read_csv('{_quote(str(path))}', "
-                    f"header = true, columns = {{{types}}}, quote = '\"', escape = '\"', "
-                    "delim = ',', auto_detect = false, strict_mode = true)")
-        con.execute("CREATE VIEW src AS SELECT (ROW_NUMBER() OVER () + 1) AS line, * FROM raw")
-    elif in_fmt == "parquet":
-        con.execute(f"CREATE VIEW raw AS SELECT * FROM read_parquet('{_quote(str(path))}')")
-        names = [r[0] for r in con.execute("DESCRIBE raw").fetchall()]
-        problems = check_header(names, accepted_columns(evaluator_for(kb)), path, 1)
-        if problems:
-            raise UsageError(f"{path}: the columns cannot be used; nothing was evaluated:\n"
-                             + render_all(problems))
-        cast = ", ".join(f'CAST("{n}" AS VARCHAR) AS "{n}"' for n in names)
-        con.execute(f"CREATE VIEW src AS SELECT ROW_NUMBER() OVER () AS line, {cast} FROM raw")
-    else:
+    if in_fmt not in ("csv", "parquet"):
         raise UsageError("JSON Lines go through --engine python")
+    con = connect(kb, memory_limit, threads)
+    try:
+        return _numbered(kb, con, path, target, in_fmt, out_fmt)
+    finally:
+        con.close()
+
+
+def _numbered(kb: "KnowledgeBase", con: Any, path: Path, target: Path, in_fmt: str,
+              out_fmt: str) -> Summary:
+    """The view ``src`` over ``path`` (``line`` and the cells as text), then the query."""
+    # Counting a CSV row's line by ROW_NUMBER() OVER () (a streaming window) puts the whole
+    # query on one thread. So the cells are first written, in order (~1.4 µs a row), to a
+    # temporary Parquet file, whose row numbers are the lines and whose row groups the query
+    # reads on every thread. The file goes next to the target (the system's temp may be in
+    # memory) and is removed; both steps stream.
+    with tempfile.TemporaryDirectory(prefix=".nkb-", dir=target.parent) as tmp:
+        if in_fmt == "csv":
+            names = _csv_header(path, kb)
+            types = ", ".join(f"'{n}': 'VARCHAR'" for n in names)
+            numbered = Path(tmp) / "lines.parquet"
+            con.execute(f"COPY (SELECT * FROM read_csv('{quote(str(path))}', header = true, "
+                        f"columns = {{{types}}}, quote = '\"', escape = '\"', delim = ',', "
+                        f"auto_detect = false, strict_mode = true)) TO '{quote(str(numbered))}' "
+                        f"(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {ROW_GROUP})")
+            # the file's rows in order (a batch copy): row n of it is line n + 2 of the CSV
+            con.execute("CREATE VIEW src AS SELECT file_row_number + 2 AS line, * FROM "
+                        f"read_parquet('{quote(str(numbered))}', file_row_number = true)")
+        else:
+            con.execute(f"CREATE VIEW raw AS SELECT * FROM read_parquet('{quote(str(path))}')")
+            names = [r[0] for r in con.execute("DESCRIBE raw").fetchall()]
+            problems = check_header(names, accepted_columns(evaluator_for(kb)), path, 1)
+            if problems:
+                raise UsageError(f"{path}: the columns cannot be used; nothing was evaluated:\n"
+                                 + render_all(problems))
+            cast = ", ".join(f'CAST("{n}" AS VARCHAR) AS "{n}"' for n in names)
+            # file_row_number counts from 0 and, unlike ROW_NUMBER() OVER (), lets every
+            # thread read
+            con.execute(f"CREATE VIEW src AS SELECT file_row_number + 1 AS line, {cast} FROM "
+                        f"read_parquet('{quote(str(path))}', file_row_number = true)")
+        return _evaluate(kb, con, names, path, target, out_fmt, Path(tmp))
+
+
+def _evaluate(kb: "KnowledgeBase", con: Any, names: list[str], path: Path, target: Path,
+              out_fmt: str, tmp: Path) -> Summary:
+    """run_duckdb's query over the view ``src`` (``line`` and the cells as text) into target."""
     passthrough = [n for n in names if n not in evaluator_for(kb).parser.specs]
-    query = duckdb_query(kb, "src", names, passthrough)
     inputs = [n for n in names if n in evaluator_for(kb).parser.specs]
+    query = duckdb_query(kb, "src", names, passthrough, cell_lookup(kb, con, "src", inputs))
     arg_names = list(names)  # the whole row: Python's message for an empty row quotes it
     con.create_function("nkb_python", lambda cells: _python_row(kb, arg_names, cells),
                         ["VARCHAR[]"], "VARCHAR", null_handling="special", side_effects=False)
@@ -211,20 +252,22 @@ def run_duckdb(kb: "KnowledgeBase", path: Path, target: Path, memory_limit: str 
     shown = ", ".join(f'"{c}"' for c in RESULT_COLUMNS if c != "error")
     final = (f"SELECT {keep}, {shown}, {counted} FROM (SELECT {keep}, {fixed} FROM (SELECT *, "
              f"CASE WHEN NOT exact_in_sql THEN nkb_python({args}) END AS py FROM ({query}) q) r) e")
-    # CSV lines end in CRLF, as the csv module writes them for the Python engine: the same
-    # file whichever engine wrote it
-    options = {"csv": "FORMAT csv, HEADER true, NEW_LINE '\\r\\n'", "parquet": "FORMAT parquet",
-               "jsonl": "FORMAT json"}[out_fmt]
-    written = con.execute(f"COPY ({final}) TO '{_quote(str(target))}' ({options})").fetchone()
-    con.close()
+    # DuckDB writes Parquet on every thread in the rows' order (its batch copy), but CSV and
+    # JSON only in a plain copy, which does not keep the order of a parallel query (seen:
+    # whole blocks of 2,048 rows out of place). So those are written to a temporary Parquet
+    # file first, then copied as they are, in order, by one thread (~1.5 µs a row).
+    parquet = f"FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {ROW_GROUP}"
+    if out_fmt == "parquet":
+        written = con.execute(f"COPY ({final}) TO '{quote(str(target))}' (FORMAT parquet)"
+                              ).fetchone()
+    else:
+        done = tmp / "rows.parquet"
+        written = con.execute(f"COPY ({final}) TO '{quote(str(done))}' ({parquet})").fetchone()
+        copy_out(con, done, target, out_fmt, int(written[0]) if written else 0, tmp, ROW_GROUP)
     summary.rows = int(written[0]) if written else 0
     summary.first_errors = [Problem(path, -minus, None, f"row {-minus}", text)
                             for minus, text in sorted(first, reverse=True)]
     return summary
-
-
-def _quote(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def spark_session(master: str = "local[*]") -> Any:
@@ -308,9 +351,6 @@ def run_spark(kb: "KnowledgeBase", path: Path, target: Path, spark: Any = None,
 
 def _write_spark(out: Any, target: Path, out_fmt: str) -> None:
     """One file: Spark writes a folder of parts; the rows are in one part (coalesce(1))."""
-    import shutil
-    import tempfile
-
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         folder = Path(tmp) / "out"
         writer = out.write.mode("overwrite")

@@ -16,11 +16,8 @@ from fractions import Fraction
 from sqlglot import exp
 
 from neutropenia_kb.engine import sql_settle
-from neutropenia_kb.engine.program import (
-    Program,
-)
-from neutropenia_kb.engine.sql_cells import Source, Wording
-from neutropenia_kb.engine.sql_conditions import Conditions
+from neutropenia_kb.engine.program import Program
+from neutropenia_kb.engine.sql_cells import Lookup, Source, Wording
 from neutropenia_kb.engine.sql_expr import (  # noqa: F401 (DIALECTS, decimal, _ws, _dig: read by callers)
     _FALSE,
     _NOUN,
@@ -58,17 +55,29 @@ from neutropenia_kb.engine.sql_expr import (  # noqa: F401 (DIALECTS, decimal, _
     par,
     s,
 )
+from neutropenia_kb.engine.sql_tables import CellTables
 
 # ---- what patient.py says ----------------------------------------------------------------------
 
 
 def compile_sql(program: Program, wording: Wording, source: Source, dialect: str = "duckdb",
-                hint: str | None = None, settle: str | None = None) -> exp.Select:
+                hint: str | None = None, settle: str | None = None,
+                lookup: Lookup | None = None) -> exp.Select:
     """The SELECT giving, for every row of ``source`` in order: its order column, its input
     cells as given, then RESULT_COLUMNS as batch.py writes them (text; NULL for an empty cell).
     ``hint`` names a SQL function (text → text) giving "; did you mean …?" for a symptom id;
-    ``settle`` one giving settle_with from a region key (engine/sql_settle.py)."""
-    return _Query(program, wording, source, Sql(dialect), hint, settle).select()
+    ``settle`` one giving settle_with from a region key (engine/sql_settle.py); ``lookup``
+    (DuckDB) where each input's cell columns were read beforehand (cell_table)."""
+    return _Query(program, wording, source, Sql(dialect), hint, settle, lookup).select()
+
+
+def cell_table(program: Program, wording: Wording, source: Source, only: set[str],
+               hint: str | None = None) -> tuple[exp.Select, tuple[str, ...]]:
+    """For DuckDB: the cell columns of the inputs in ``only`` (and their error texts), for each
+    row of ``source`` (its ``order`` and ``passthrough`` columns first), and the names of those
+    columns."""
+    query = _Query(program, wording, source, Sql("duckdb"), hint)
+    return query.cell_table(only)
 
 
 def view_sql(program: Program, wording: Wording, dialect: str, table: str = "patients") -> str:
@@ -91,10 +100,13 @@ def view_sql(program: Program, wording: Wording, dialect: str, table: str = "pat
     return head + view.sql(dialect=dialect, pretty=True, copy=False) + ";\n"
 
 
-class _Query(Conditions):
+class _Query(CellTables):
     def __init__(self, program: Program, wording: Wording, source: Source, sql: Sql,
-                 hint: str | None, settle: str | None = None) -> None:
+                 hint: str | None, settle: str | None = None,
+                 lookup: Lookup | None = None) -> None:
         self.settle_fn = settle
+        self.lookup = lookup
+        self.cell_names: list[str] = []
         self.ctes: list[tuple[str, exp.Select]] = []  # each layer reads the one before it
         self.settle: list[exp.Expr] = []  # settle_with candidates, set by finish()
         self.p = program
@@ -111,24 +123,24 @@ class _Query(Conditions):
     def select(self) -> exp.Select:
         p, src = self.p, self.src
         keep = [c(src.order), *[c(k) for k in src.passthrough], *[c(k) for k in src.columns]]
-        numeric = [i for i in p.inputs if i.base_unit is not None or i.type == "number"]
-        cells, parts = self.parts()
-        l0 = _select(*keep, *cells).from_(src.table)
-        l1 = _select("*", *parts).from_(self.layer(l0, "l0"), copy=False)
-        l2 = _select("*", *[e for i in numeric for e in self.number(i)]).from_(self.layer(l1, "l1"), copy=False)
-        l3 = _select("*", *[e for i in numeric for e in self.checks(i)]).from_(self.layer(l2, "l2"), copy=False)
-        l4 = _select("*", *[e for i in numeric for e in self.value(i)]).from_(self.layer(l3, "l3"), copy=False)
-        l4 = _select("*", *[self.error_kind(i).as_(f"{i.id}__ek", copy=False) for i in numeric]).from_(self.layer(l4, "l4k"), copy=False)
-        errors: list[exp.Expr] = []
         order = list(src.columns) + [i.id for i in p.inputs if i.id not in src.columns]
-        for name in order:
-            inp = self.inputs[name]
-            if inp in numeric:
-                errors.append(self.error_text(inp))
-            elif inp.type == "boolean":
-                errors.append(self.bool_error(inp))
-            elif inp.type == "symptoms":
-                errors.append(self.symptom_error(inp))
+        errors: list[exp.Expr] = []
+        if self.lookup is None:
+            l4 = self.cell_layers(keep, src.table)
+            for name in order:
+                error = self.input_error(self.inputs[name])
+                if error is not None:
+                    errors.append(error)
+        else:  # some inputs' distinct cells were each read once, before (sql_lookup.cell_lookup)
+            l4 = self.lookup.columns(keep, src.table, self.layer)
+            rowwise = {i.id for i in p.inputs} - self.lookup.inputs
+            if rowwise:
+                l4 = self.cell_layers([exp.Star()], self.layer(l4, "looked"), rowwise)
+            for name in order:
+                error = self.input_error(self.inputs[name]) if name in rowwise else \
+                    c(f"{name}__err") if f"{name}__err" in self.lookup.names else None
+                if error is not None:
+                    errors.append(error)
         field_error = exp.Coalesce(this=errors[0], expressions=errors[1:]) if errors else exp.Null()
         l5 = _select("*", field_error.as_("err0", copy=False)).from_(self.layer(l4, "l4"), copy=False)
         sums = self.sum_error()

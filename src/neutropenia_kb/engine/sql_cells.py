@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from sqlglot import exp
 
@@ -108,6 +108,52 @@ class Source:
     ordered: bool = True
 
 
+# The columns of an input's reading that the layers after it read (its cell, value, cut,
+# unit, kind of error, error text, yes/no word, symptom list): all a Lookup carries
+LOOKED_UP = frozenset({"t", "v", "d", "u", "ek", "err", "w", "sy"})
+
+
+@dataclass(frozen=True)
+class CellGroup:
+    """Some inputs' cell columns, read once per distinct cell (engine/scale.py): ``variable``
+    names a DuckDB variable holding a list of structs, one per distinct cell, whose fields are
+    ``names``; ``index`` is the 1-based place of a row's cell in it."""
+
+    variable: str
+    index: exp.Expr
+    names: tuple[str, ...]
+    inputs: frozenset[str]  # whose cells these are
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Every input's cell columns looked up rather than worked out on each row: a cell's
+    reading depends on that cell alone, and a lab feed repeats its cells (17,257 distinct anc
+    cells in 200,000 rows). Plain lookups by list index: no join, so the rows keep their
+    order on every thread."""
+
+    groups: tuple[CellGroup, ...]
+
+    @property
+    def names(self) -> set[str]:
+        return {name for group in self.groups for name in group.names}
+
+    @property
+    def inputs(self) -> set[str]:
+        return {name for group in self.groups for name in group.inputs}
+
+    def columns(self, keep: Sequence[exp.Expr], table: exp.Expr,
+                layer: Callable[[exp.Select, str], exp.Expr]) -> exp.Select:
+        """``keep`` and every group's columns, for each row of ``table``."""
+        looked = [fn("LIST_EXTRACT", fn("GETVARIABLE", s(g.variable)), g.index)
+                  .as_(f"nkb__c{i}", copy=False) for i, g in enumerate(self.groups)]
+        l0 = _select(*keep, *looked).from_(table)
+        fields = [fn("STRUCT_EXTRACT", c(f"nkb__c{i}"), s(name)).as_(name, copy=False)
+                  for i, g in enumerate(self.groups) for name in g.names]
+        return _select(*[k.copy() for k in keep], *fields).from_(layer(l0, "cells"),
+                                                                 copy=False)
+
+
 class CellReading:
     """The state of one query (set by sql_backend._Query.__init__) and its cell layers."""
 
@@ -146,7 +192,7 @@ class CellReading:
                     exp.EQ(this=exp.Lower(this=self.sql.strip(cell)), expression=s(NO_SYMPTOMS)))
         return case((is_true(none), s("")), default=given)
 
-    def parts(self) -> tuple[list[exp.Expr], list[exp.Expr]]:
+    def parts(self, inputs: Sequence[InputDef]) -> tuple[list[exp.Expr], list[exp.Expr]]:
         """(cells, parts): each input's cell (``__t``) and, for numbers, the regex's groups —
         in DuckDB from one regex call per cell (a struct of the groups), elsewhere one call
         per group."""
@@ -154,7 +200,7 @@ class CellReading:
         cells: list[exp.Expr] = []
         parts: list[exp.Expr] = []
         names = ("sg", "mt", "ex", "rs")
-        for inp in self.p.inputs:
+        for inp in inputs:
             x = inp.id
             cells.append(self.text(x).as_(f"{x}__t", copy=False))
             if inp.base_unit is not None or inp.type == "number":
@@ -187,6 +233,28 @@ class CellReading:
 
     # -- layer 2: parts → checks, exact value --------------------------------------------------
 
+    def mantissa(self, inp: InputDef) -> exp.Expr:
+        """units.decimal_text: thousands separators dropped, a decimal comma made a point, any
+        other comma refused (NULL here; error_kind names it). The regexes run only on the
+        rare cell with a comma. A column of its own (``__mr``), and the digits made ASCII
+        another (``__dg``): the steps after read each several times, and each copy of these
+        in the query is regexes DuckDB compiles and a long TRANSLATE."""
+        sql, mt, dig = self.sql, c(f"{inp.id}__mt"), _dig()
+        comma = exp.GT(this=exp.StrPosition(this=mt, substr=s(",")), expression=n(0))
+        thousands = sql.like(mt, f"^[1-9][{dig}]{{0,2}}(,[{dig}]{{3}})+(\\.[{dig}]*)?$")
+        decimal_comma = sql.like(mt, f"^[{dig}]+,[{dig}]+$")
+        mant = case((exp.Not(this=comma), mt),
+                    (thousands, exp.Replace(this=mt, expression=s(","), replacement=s(""))),
+                    (decimal_comma, exp.Replace(this=mt, expression=s(","), replacement=s("."))))
+        return self.fast(inp.id, exp.Null(), mant).as_(f"{inp.id}__mr", copy=False)
+
+    def ascii_digits(self, inp: InputDef) -> exp.Expr:
+        """The mantissa with other scripts' digits as 0-9."""
+        sql, mant = self.sql, c(f"{inp.id}__mr")
+        plain = exp.EQ(this=sql.octets(mant), expression=exp.Length(this=mant))
+        digits = case((plain, mant), default=sql.translate(mant, *_foreign()))
+        return self.fast(inp.id, exp.Null(), digits).as_(f"{inp.id}__dg", copy=False)
+
     def number(self, inp: InputDef) -> list[exp.Expr]:
         """Digits and exponent from the parts by string functions (no regex: a million rows
         pay for every regex call)."""
@@ -194,24 +262,14 @@ class CellReading:
         def col(part: str) -> exp.Expr:
             return c(f"{x}__{part}")
 
-
         def ascii_(e: exp.Expr) -> exp.Expr:  # other scripts' digits, as 0-9
             plain = exp.EQ(this=sql.octets(e), expression=exp.Length(this=e))
             return case((plain, e), default=sql.translate(e, *_foreign()))
 
-        # units.decimal_text: thousands separators dropped, a decimal comma made a point, any
-        # other comma refused (NULL here; error_kind names it). The regexes run only on the
-        # rare cell with a comma.
-        mt, dig = col("mt"), _dig()
-        comma = exp.GT(this=exp.StrPosition(this=mt, substr=s(",")), expression=n(0))
-        thousands = sql.like(mt, f"^[1-9][{dig}]{{0,2}}(,[{dig}]{{3}})+(\\.[{dig}]*)?$")
-        decimal_comma = sql.like(mt, f"^[{dig}]+,[{dig}]+$")
-        mant = case((exp.Not(this=comma), mt),
-                    (thousands, exp.Replace(this=mt, expression=s(","), replacement=s(""))),
-                    (decimal_comma, exp.Replace(this=mt, expression=s(","), replacement=s("."))))
+        mant = col("mr")
         points = exp.Sub(this=exp.Length(this=mant), expression=exp.Length(
             this=exp.Replace(this=mant, expression=s("."), replacement=s(""))))
-        digits = ascii_(mant)
+        digits = col("dg")
         whole = fn("SPLIT_PART", digits, s("."), n(1))
         frac = fn("SPLIT_PART", digits, s("."), n(2))
         coef = exp.Trim(this=exp.DPipe(this=whole, expression=frac, safe=True), expression=s("0"),

@@ -105,19 +105,28 @@ class InputReading(CellReading):
                     _pair(">", v, d, decimal(Fraction(0))), _pair("<", v, d, decimal(below)),
                     par(or_(*others)))
 
-    def error_text(self, inp: InputDef) -> exp.Expr:
-        sql, x = self.sql, inp.id
+    def shown(self, inp: InputDef) -> tuple[exp.Expr, exp.Expr, exp.Expr]:
+        """The cell, the number and the unit as error_text quotes them (show_value)."""
+        def col(part: str) -> exp.Expr:
+            return c(f"{inp.id}__{part}")
+
+        return (self.sql.show(col("t")), self.sql.show(cat(col("sg"), col("mt"), col("ex"))),
+                self.sql.show(col("un")))
+
+    def error_text(self, inp: InputDef,
+                   shown: tuple[exp.Expr, exp.Expr, exp.Expr] | None = None) -> exp.Expr:
+        """``shown``: columns holding shown(inp), worked out once in a layer before; else
+        each message works them out (each a few regexes) where it quotes them."""
+        x = inp.id
         def col(part: str) -> exp.Expr:
             return c(f"{x}__{part}")
 
-        t, kind = col("t"), col("ek")
+        kind = col("ek")
         allowed = self.w.allowed[x]
         rng = f"written numbers have at most {MAX_DIGITS} digits and lie between " \
               f"1e-{MAX_EXPONENT} and 1e{MAX_EXPONENT + 1} (or are 0)"
         give = f"; give {allowed}"
-        shown_t = sql.show(t)
-        shown_num = sql.show(cat(col("sg"), col("mt"), col("ex")))
-        shown_unit = sql.show(col("un"))
+        shown_t, shown_num, shown_unit = shown or self.shown(inp)
 
         def kind_is(i: int) -> exp.Expr:
             return exp.EQ(this=kind, expression=n(i))
