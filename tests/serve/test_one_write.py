@@ -44,6 +44,13 @@ def _read_answer(sock: socket.socket) -> bytes:
     return head + b"\r\n\r\n" + body
 
 
+def _read_to_close(sock: socket.socket) -> bytes:
+    data = b""
+    while chunk := sock.recv(4096):
+        data += chunk
+    return data
+
+
 def test_head_and_body_come_in_one_segment(server: Server) -> None:
     body = json.dumps({"anc": "800 cells/uL", "temperature": "38.4 C"}).encode()
     request = (b"POST /evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -87,9 +94,7 @@ def test_100_continue_goes_out_before_the_body_is_sent(server: Server) -> None:
 def test_an_answer_that_closes_the_connection_is_sent_whole(server: Server) -> None:
     with _connect(server) as sock:
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        data = b""
-        while chunk := sock.recv(4096):
-            data += chunk
+        data = _read_to_close(sock)
         assert data.startswith(b"HTTP/1.1 200") and data.endswith(b'{"status":"ok"}')
         assert b"connection: close" in data.lower()
 
@@ -97,9 +102,7 @@ def test_an_answer_that_closes_the_connection_is_sent_whole(server: Server) -> N
 def test_bad_http_gets_a_400_before_the_close(server: Server) -> None:
     with _connect(server) as sock:
         sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
-        data = b""
-        while chunk := sock.recv(4096):
-            data += chunk
+        data = _read_to_close(sock)
         assert data.startswith(b"HTTP/1.1 400")
 
 

@@ -51,7 +51,7 @@ class Worded:
         values = explainer.patient.values
         given = tuple(sorted(values))
         key = (self.region_key(values), given,
-               tuple(v for v in values.values() if type(v) is frozenset),
+               tuple(values[n] for n in given if type(values[n]) is frozenset),
                None if kinds is None else frozenset(kinds),
                result.severity, result.urgency, result.urgency_certain, result.settle_with,
                result.advice_ids, tuple(s.id for s in result.scope_warnings))
