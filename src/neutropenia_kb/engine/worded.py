@@ -59,12 +59,12 @@ class Worded:
             template = self.templates[key]
             if template is None:
                 return explainer.findings(result, kinds)
-            return fill(template, [explainer.show(name) for name in given])
+            return fill(template, lambda i: explainer.show(given[i]))
         found = explainer.findings(result, kinds)
         made = make(explainer, result, kinds, given)
         if len(self.templates) >= TEMPLATES:
             self.templates.clear()
-        ok = made is not None and fill(made, [explainer.show(name) for name in given]) == found
+        ok = made is not None and fill(made, lambda i: explainer.show(given[i])) == found
         self.templates[key] = made if ok else None
         return found
 
@@ -85,9 +85,11 @@ def make(explainer: Explainer, result: Outcome, kinds: Collection[str] | None,
     return tuple(out)
 
 
-def fill(template: Template, shown: list[str]) -> tuple[Finding, ...]:
+def fill(template: Template, shown: Callable[[int], str]) -> tuple[Finding, ...]:
+    """The findings with the slots filled: ``shown(i)`` is the i-th given input in words, asked
+    only for the slots the words have (explainer.show remembers each)."""
     return tuple(
         Finding(fid, kind, title, parts[0] if len(parts) == 1 else  # type: ignore[arg-type]
-                "".join([p if type(p) is str else shown[p] for p in parts]),  # type: ignore[index]
+                "".join([p if type(p) is str else shown(p) for p in parts]),  # type: ignore[arg-type]
                 sources, certain)
         for fid, kind, title, parts, sources, certain in template)
