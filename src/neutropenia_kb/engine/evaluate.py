@@ -74,7 +74,11 @@ class Result:
     @cached_property
     def settle_with(self) -> tuple[str, ...]:
         """The missing inputs whose answers can change the level (exact: engine/questions.py)."""
-        return self._open[0]
+        if self.urgency_certain:
+            return ()
+        if "_open" in self.__dict__:
+            return self._open[0]
+        return self._evaluator.analysis.settle(self.patient.values, self.decision)
 
     @cached_property
     def questions(self) -> tuple[Question, ...]:

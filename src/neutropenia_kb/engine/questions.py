@@ -15,7 +15,7 @@ from fractions import Fraction
 from itertools import combinations
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
-from neutropenia_kb.core.units import BASE_UNIT, format_number, format_quantity
+from neutropenia_kb.core.units import BASE_UNIT, format_number, format_quantity, simplest
 from neutropenia_kb.engine.program import Compare, Const, Decision, InputRef, Program, SymptomAny, walk
 from neutropenia_kb.kb.text import display_units
 
@@ -97,7 +97,10 @@ class _Input:
                 rep = cut + 1 if top is None else (cut + top) / 2
                 regions.append(_Region(rep, cut, False, top,
                                        top is not None and i + 1 == len(cuts_)))
-        self.regions = regions
+        # whole values as ints, as the patient's own values are (units.simplest): the
+        # compiled rules compare an int with a whole constant many times faster
+        self.regions = [_Region(simplest(r.value), r.low, r.low_in, r.high, r.high_in)
+                        for r in regions]
 
     def _symptoms(self, program: Program) -> None:
         atoms = [n.symptoms for _o, _k, c in program.conditions() for n in walk(c)
@@ -133,23 +136,45 @@ class Analysis:
         read = set().union(*(r.deps for r in program.rules)) if program.rules else set()
         self.inputs = {name: _Input(program, name) for name in sorted(read)}
         self._cache: dict[Any, tuple[tuple[str, ...], tuple[Question, ...]]] = {}
+        self._settled: dict[Any, tuple[str, ...]] = {}
 
     def answer(self, values: Mapping[str, Any], decision: Decision
                ) -> tuple[tuple[str, ...], tuple[Question, ...]]:
         """(settle_with, questions) for a patient whose decision is not certain."""
-        candidates: dict[str, None] = {}
-        for rule, value in zip(self.program.rules, decision.rules):
-            if value is None and rule.rank < decision.decided_level:
-                candidates.update((n, None) for n in sorted(rule.deps) if n not in values)
-        key = (tuple((n, spec.region_of(values[n])) for n, spec in self.inputs.items()
-                     if n in values), tuple(candidates))
+        key = self._key(values, decision)
         found = self._cache.get(key)
         if found is None:
             if len(self._cache) >= _CACHE_SIZE:
                 self._cache.clear()
-            settle = tuple(n for n in candidates if self._matters(values, n, list(candidates)))
+            settle = self._settle(values, key)
             found = settle, self._questions(values, decision, settle)
             self._cache[key] = found
+        return found
+
+    def settle(self, values: Mapping[str, Any], decision: Decision) -> tuple[str, ...]:
+        """``answer``'s settle_with alone (a batch writes no questions)."""
+        key = self._key(values, decision)
+        found = self._cache.get(key)
+        return found[0] if found is not None else self._settle(values, key)
+
+    def _key(self, values: Mapping[str, Any], decision: Decision) -> Any:
+        """The regions of the inputs the rules read, and the candidates: the answers'
+        key (the candidates are the missing inputs of unknown rules above the level)."""
+        candidates: dict[str, None] = {}
+        for rule, value in zip(self.program.rules, decision.rules):
+            if value is None and rule.rank < decision.decided_level:
+                candidates.update((n, None) for n in sorted(rule.deps) if n not in values)
+        return (tuple((n, spec.region_of(values[n])) for n, spec in self.inputs.items()
+                      if n in values), tuple(candidates))
+
+    def _settle(self, values: Mapping[str, Any], key: Any) -> tuple[str, ...]:
+        found = self._settled.get(key)
+        if found is None:
+            if len(self._settled) >= _CACHE_SIZE:
+                self._settled.clear()
+            candidates = list(key[1])
+            found = self._settled[key] = tuple(
+                n for n in candidates if self._matters(values, n, candidates))
         return found
 
     # ---- which inputs can change the level --------------------------------------------------
@@ -163,9 +188,13 @@ class Analysis:
             return True
         others = [n for n in missing if n != name]
         for filled in self._branches(dict(values), others):
-            levels = {self.decide({**filled, name: r.value}).decided_level for r in spec.regions}
-            if len(levels) > 1:
-                return True
+            first = None
+            for region in spec.regions:  # until two regions decide two levels
+                level = self.decide({**filled, name: region.value}).decided_level
+                if first is None:
+                    first = level
+                elif level != first:
+                    return True
         return False
 
     def _branches(self, values: dict[str, Any], others: list[str]) -> Iterator[dict[str, Any]]:
