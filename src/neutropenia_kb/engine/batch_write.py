@@ -65,6 +65,14 @@ def result_fields(result: Result | None, error: str | None) -> dict[str, Any]:
 _NO_RESULT = [""] * (len(RESULT_COLUMNS) - 1)
 
 
+def decision_cells(result: Result) -> tuple[list[str], str, str, str]:
+    """A result's cells other than the count and settle_with, as a CSV row has them:
+    ([severity, urgency, urgency_certain], fever, scope_warnings, advice_ids)."""
+    fields = result.decision_json()
+    return ([_cell(fields["severity"]), _cell(fields["urgency"]), _cell(fields["urgency_certain"])],
+            _cell(fields["fever"]), _cell(fields["scope_warnings"]), _cell(fields["advice_ids"]))
+
+
 class Writer:
     """``written(data, units)`` evaluates one row's cells into what ``write`` writes (call it
     where a fault in it is caught as the row's); ``write(row, written, error)`` writes one
@@ -121,12 +129,7 @@ class Writer:
         if known is None:
             if len(self._decisions) >= _MAX_DECISIONS:
                 self._decisions.clear()
-            fields = result.decision_json()
-            known = self._decisions[key] = (
-                [_cell(fields["severity"]), _cell(fields["urgency"]),
-                 _cell(fields["urgency_certain"])],
-                _cell(fields["fever"]), _cell(fields["scope_warnings"]),
-                _cell(fields["advice_ids"]))
+            known = self._decisions[key] = decision_cells(result)
         head, fever, scope, advice = known
         settle = () if result.urgency_certain else result.settle_with
         return head, ";".join(settle), fever, scope, advice

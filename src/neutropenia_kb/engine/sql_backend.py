@@ -62,13 +62,15 @@ from neutropenia_kb.engine.sql_tables import CellTables
 
 def compile_sql(program: Program, wording: Wording, source: Source, dialect: str = "duckdb",
                 hint: str | None = None, settle: str | None = None,
-                lookup: Lookup | None = None) -> exp.Select:
+                lookup: Lookup | None = None, decide: str | None = None) -> exp.Select:
     """The SELECT giving, for every row of ``source`` in order: its order column, its input
     cells as given, then RESULT_COLUMNS as batch.py writes them (text; NULL for an empty cell).
     ``hint`` names a SQL function (text → text) giving "; did you mean …?" for a symptom id;
     ``settle`` one giving settle_with from a region key (engine/sql_settle.py); ``lookup``
-    (DuckDB) where each input's cell columns were read beforehand (cell_table)."""
-    return _Query(program, wording, source, Sql(dialect), hint, settle, lookup).select()
+    (DuckDB) where each input's cell columns were read beforehand (cell_table); ``decide``
+    one giving a row's decision from its whole region key (sql_settle.decide_function), which
+    then replaces judging the rules in SQL when the rules read inputs only by region."""
+    return _Query(program, wording, source, Sql(dialect), hint, settle, lookup, decide).select()
 
 
 def cell_table(program: Program, wording: Wording, source: Source, only: set[str],
@@ -103,8 +105,10 @@ def view_sql(program: Program, wording: Wording, dialect: str, table: str = "pat
 class _Query(CellTables):
     def __init__(self, program: Program, wording: Wording, source: Source, sql: Sql,
                  hint: str | None, settle: str | None = None,
-                 lookup: Lookup | None = None) -> None:
+                 lookup: Lookup | None = None, decide: str | None = None) -> None:
         self.settle_fn = settle
+        self.regions = sql_settle.region_parts(program) if decide is not None else None
+        self.decide_fn = decide
         self.lookup = lookup
         self.cell_names: list[str] = []
         self.ctes: list[tuple[str, exp.Select]] = []  # each layer reads the one before it
@@ -178,6 +182,8 @@ class _Query(CellTables):
             if inp.base_unit is not None or inp.type == "number":
                 l7_cols.append(c(f"{inp.id}__u").as_(f"{inp.id}__uf", copy=False))
         l7 = _select("*", *l7_cols).from_(self.layer(l6, "l6"), copy=False)
+        if self.regions is not None and self.decide_fn is not None:
+            return self.finish_by_region(l7, self.regions)
         known_ok = is_null(c("err"))
         sev_input = self.inputs[p.severity.input]
         bands = []
@@ -268,6 +274,41 @@ class _Query(CellTables):
             final = final.with_(name, as_=select, copy=False)
         return final.order_by(c(src.order), copy=False) if src.ordered else final
 
+    def finish_by_region(self, rel: exp.Select,
+                         regions: dict[str, sql_settle.Part]) -> exp.Select:
+        """finish() when the decision comes whole from the region key of each good row
+        (sql_settle.decide_function): the key, then its decision, then the columns."""
+        assert self.decide_fn is not None
+        src = self.src
+        looked = self.lookup.names if self.lookup is not None else set()
+        key: exp.Expr = n(0)
+        for x, weight in sql_settle.strides(regions).items():
+            index = c(f"{x}__rg") if f"{x}__rg" in looked else self.region_index(x, regions[x])
+            weight_ = exp.Cast(this=n(weight), to=exp.DataType.build("BIGINT"))
+            key = exp.Add(this=key, expression=exp.Mul(this=index, expression=weight_))
+        ok = is_null(c("err"))
+        rel = _select("*", self.anc_text().as_("nkb__anc", copy=False),
+                      case((ok, key)).as_("nkb__key", copy=False)).from_(self.layer(rel, "key"), copy=False)
+        # its own layer, so the function is called once a row whatever reads its fields
+        rel = _select("*", fn(self.decide_fn, c("nkb__key")).as_("nkb__d", copy=False)).from_(
+            self.layer(rel, "pre"), copy=False)
+        error = case((exp.GT(this=exp.Length(this=c("err")), expression=n(MAX_ERROR_CHARS)),
+                      self.sql.show(c("err"), MAX_ERROR_CHARS)), default=c("err"))
+        decided = {name: fn("struct_extract", c("nkb__d"), s(name)) for name in sql_settle.DECIDED}
+        cols = [c(src.order), *[c(k) for k in src.passthrough], *[c(k) for k in src.columns],
+                *[decided[name].as_(name, copy=False) for name in sql_settle.DECIDED[:4]],
+                case((ok, c("nkb__anc"))).as_("anc_cells_per_ul", copy=False),
+                *[decided[name].as_(name, copy=False) for name in sql_settle.DECIDED[4:]],
+                error.as_("error", copy=False),
+                # a good row without a key (no region of some input matched: not expected)
+                # is left to the Python engine rather than written undecided
+                and_(self.exact_flag(), exp.Not(this=par(and_(ok, is_null(c("nkb__key"))))))
+                .as_("exact_in_sql", copy=False)]
+        final = _select(*cols).from_(self.layer(rel, "decided"), copy=False)
+        for name, select in self.ctes:
+            final = final.with_(name, as_=select, copy=False)
+        return final.order_by(c(src.order), copy=False) if src.ordered else final
+
     def advice_text(self) -> exp.Expr:
         """The advice ids a row keeps (each one not definitely ruled out), sorted, joined by
         ';'. The 43 items of rules 1.2.0 share 6 conditions: each distinct condition is judged
@@ -294,8 +335,11 @@ class _Query(CellTables):
         inp = self.inputs[x]
         whens: list[tuple[exp.Expr, exp.Expr]] = []
         for unit in inp.units:
-            value = exp.Add(this=exp.Mul(this=c(f"{x}__v"), expression=decimal(unit.scale)),
-                            expression=decimal(unit.offset))
+            value: exp.Expr = c(f"{x}__v")  # the base unit's value as it is (no 128-bit arithmetic)
+            if unit.scale != 1:
+                value = exp.Mul(this=value, expression=decimal(unit.scale))
+            if unit.offset != 0:
+                value = exp.Add(this=value, expression=decimal(unit.offset))
             whens.append((exp.EQ(this=c(f"{x}__uf"), expression=s(unit.name)), value))
         if x in self.derived:
             whens.append((exp.EQ(this=c(f"{x}__uf"), expression=s("=")), c(f"{x}__dv")))

@@ -110,7 +110,7 @@ class Source:
 
 # The columns of an input's reading that the layers after it read (its cell, value, cut,
 # unit, kind of error, error text, yes/no word, symptom list): all a Lookup carries
-LOOKED_UP = frozenset({"t", "v", "d", "u", "ek", "err", "w", "sy"})
+LOOKED_UP = frozenset({"t", "v", "d", "u", "ek", "err", "w", "sy", "rg"})
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,29 @@ once into a list the query looks up: engine/sql_lookup.py)."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Sequence
 
 from sqlglot import exp
 
+from neutropenia_kb.engine import sql_settle
 from neutropenia_kb.engine.program import InputDef
 from neutropenia_kb.engine.sql_cells import LOOKED_UP
 from neutropenia_kb.engine.sql_conditions import Conditions
-from neutropenia_kb.engine.sql_expr import _select, c, case, not_null
+from neutropenia_kb.engine.sql_expr import (
+    _FALSE,
+    _TRUE,
+    _pair,
+    _select,
+    c,
+    case,
+    decimal,
+    is_null,
+    n,
+    not_null,
+    or_,
+    s,
+)
 
 
 class CellTables(Conditions):
@@ -67,6 +82,12 @@ class CellTables(Conditions):
         if quoted:
             l4 = _select("*", *[e for _, es in quoted for e in es]).from_(
                 self.layer(l4, "quoted"), copy=False)
+        regions = sql_settle.region_parts(self.p) or {}
+        ranked = [self.region_index(x, part, row=False).as_(f"{x}__rg", copy=False)
+                  for x, part in regions.items() if x in only and x not in self.derived]
+        if ranked:
+            l4 = _select("*", *ranked).from_(self.layer(l4, "ranked"), copy=False)
+            names += [e.alias for e in ranked]
         errors = []
         for inp in self.p.inputs:
             error = None
@@ -87,3 +108,48 @@ class CellTables(Conditions):
         for name, select in self.ctes:
             out = out.with_(name, as_=select, copy=False)
         return out, tuple(names)
+
+    def region_index(self, x: str, part: sql_settle.Part, row: bool = True) -> exp.Expr:
+        """The index of input ``x``'s region (sql_settle.Part): 0 when missing. ``row``: on a
+        row whose cells are read (its known value ``__k``, a derived input's too); else on a
+        cell alone (a looked-up cell: its text ``__t``), the error left to the row."""
+        missing = is_null(c(f"{x}__k" if row else f"{x}__t"))
+        if part.kind == "bool":
+            word = c(f"{x}__w")
+            index: exp.Expr = case((exp.In(this=word, expressions=[s(w) for w in _TRUE]), n(2)),
+                                   (exp.In(this=word, expressions=[s(w) for w in _FALSE]), n(1)),
+                                   default=n(0))
+        elif part.kind == "symptoms":
+            index = n(1)
+            for bit, members in enumerate(part.classes):
+                hit = or_(*[exp.GT(this=exp.StrPosition(this=c(f"{x}__sy"), substr=s(f",{i},")),
+                                   expression=n(0)) for i in sorted(members)])
+                index = exp.Add(this=index, expression=case((hit, n(1 << bit)), default=n(0)))
+        else:
+            index = self.number_region(self.inputs[x], part.cuts, row)
+        return case((missing, n(0)), default=index)
+
+    def number_region(self, inp: InputDef, cuts: Sequence[Fraction], row: bool) -> exp.Expr:
+        """1 + 2 × (cuts below the value) + (1 on a cut), as regions.py: for each unit the
+        value may be in, one chain of exact tests against the cuts in that unit, lowest first
+        (unit_compare's units and exactness, once per row rather than once per test)."""
+        x = inp.id
+        v, d, u = c(f"{x}__v"), c(f"{x}__d"), c(f"{x}__uf" if row else f"{x}__u")
+        units = [(unit.name, [unit.from_base(cut) for cut in cuts]) for unit in inp.units] \
+            or [("", list(cuts))]
+        if inp.type == "percent":
+            units.append(("", list(cuts)))
+        branches = [(v, d, exp.EQ(this=u, expression=s(name)), consts) for name, consts in units]
+        if x in self.derived and row:
+            branches.insert(0, (c(f"{x}__dv"), c(f"{x}__dd"), exp.EQ(this=u, expression=s("=")),
+                                list(cuts)))
+        whens = []
+        for value, cut_dir, test, consts in branches:
+            if any(a >= b for a, b in zip(consts, consts[1:])):
+                raise ValueError(f"{x}: a unit that does not keep the order of the values")
+            chain = []
+            for i, const in enumerate(consts):
+                chain += [(_pair("<", value, cut_dir, decimal(const)), n(1 + 2 * i)),
+                          (_pair("==", value, cut_dir, decimal(const)), n(2 + 2 * i))]
+            whens.append((test, case(*chain, default=n(1 + 2 * len(consts))) if chain else n(1)))
+        return case(*whens)
