@@ -167,8 +167,20 @@ def test_duckdb_keeps_the_rows_order_on_every_thread(kb: Any, tmp_path: Path,
     assert main(["evaluate", str(src), "-o", str(python), "--engine", "python",
                  "--rules", str(ROOT / "rules")]) == 2
     duck, parquet = tmp_path / "duck.csv", tmp_path / "duck.parquet"
+    probed: list[bool] = []
+    real = scale.ordered_copy
+    monkeypatch.setattr(scale, "ordered_copy", lambda con, copy: probed.append(
+        real(con, copy)) or probed[-1])
     scale.run_duckdb(kb, src, duck, threads=2)
+    assert probed == [True]  # this DuckDB writes the CSV straight from the query
     assert duck.read_bytes() == python.read_bytes()
+    # a DuckDB whose CSV copy does not keep the order: through Parquet and copy_out's parts
+    asked: list[str] = []
+    monkeypatch.setattr(scale, "ordered_copy", lambda con, copy: asked.append(copy) or False)
+    scale.run_duckdb(kb, src, duck, threads=2)
+    assert asked and duck.read_bytes() == python.read_bytes()
+    monkeypatch.undo()
+    monkeypatch.setattr(scale, "ROW_GROUP", 2048)
     scale.run_duckdb(kb, src, parquet, threads=2)
     con = duckdb.connect()
     lines = con.execute(f"SELECT line FROM read_parquet('{parquet}')").fetchall()

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence, cast
 
 from neutropenia_kb.core.problems import Problem, UsageError, did_you_mean, render_all
 from neutropenia_kb.engine.batch import (
@@ -31,8 +31,8 @@ from neutropenia_kb.engine.batch import (
 from neutropenia_kb.engine.evaluate import evaluator_for
 from neutropenia_kb.engine.sql_backend import compile_sql
 from neutropenia_kb.engine.sql_cells import Lookup, Source, Wording
-from neutropenia_kb.engine.sql_lookup import cell_lookup, copy_out, quote
-from neutropenia_kb.engine.sql_settle import settle_function
+from neutropenia_kb.engine.sql_lookup import OPTIONS, cell_lookup, copy_out, ordered_copy, quote
+from neutropenia_kb.engine.sql_settle import DECIDED, decide_function, region_parts, settle_function
 
 if TYPE_CHECKING:
     from neutropenia_kb.kb.model import KnowledgeBase
@@ -138,6 +138,11 @@ def connect(kb: "KnowledgeBase", memory_limit: str = MEMORY_LIMIT, threads: int 
     con.create_function("nkb_hint", hint, ["VARCHAR"], "VARCHAR", side_effects=False)
     con.create_function("nkb_settle", settle_function(evaluator_for(kb)), ["VARCHAR"], "VARCHAR",
                         side_effects=False)
+    if region_parts(evaluator_for(kb).program) is not None:
+        struct = "STRUCT(" + ", ".join(f"{name} VARCHAR" for name in DECIDED) + ")"
+        # type: the stubs name an enum whose module moved between versions; the text works in all
+        con.create_function("nkb_decide", decide_function(evaluator_for(kb)), ["BIGINT"], struct,
+                            type=cast(Any, "arrow"), side_effects=False)
     return con
 
 
@@ -152,7 +157,7 @@ def duckdb_query(kb: "KnowledgeBase", relation: str, columns: Sequence[str],
     source = Source(exp.to_table(relation), tuple(inputs), "line", tuple(passthrough),
                     ordered=False)
     select = compile_sql(program, Wording.of(evaluator.parser), source, "duckdb", hint="nkb_hint",
-                         settle="nkb_settle", lookup=lookup)
+                         settle="nkb_settle", lookup=lookup, decide="nkb_decide")
     return select.sql(dialect="duckdb", copy=False)
 
 
@@ -267,9 +272,13 @@ def _evaluate(kb: "KnowledgeBase", con: Any, names: list[str], path: Path, targe
     # file first, then copied out by every thread, each its own stretch of rows, the parts
     # joined in order (sql_lookup.copy_out).
     parquet = f"FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {ROW_GROUP}"
-    if out_fmt == "parquet":
-        written = con.execute(f"COPY ({final}) TO '{quote(str(target))}' (FORMAT parquet)"
-                              ).fetchone()
+    direct = f"COPY ({final}) TO '{quote(str(target))}' ({OPTIONS[out_fmt]})"
+    # DuckDB (2.0) writes CSV and JSON by a batch copy as it does Parquet, but a version that
+    # does not would put the rows out of order: asked of the same scan without the query's
+    # projections (which keep the order: test_duckdb_plan_keeps_the_order), to plan it once
+    probe = f"COPY (SELECT line FROM src) TO '{quote(str(target))}' ({OPTIONS[out_fmt]})"
+    if out_fmt == "parquet" or ordered_copy(con, probe):
+        written = con.execute(direct).fetchone()
     else:
         done = tmp / "rows.parquet"
         written = con.execute(f"COPY ({final}) TO '{quote(str(done))}' ({parquet})").fetchone()

@@ -65,6 +65,19 @@ def cell_lookup(kb: "KnowledgeBase", con: Any, relation: str,
     return Lookup(tuple(groups))
 
 
+# CSV lines end in CRLF, as the csv module writes them for the Python engine: the same file
+# whichever engine wrote it
+OPTIONS = {"csv": "FORMAT csv, HEADER true, NEW_LINE '\\r\\n'", "jsonl": "FORMAT json",
+           "parquet": "FORMAT parquet"}
+
+
+def ordered_copy(con: Any, copy: str) -> bool:
+    """Whether DuckDB runs this COPY as a batch copy, which writes the rows in their order
+    from every thread (its plan's top operator); otherwise the rows go out through copy_out."""
+    plan = con.execute(f"EXPLAIN {copy}").fetchall()
+    return any("Batch Copy To File" in str(row[1]).split("\n", 2)[0] for row in plan)
+
+
 def copy_out(con: Any, done: Path, target: Path, out_fmt: str, rows: int, tmp: Path,
              row_group: int) -> None:
     """The rows of ``done`` (Parquet, in order) into ``target`` as CSV or JSON Lines, in order.
@@ -78,10 +91,8 @@ def copy_out(con: Any, done: Path, target: Path, out_fmt: str, rows: int, tmp: P
     parts = [tmp / f"part{i}" for i in range(count)]
 
     def part(i: int) -> None:
-        # CSV lines end in CRLF, as the csv module writes them for the Python engine: the
-        # same file whichever engine wrote it; the header once, in the first part
-        options = {"csv": f"FORMAT csv, HEADER {str(i == 0).lower()}, NEW_LINE '\\r\\n'",
-                   "jsonl": "FORMAT json"}[out_fmt]
+        # the header once, in the first part
+        options = OPTIONS[out_fmt].replace("HEADER true", f"HEADER {str(i == 0).lower()}")
         cursor = con.cursor()
         try:
             cursor.execute(f"COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet("
