@@ -45,6 +45,7 @@ from neutropenia_kb.engine.sql_expr import (  # noqa: F401 (DIALECTS, decimal, _
     cat,
     decimal,
     fn,
+    in_base,
     is_null,
     is_true,
     n,
@@ -287,7 +288,9 @@ class _Query(CellTables):
             weight_ = exp.Cast(this=n(weight), to=exp.DataType.build("BIGINT"))
             key = exp.Add(this=key, expression=exp.Mul(this=index, expression=weight_))
         ok = is_null(c("err"))
-        rel = _select("*", self.anc_text().as_("nkb__anc", copy=False),
+        text = exp.Cast(this=self.anc_value(), to=exp.DataType.build("VARCHAR"))
+        rel = _select("*", text.as_("nkb__anct", copy=False)).from_(self.layer(rel, "l7"), copy=False)
+        rel = _select("*", self.anc_text(c("nkb__anct")).as_("nkb__anc", copy=False),
                       case((ok, key)).as_("nkb__key", copy=False)).from_(self.layer(rel, "key"), copy=False)
         # its own layer, so the function is called once a row whatever reads its fields
         rel = _select("*", fn(self.decide_fn, c("nkb__key")).as_("nkb__d", copy=False)).from_(
@@ -329,27 +332,29 @@ class _Query(CellTables):
                  for mask in range(1 << len(conds))]
         return self.sql.pick(texts, index)
 
-    def anc_text(self) -> exp.Expr:
-        """The severity input in the base unit as batch.py writes it (units.json_number)."""
+    def anc_text(self, text: exp.Expr | None = None) -> exp.Expr:
+        """The severity input in the base unit as batch.py writes it (units.json_number);
+        ``text``: a column already holding anc_value() as text (read three times below)."""
         x = self.p.severity.input
-        inp = self.inputs[x]
-        whens: list[tuple[exp.Expr, exp.Expr]] = []
-        for unit in inp.units:
-            value: exp.Expr = c(f"{x}__v")  # the base unit's value as it is (no 128-bit arithmetic)
-            if unit.scale != 1:
-                value = exp.Mul(this=value, expression=decimal(unit.scale))
-            if unit.offset != 0:
-                value = exp.Add(this=value, expression=decimal(unit.offset))
-            whens.append((exp.EQ(this=c(f"{x}__uf"), expression=s(unit.name)), value))
-        if x in self.derived:
-            whens.append((exp.EQ(this=c(f"{x}__uf"), expression=s("=")), c(f"{x}__dv")))
-        text = exp.Cast(this=case(*whens), to=exp.DataType.build("VARCHAR"))
+        if text is None:
+            text = exp.Cast(this=self.anc_value(), to=exp.DataType.build("VARCHAR"))
         # trailing zeros and then a trailing point cut by TRIM rather than two regexes a row
         trimmed = exp.Trim(this=exp.Trim(this=text, expression=s("0"), position="TRAILING"),
                            expression=s("."), position="TRAILING")
         has_point = exp.GT(this=exp.StrPosition(this=text, substr=s(".")), expression=n(0))
         plain = case((has_point, trimmed), default=text)
         return case((is_null(c(f"{x}__k")), exp.Null()), default=plain)
+
+    def anc_value(self) -> exp.Expr:
+        """The severity input in the base unit (DECIMAL), for a row that gives it."""
+        x = self.p.severity.input
+        whens: list[tuple[exp.Expr, exp.Expr]] = []
+        for unit in self.inputs[x].units:
+            value = in_base(c(f"{x}__v"), unit.scale, unit.offset)
+            whens.append((exp.EQ(this=c(f"{x}__uf"), expression=s(unit.name)), value))
+        if x in self.derived:
+            whens.append((exp.EQ(this=c(f"{x}__uf"), expression=s("=")), c(f"{x}__dv")))
+        return case(*whens)
 
     def exact_flag(self) -> exp.Expr:
         """False when a number had more than SCALE decimals and fed an arithmetic result (the

@@ -52,6 +52,7 @@ from neutropenia_kb.engine.sql_expr import (  # noqa: F401 (DIALECTS, decimal, _
     cat,
     decimal,
     fn,
+    in_base,
     is_null,
     is_true,
     n,
@@ -89,9 +90,8 @@ class Conditions(InputReading):
                 raise CompileError(f"derived input reads '{inp.id}', which has no range")
             whens = []
             for unit in inp.units or ():
-                scaled = exp.Mul(this=v, expression=decimal(unit.scale))
                 whens.append((exp.EQ(this=c(f"{inp.id}__u"), expression=s(unit.name)),
-                              exp.Add(this=scaled, expression=decimal(unit.offset))))
+                              in_base(v, unit.scale, unit.offset)))
             base = case(*whens, default=v) if whens else v
             digits = len(str(int(top))) + 1
             typed = exp.Cast(this=base, to=exp.DataType.build(f"DECIMAL({digits + SCALE}, {SCALE})"))

@@ -257,6 +257,16 @@ def _int(e: exp.Expr) -> exp.Expr:
     return exp.Cast(this=e, to=exp.DataType.build("INT"))
 
 
+def in_base(value: exp.Expr, scale: Fraction, offset: Fraction) -> exp.Expr:
+    """value × scale + offset: a value in a unit into the base unit, leaving out a × 1 and a
+    + 0 (each is 128-bit DECIMAL arithmetic on every row)."""
+    if scale != 1:
+        value = exp.Mul(this=value, expression=decimal(scale))
+    if offset != 0:
+        value = exp.Add(this=value, expression=decimal(offset))
+    return value
+
+
 def _pair(op: str, v: exp.Expr, d: exp.Expr, const: exp.Expr) -> exp.Expr:
     """(v, d) op const: v is the value cut toward zero to SCALE decimals and d the sign of what
     was cut; const has at most SCALE decimals, so v ≠ const decides and v = const defers to d."""
