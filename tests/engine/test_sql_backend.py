@@ -206,3 +206,29 @@ def test_duckdb_plan_keeps_the_order(kb: Any, tmp_path: Path) -> None:
     plan = con.execute("EXPLAIN " + scale.duckdb_query(kb, "src", names, [])).fetchall()[0][1]
     operators = set(re.findall(r"─ ([A-Z][A-Za-z_ ]*[a-z]) ─", plan))
     assert operators == {"Projection", "Seq Scan"}, plan
+
+
+def test_duckdb_progress_bar_only_when_asked(kb: Any, tmp_path: Path,
+                                              capfd: pytest.CaptureFixture[str]) -> None:
+    """DuckDB draws its progress bar on standard output, on by default: a library run (and
+    `nkb evaluate` into a pipe) must not write it into what the caller reads. With the bar's
+    delay at 0 ms, a run prints nothing unless asked, and the bar when asked."""
+    from tests.engine.sql_rows import lab_feed, write_csv
+
+    from neutropenia_kb.engine import scale
+
+    src = tmp_path / "in.csv"
+    write_csv(src, lab_feed(5, 20_000, evaluator_for(kb).program.symptoms))
+    real = scale.connect
+
+    def eager(*args: Any, **kwargs: Any) -> Any:
+        con = real(*args, **kwargs)
+        con.execute("SET progress_bar_time = 0")  # (which also turns the bar itself on)
+        return con
+
+    for progress in (False, True):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(scale, "connect", eager)
+            scale.run_duckdb(kb, src, tmp_path / "out.csv", progress=progress)
+        out = capfd.readouterr().out
+        assert (out != "") is progress, out[:200]

@@ -116,7 +116,10 @@ def _scale(kb: KnowledgeBase, path: Path, target: Path, args: argparse.Namespace
         raise UsageError(f"cannot read '{show_value(str(path))}': no such file")
     if args.engine == "spark":
         return _report(run_spark(kb, path, target, master=args.master))
-    return _report(run_duckdb(kb, path, target))
+    # a progress bar as the Python engine's: only when both streams are a terminal (DuckDB
+    # draws it on standard output)
+    terminal = sys.stdout.isatty() and sys.stderr.isatty()
+    return _report(run_duckdb(kb, path, target, progress=terminal))
 
 
 def _unit_option(text: str) -> tuple[str, str]:

@@ -115,11 +115,16 @@ def auto_engine(kb: "KnowledgeBase", path: Path, target: Path, units: bool) -> s
     return "duckdb"
 
 
-def connect(kb: "KnowledgeBase", memory_limit: str = MEMORY_LIMIT, threads: int | None = None) -> Any:
+def connect(kb: "KnowledgeBase", memory_limit: str = MEMORY_LIMIT, threads: int | None = None,
+            progress: bool = False) -> Any:
     import duckdb
 
+    # DuckDB's progress bar (on by default) prints to standard output: only when asked
+    # (nkb evaluate on a terminal), never into a file or pipe a library's caller reads
     con = duckdb.connect(config={"memory_limit": memory_limit,
                                  "preserve_insertion_order": True})
+    for option in ("enable_progress_bar", "enable_progress_bar_print"):
+        con.execute(f"SET {option} = {str(progress).lower()}")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     # The query runs on every thread, and DuckDB keeps the rows' order through scans and
@@ -174,14 +179,15 @@ def _python_row(kb: "KnowledgeBase", names: Sequence[str], cells: Sequence[Any])
 
 
 def run_duckdb(kb: "KnowledgeBase", path: Path, target: Path, memory_limit: str = MEMORY_LIMIT,
-               threads: int | None = None) -> Summary:
+               threads: int | None = None, progress: bool = False) -> Summary:
     """Evaluate every row of ``path`` into ``target`` (CSV, JSON Lines or Parquet by suffix);
     returns what batch.run returns: the rows, the rows with an error and the first of them by
-    line, so `nkb evaluate` reports a file the same way whichever engine read it."""
+    line, so `nkb evaluate` reports a file the same way whichever engine read it.
+    ``progress``: DuckDB's progress bar on standard output (a terminal's)."""
     in_fmt, out_fmt = file_format(path), file_format(target)
     if in_fmt not in ("csv", "parquet"):
         raise UsageError("JSON Lines go through --engine python")
-    con = connect(kb, memory_limit, threads)
+    con = connect(kb, memory_limit, threads, progress)
     try:
         return _numbered(kb, con, path, target, in_fmt, out_fmt)
     finally:
