@@ -295,8 +295,12 @@ def decide_function(evaluator: "Evaluator") -> Callable[[Any], Any]:
             picked = pa.array([number(k) for k in codes.dictionary.to_pylist()],
                               pa.int32()).take(codes.indices)
         if table[0] is None:
-            columns = [pa.array([r[i] for r in rows], pa.string()) for i in range(len(names))]
-            table[0] = pa.StructArray.from_arrays(columns, names=names)
-        return table[0].take(picked)
+            table[0] = [pa.array([r[i] for r in rows], pa.string()) for i in range(len(names))]
+        # each column dictionary-encoded by the decision's number: DuckDB takes the texts of
+        # the few dozen decisions once a chunk, not 2,048 copies
+        if isinstance(picked, pa.ChunkedArray):
+            picked = picked.combine_chunks()
+        return pa.StructArray.from_arrays(
+            [pa.DictionaryArray.from_arrays(picked, column) for column in table[0]], names=names)
 
     return decide
