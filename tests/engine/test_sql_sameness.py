@@ -67,7 +67,23 @@ def case_rows() -> Iterator[dict[str, str]]:
                 yield {k: _cell(v) for k, v in case.inputs.items()}
 
 
-def test_every_rule_case(kb: Any, tmp_path: Path) -> None:
+@pytest.fixture(params=["by region", "rules in SQL"])
+def decide(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Both ways the DuckDB engine decides: once per region key through nkb_decide (the
+    default), and by judging every rule in SQL (without pyarrow; as Spark and `nkb sql`)."""
+    used: list[bool] = []
+    real = scale.by_region
+
+    def spy(kb: Any) -> bool:
+        used.append(real(kb) and request.param == "by region")
+        return used[-1]
+
+    monkeypatch.setattr(scale, "by_region", spy)
+    yield request.param
+    assert used and all(u == (request.param == "by region") for u in used)
+
+
+def test_every_rule_case(kb: Any, tmp_path: Path, decide: str) -> None:
     path = tmp_path / "cases.csv"
     write_csv(path, case_rows())
     python = python_rows(kb, path)
@@ -75,12 +91,25 @@ def test_every_rule_case(kb: Any, tmp_path: Path) -> None:
     assert_same(python, duckdb_rows(kb, path, tmp_path))
 
 
-def test_boundary_grid_in_every_unit(kb: Any, tmp_path: Path) -> None:
+def test_boundary_grid_in_every_unit(kb: Any, tmp_path: Path, decide: str) -> None:
     path = tmp_path / "grid.csv"
     write_csv(path, grid(evaluator_for(kb).program))
     python = python_rows(kb, path)
     assert len(python) > 500
     assert_same(python, duckdb_rows(kb, path, tmp_path))
+
+
+def test_generated_patients_with_the_rules_in_sql(kb: Any, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 100,000 below go by region; 20,000 more judge every rule in SQL."""
+    monkeypatch.setattr(scale, "by_region", lambda kb: False)
+    path = tmp_path / "generated.csv"
+    seed = int(time.time()) % 10_000 + 1
+    write_csv(path, patients(seed, 20_000, evaluator_for(kb).program.symptoms))
+    try:
+        assert_same(python_rows(kb, path), duckdb_rows(kb, path, tmp_path))
+    except AssertionError as exc:
+        raise AssertionError(f"seed {seed}: {exc}") from None
 
 
 def test_100000_generated_patients(kb: Any, tmp_path: Path) -> None:

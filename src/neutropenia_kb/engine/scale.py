@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import importlib.util
 import json
 import shutil
 import tempfile
@@ -143,7 +144,7 @@ def connect(kb: "KnowledgeBase", memory_limit: str = MEMORY_LIMIT, threads: int 
     con.create_function("nkb_hint", hint, ["VARCHAR"], "VARCHAR", side_effects=False)
     con.create_function("nkb_settle", settle_function(evaluator_for(kb)), ["VARCHAR"], "VARCHAR",
                         side_effects=False)
-    if region_parts(evaluator_for(kb).program) is not None:
+    if by_region(kb):
         struct = "STRUCT(" + ", ".join(f"{name} VARCHAR" for name in DECIDED) + ")"
         # type: the stubs name an enum whose module moved between versions; the text works in all
         con.create_function("nkb_decide", decide_function(evaluator_for(kb)), ["BIGINT"], struct,
@@ -162,7 +163,8 @@ def duckdb_query(kb: "KnowledgeBase", relation: str, columns: Sequence[str],
     source = Source(exp.to_table(relation), tuple(inputs), "line", tuple(passthrough),
                     ordered=False)
     select = compile_sql(program, Wording.of(evaluator.parser), source, "duckdb", hint="nkb_hint",
-                         settle="nkb_settle", lookup=lookup, decide="nkb_decide")
+                         settle="nkb_settle", lookup=lookup,
+                         decide="nkb_decide" if by_region(kb) else None)
     return select.sql(dialect="duckdb", copy=False)
 
 
@@ -187,11 +189,28 @@ def run_duckdb(kb: "KnowledgeBase", path: Path, target: Path, memory_limit: str 
     in_fmt, out_fmt = file_format(path), file_format(target)
     if in_fmt not in ("csv", "parquet"):
         raise UsageError("JSON Lines go through --engine python")
+    # nkb_decide's pyarrow takes ~0.2 s to import: on a thread of its own, while DuckDB (which
+    # lets go of Python's lock) reads the file
+    threading.Thread(target=_import_arrow, daemon=True).start()
     con = connect(kb, memory_limit, threads, progress)
     try:
         return _numbered(kb, con, path, target, in_fmt, out_fmt)
     finally:
         con.close()
+
+
+def _import_arrow() -> None:
+    try:
+        import pyarrow.compute  # type: ignore[import-untyped]  # noqa: F401
+    except ImportError:  # then the rules are judged in SQL (by_region)
+        pass
+
+
+def by_region(kb: "KnowledgeBase") -> bool:
+    """Whether the query decides once per region key through nkb_decide: when the rules read
+    inputs only by region (sql_settle.region_parts) and pyarrow is there for the function."""
+    return region_parts(evaluator_for(kb).program) is not None and \
+        importlib.util.find_spec("pyarrow") is not None
 
 
 def _numbered(kb: "KnowledgeBase", con: Any, path: Path, target: Path, in_fmt: str,

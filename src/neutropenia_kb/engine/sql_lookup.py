@@ -35,33 +35,51 @@ def cell_lookup(kb: "KnowledgeBase", con: Any, relation: str,
     counts = con.execute("SELECT " + ", ".join(
         [f'approx_count_distinct("{x}")' for x in inputs] + ["0"]) + f" FROM {relation}"
     ).fetchone()
-    # one group per input looked up, its cells numbered by a DuckDB ENUM of them (the missing
-    # cell last); one group of a single row for all the inputs the file does not give
-    tables: list[tuple[str, str, tuple[str, ...], set[str]]] = []
+    # each input looked up has its cells numbered by a DuckDB ENUM of them, the missing cell
+    # after the last (code count + 1)
+    looked: list[tuple[str, str, int]] = []  # (input, its ENUM type, how many cells)
     for i, (x, guess) in enumerate(zip(inputs, counts)):
         if guess > MAX_CELLS:
             continue
         kind = f"nkb_e{i}"
         con.execute(f'CREATE TYPE {kind} AS ENUM (SELECT DISTINCT "{x}" FROM {relation} '
                     f'WHERE "{x}" IS NOT NULL)')
-        count = con.execute(f"SELECT len(enum_range(NULL::{kind}))").fetchone()[0]
-        code = f"CAST(enum_code(CAST({{}} AS {kind})) AS INTEGER) + 1"
-        table = (f'(SELECT v AS "{x}", {code.format("v")} AS nkb__code FROM (SELECT unnest('
-                 f"enum_range(NULL::{kind})) AS v) UNION ALL SELECT NULL, {count + 1})")
-        index = f"COALESCE({code.format(chr(34) + x + chr(34))}, {count + 1})" if count else "1"
-        tables.append((table, index, (x,), {x}))
+        looked.append((x, kind, con.execute(f"SELECT len(enum_range(NULL::{kind}))").fetchone()[0]))
+    groups = []
+    if looked:
+        # One query reads every looked-up input's cells (a cell's reading depends on that cell
+        # alone): row k holds the k-th cell of each input (NULL past its last, which is also
+        # the missing cell's reading), kept in a temporary table, one list per input cut
+        # from it. One query to build and plan rather than one per input.
+        top = max(count for _x, _k, count in looked) + 1
+        cells = ", ".join(f'enum_range(NULL::{kind})[nkb__code] AS "{x}"' for x, kind, _n in looked)
+        table = f"(SELECT nkb__code, {cells} FROM range(1, {top + 1}) r(nkb__code))"
+        source = Source(exp.maybe_parse(table, dialect="duckdb"), tuple(x for x, _k, _n in looked),
+                        "nkb__code")
+        only = {x for x, _k, _n in looked}
+        select, names = cell_table(program, wording, source, only, hint="nkb_hint")
+        con.execute(f"CREATE TEMP TABLE nkb_cells AS {select.sql(dialect='duckdb', copy=False)}")
+        for i, (x, kind, count) in enumerate(looked):
+            mine = tuple(name for name in names if name.rsplit("__", 1)[0] == x)
+            fields = ", ".join(f'"{name}" := "{name}"' for name in mine)
+            con.execute(f"SET VARIABLE nkb_cells{i} = (SELECT list(struct_pack({fields}) ORDER BY "
+                        f"nkb__code) FROM nkb_cells WHERE nkb__code <= {count + 1})")
+            code = f'CAST(enum_code(CAST("{x}" AS {kind})) AS INTEGER) + 1'
+            index = f"COALESCE({code}, {count + 1})" if count else "1"
+            groups.append(CellGroup(f"nkb_cells{i}", exp.maybe_parse(index, dialect="duckdb"),
+                                    mine, frozenset({x})))
+    # one group of a single row for all the inputs the file does not give
     absent = {i.id for i in program.inputs} - set(inputs)
     if absent:
-        tables.append(("(SELECT 1 AS nkb__code)", "1", (), absent))
-    groups = []
-    for i, (table, index, given, only) in enumerate(tables):
-        source = Source(exp.maybe_parse(table, dialect="duckdb"), given, "nkb__code")
-        select, names = cell_table(program, wording, source, only, hint="nkb_hint")
+        source = Source(exp.maybe_parse("(SELECT 1 AS nkb__code)", dialect="duckdb"), (),
+                        "nkb__code")
+        select, names = cell_table(program, wording, source, absent, hint="nkb_hint")
         fields = ", ".join(f'"{name}" := "{name}"' for name in names)
-        con.execute(f"SET VARIABLE nkb_cells{i} = (SELECT list(struct_pack({fields}) ORDER BY "
-                    f"nkb__code) FROM ({select.sql(dialect='duckdb', copy=False)}) q)")
-        groups.append(CellGroup(f"nkb_cells{i}", exp.maybe_parse(index, dialect="duckdb"),
-                                names, frozenset(only)))
+        variable = f"nkb_cells{len(groups)}"
+        con.execute(f"SET VARIABLE {variable} = (SELECT list(struct_pack({fields})) FROM "
+                    f"({select.sql(dialect='duckdb', copy=False)}) q)")
+        groups.append(CellGroup(variable, exp.maybe_parse("1", dialect="duckdb"), names,
+                                frozenset(absent)))
     return Lookup(tuple(groups))
 
 

@@ -214,9 +214,6 @@ def decide_function(evaluator: "Evaluator") -> Callable[[Any], Any]:
     Each distinct key of a chunk is looked up once; a new key is decided by the Python engine
     on one value of each region, which gives every row of that key the same decision
     (engine/regions.py)."""
-    import pyarrow as pa  # type: ignore[import-untyped]
-    import pyarrow.compute as pc  # type: ignore[import-untyped]
-
     from neutropenia_kb.engine.batch_write import decision_cells
 
     parts = region_parts(evaluator.program)
@@ -279,6 +276,11 @@ def decide_function(evaluator: "Evaluator") -> Callable[[Any], Any]:
             return decide_chunk(keys)
 
     def decide_chunk(keys: Any) -> Any:
+        # imported at the first chunk, not when the function is made: scale.run_duckdb
+        # imports pyarrow (~0.2 s) on a thread of its own while DuckDB reads the file
+        import pyarrow as pa  # type: ignore[import-untyped]
+        import pyarrow.compute as pc  # type: ignore[import-untyped]
+
         if isinstance(keys, pa.ChunkedArray):
             keys = keys.combine_chunks()
         if dense is not None:
