@@ -38,9 +38,14 @@ def spark() -> Iterator[Any]:
 
 
 def test_10000_generated_patients_on_spark(kb: Any, spark: Any, tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+                                          capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """Through `nkb evaluate --engine spark` (the module's session: getOrCreate finds it), as a
-    user runs it: the same rows as the Python engine and the same report on stderr."""
+    user runs it: the same rows as the Python engine and the same report on stderr. On this
+    local master the rows are decided once per region key in Spark's Python workers."""
+    used: list[bool] = []
+    real = scale._spark_by_region
+    monkeypatch.setattr(scale, "_spark_by_region", lambda *a: used.append(real(*a)) or used[-1])
     path = tmp_path / "generated.csv"
     seed = int(time.time()) % 10_000
     write_csv(path, patients(seed, SAMPLE, evaluator_for(kb).program.symptoms))
@@ -59,6 +64,26 @@ def test_10000_generated_patients_on_spark(kb: Any, spark: Any, tmp_path: Path,
     assert len(lines) == 21 and f"{bad} of {SAMPLE} rows had bad input" in lines[-1] and bad > 100
     try:
         assert_same(python, got)
+    except AssertionError as exc:
+        raise AssertionError(f"seed {seed}: {exc}") from None
+    assert used == [True]
+
+
+def test_generated_patients_on_spark_with_the_rules_in_sql(kb: Any, spark: Any, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """As on a cluster (no Python packages on the executors): every rule judged in Spark SQL,
+    the rows SQL cannot answer exactly on the driver."""
+    monkeypatch.setattr(scale, "_spark_by_region", lambda *a: False)
+    path = tmp_path / "generated.csv"
+    seed = int(time.time()) % 10_000 + 1
+    write_csv(path, patients(seed, 2_000, evaluator_for(kb).program.symptoms))
+    target = tmp_path / "spark.csv"
+    scale.run_spark(kb, path, target, spark)
+    with target.open(newline="", encoding="utf-8") as f:
+        got = list(csv.reader(f))
+    try:
+        assert_same(python_rows(kb, path), got)
     except AssertionError as exc:
         raise AssertionError(f"seed {seed}: {exc}") from None
 

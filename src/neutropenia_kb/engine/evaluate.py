@@ -277,7 +277,7 @@ class Evaluator:
             yield self.evaluate(row)
 
 
-_CACHE = "_nkb_evaluator"
+_CACHE = EVALUATOR_CACHE = "_nkb_evaluator"  # the attribute of a KnowledgeBase that holds it
 
 
 def evaluator_for(kb: "KnowledgeBase") -> Evaluator:

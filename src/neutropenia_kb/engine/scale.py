@@ -12,7 +12,9 @@ import functools
 import heapq
 import importlib.util
 import json
+import os
 import shutil
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -29,7 +31,7 @@ from neutropenia_kb.engine.batch import (
     check_header,
     result_fields,
 )
-from neutropenia_kb.engine.evaluate import evaluator_for
+from neutropenia_kb.engine.evaluate import EVALUATOR_CACHE, evaluator_for
 from neutropenia_kb.engine.sql_backend import compile_sql
 from neutropenia_kb.engine.sql_cells import Lookup, Source, Wording
 from neutropenia_kb.engine.sql_lookup import OPTIONS, cell_lookup, copy_out, ordered_copy, quote
@@ -316,8 +318,13 @@ def _evaluate(kb: "KnowledgeBase", con: Any, names: list[str], path: Path, targe
 
 def spark_session(master: str = "local[*]") -> Any:
     """A SparkSession with ANSI mode set explicitly (a bad cast fails rather than giving NULL;
-    the query never casts what it has not checked)."""
+    the query never casts what it has not checked). On a local master its Python workers run
+    this interpreter (PySpark reads only PYSPARK_PYTHON, else the first python3 on the PATH),
+    which has nkb_decide's packages."""
     from pyspark.sql import SparkSession
+
+    if master.startswith("local"):
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
     return (SparkSession.builder.master(master).appName("nkb")
             .config("spark.sql.ansi.enabled", "true")
@@ -367,7 +374,23 @@ def run_spark(kb: "KnowledgeBase", path: Path, target: Path, spark: Any = None,
     passthrough, inputs = _split(kb, names)
     evaluator = evaluator_for(kb)
     source = Source(exp.to_table("nkb_src"), tuple(inputs), "line", tuple(passthrough))
-    query = compile_sql(evaluator.program, Wording.of(evaluator.parser), source, "spark")
+    decide = None
+    if _spark_by_region(kb, spark):
+        struct = "struct<" + ", ".join(f"{name}: string" for name in DECIDED) + ">"
+        import pyarrow as pa
+
+        decider = SparkDecider(kb)
+
+        def nkb_decide(keys: Any) -> Any:
+            return decider(keys)
+
+        # PySpark tells an Arrow UDF by its type hints (read at run time, so not as text)
+        nkb_decide.__annotations__ = {"keys": pa.Array, "return": pa.Array}
+        arrow_udf = cast(Any, F).arrow_udf  # PySpark 4.1; its stubs lack it
+        spark.udf.register("nkb_decide", arrow_udf(nkb_decide, struct))
+        decide = "nkb_decide"
+    query = compile_sql(evaluator.program, Wording.of(evaluator.parser), source, "spark",
+                        decide=decide)
     keep = ["line", *passthrough, *inputs, *RESULT_COLUMNS]
     result = spark.sql(query.sql(dialect="spark", copy=False)).select(*keep, "exact_in_sql") \
         .persist(StorageLevel.MEMORY_AND_DISK)
@@ -390,6 +413,49 @@ def run_spark(kb: "KnowledgeBase", path: Path, target: Path, spark: Any = None,
     finally:
         result.unpersist()
     return summary
+
+
+def _spark_by_region(kb: "KnowledgeBase", spark: Any) -> bool:
+    """Decide once per region key on Spark too (nkb_decide in its Python workers) when the
+    workers are this interpreter on this machine (a local master); on a cluster every rule is
+    judged in SQL, which needs no Python package on the executors."""
+    from pyspark.sql import functions
+
+    context = spark.sparkContext
+    return by_region(kb) and str(context.master).startswith("local") and \
+        getattr(context, "pythonExec", None) == sys.executable and hasattr(functions, "arrow_udf")
+
+
+# the function of each (knowledge base, fingerprint) a worker process has made: Spark unpickles
+# the UDF for every task, the evaluator is compiled once per process
+_WORKER_DECIDERS: dict[tuple[str, str, str], Any] = {}
+
+
+class SparkDecider:
+    """nkb_decide for Spark's Python workers (an Arrow UDF): sent to them with the knowledge
+    base's fields but not its evaluator (compiled code does not pickle); each worker process
+    compiles the rules once and keeps its keys' decisions (sql_settle.decide_function)."""
+
+    def __init__(self, kb: "KnowledgeBase") -> None:
+        self.kb = kb
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self.kb).items() if k != EVALUATOR_CACHE}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        from neutropenia_kb.kb.model import KnowledgeBase
+
+        kb = object.__new__(KnowledgeBase)
+        kb.__dict__.update(state)
+        self.kb = kb
+
+    def __call__(self, keys: Any) -> Any:
+        program = evaluator_for(self.kb).program
+        which = (program.kb_id, program.version, program.fingerprint)
+        found = _WORKER_DECIDERS.get(which)
+        if found is None:
+            found = _WORKER_DECIDERS[which] = decide_function(evaluator_for(self.kb))
+        return found(keys)
 
 
 def _write_spark(out: Any, target: Path, out_fmt: str) -> None:

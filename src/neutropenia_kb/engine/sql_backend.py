@@ -297,7 +297,12 @@ class _Query(CellTables):
             self.layer(rel, "pre"), copy=False)
         error = case((exp.GT(this=exp.Length(this=c("err")), expression=n(MAX_ERROR_CHARS)),
                       self.sql.show(c("err"), MAX_ERROR_CHARS)), default=c("err"))
-        decided = {name: fn("struct_extract", c("nkb__d"), s(name)) for name in sql_settle.DECIDED}
+        def field(name: str) -> exp.Expr:  # Spark has no struct_extract, DuckDB reads both
+            if self.sql.dialect == "duckdb":
+                return fn("struct_extract", c("nkb__d"), s(name))
+            return exp.Dot(this=c("nkb__d"), expression=exp.to_identifier(name))
+
+        decided = {name: field(name) for name in sql_settle.DECIDED}
         cols = [c(src.order), *[c(k) for k in src.passthrough], *[c(k) for k in src.columns],
                 *[decided[name].as_(name, copy=False) for name in sql_settle.DECIDED[:4]],
                 case((ok, c("nkb__anc"))).as_("anc_cells_per_ul", copy=False),
