@@ -119,7 +119,9 @@ def auto_engine(kb: "KnowledgeBase", path: Path, target: Path, units: bool) -> s
 
 
 def connect(kb: "KnowledgeBase", memory_limit: str = MEMORY_LIMIT, threads: int | None = None,
-            progress: bool = False) -> Any:
+            progress: bool = False, functions: bool = True) -> Any:
+    """A DuckDB connection for the query, with its functions (``functions``; else
+    add_functions later: registering the first one imports numpy)."""
     import duckdb
 
     # DuckDB's progress bar (on by default) prints to standard output: only when asked
@@ -135,6 +137,13 @@ def connect(kb: "KnowledgeBase", memory_limit: str = MEMORY_LIMIT, threads: int 
     # yes/no words) into a join, which put whole blocks of rows out of place. Kept as IN, the
     # plan is scans and projections only (tests/engine/test_sql_backend.py checks it).
     con.execute("SET disabled_optimizers = 'in_clause'")
+    if functions:
+        add_functions(kb, con)
+    return con
+
+
+def add_functions(kb: "KnowledgeBase", con: Any) -> None:
+    """The Python functions the query calls (the rare rows' words and decisions)."""
     symptoms = sorted(evaluator_for(kb).parser.symptoms)
 
     # pure (one knowledge base's symptom ids), and the same few misspellings recur in a feed;
@@ -151,7 +160,6 @@ def connect(kb: "KnowledgeBase", memory_limit: str = MEMORY_LIMIT, threads: int 
         # type: the stubs name an enum whose module moved between versions; the text works in all
         con.create_function("nkb_decide", decide_function(evaluator_for(kb)), ["BIGINT"], struct,
                             type=cast(Any, "arrow"), side_effects=False)
-    return con
 
 
 def duckdb_query(kb: "KnowledgeBase", relation: str, columns: Sequence[str],
@@ -191,20 +199,19 @@ def run_duckdb(kb: "KnowledgeBase", path: Path, target: Path, memory_limit: str 
     in_fmt, out_fmt = file_format(path), file_format(target)
     if in_fmt not in ("csv", "parquet"):
         raise UsageError("JSON Lines go through --engine python")
-    # nkb_decide's pyarrow takes ~0.2 s to import: on a thread of its own, while DuckDB (which
-    # lets go of Python's lock) reads the file
-    threading.Thread(target=_import_arrow, daemon=True).start()
-    con = connect(kb, memory_limit, threads, progress)
+    # the functions are added once the file is read (_numbered)
+    con = connect(kb, memory_limit, threads, progress, functions=False)
     try:
         return _numbered(kb, con, path, target, in_fmt, out_fmt)
     finally:
         con.close()
 
 
-def _import_arrow() -> None:
+def _import_modules() -> None:
     try:
+        import numpy  # noqa: F401
         import pyarrow.compute  # type: ignore[import-untyped]  # noqa: F401
-    except ImportError:  # then the rules are judged in SQL (by_region)
+    except ImportError:  # then DuckDB says so, or the rules are judged in SQL (by_region)
         pass
 
 
@@ -228,6 +235,10 @@ def _numbered(kb: "KnowledgeBase", con: Any, path: Path, target: Path, in_fmt: s
             names = _csv_header(path, kb)
             types = ", ".join(f"'{n}': 'VARCHAR'" for n in names)
             numbered = Path(tmp) / "lines.parquet"
+            # The functions' modules (numpy, which DuckDB imports for the first; pyarrow) take
+            # ~0.35 s to import: on a thread of their own while DuckDB, which lets go of
+            # Python's lock, copies the file
+            threading.Thread(target=_import_modules, daemon=True).start()
             con.execute(f"COPY (SELECT * FROM read_csv('{quote(str(path))}', header = true, "
                         f"columns = {{{types}}}, quote = '\"', escape = '\"', delim = ',', "
                         f"auto_detect = false, strict_mode = true)) TO '{quote(str(numbered))}' "
@@ -247,6 +258,7 @@ def _numbered(kb: "KnowledgeBase", con: Any, path: Path, target: Path, in_fmt: s
             # thread read
             con.execute(f"CREATE VIEW src AS SELECT file_row_number + 1 AS line, {cast} FROM "
                         f"read_parquet('{quote(str(path))}', file_row_number = true)")
+        add_functions(kb, con)
         return _evaluate(kb, con, names, path, target, out_fmt, Path(tmp))
 
 
