@@ -39,6 +39,18 @@ def test_character_classes_are_pythons() -> None:
         assert bool(dig.match(char)) == bool(re.match(r"\d", char)), hex(code)
 
 
+def test_known_character_runs_are_the_ones_worked_out() -> None:
+    """The runs kept for a Unicode version (so `nkb evaluate` does not work them out at every
+    start) are those _find_runs gives on this Python, when its version is kept."""
+    import unicodedata
+
+    from neutropenia_kb.engine import sql_expr
+
+    for (version, pattern), runs in sql_expr._KNOWN_RUNS.items():
+        if version == unicodedata.unidata_version:
+            assert runs == sql_expr._find_runs(pattern), pattern
+
+
 def test_constants_with_more_decimals_than_kept_are_refused() -> None:
     assert sql_backend.decimal(Fraction(1004, 10)).sql() == "CAST('100.400000000000' AS " \
         "DECIMAL(34, 12))"
