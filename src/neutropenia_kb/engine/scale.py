@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import heapq
 import importlib.util
+import io
 import json
 import os
 import shutil
@@ -26,11 +27,10 @@ from neutropenia_kb.engine.batch import (
     RESULT_COLUMNS,
     Rows,
     Summary,
-    _cell,
     accepted_columns,
     check_header,
-    result_fields,
 )
+from neutropenia_kb.engine.batch_write import Writer
 from neutropenia_kb.engine.evaluate import EVALUATOR_CACHE, evaluator_for
 from neutropenia_kb.engine.sql_backend import compile_sql
 from neutropenia_kb.engine.sql_cells import Lookup, Source, Wording
@@ -178,16 +178,22 @@ def duckdb_query(kb: "KnowledgeBase", relation: str, columns: Sequence[str],
     return select.sql(dialect="duckdb", copy=False)
 
 
-def _python_row(kb: "KnowledgeBase", names: Sequence[str], cells: Sequence[Any]) -> str:
-    """The Python engine's result fields for one row, as the CSV cells batch.py writes."""
-    from neutropenia_kb.core.problems import InputError, show_value
+class PythonRows:
+    """The Python engine's result cells for the rows the SQL hands it, as batch.py writes them
+    (its Writer, which keeps each region key's decision), as JSON text: names, cells → text."""
 
-    data = {k: ("" if v is None else v) for k, v in zip(names, cells)}
-    try:
-        fields = result_fields(evaluator_for(kb).evaluate(data), None)
-    except InputError as exc:
-        fields = result_fields(None, show_value(str(exc), 1000))
-    return json.dumps([_cell(fields[k]) for k in RESULT_COLUMNS])
+    def __init__(self, kb: "KnowledgeBase") -> None:
+        self.writer = Writer(io.StringIO(), "csv", [], {}, evaluator_for(kb))
+
+    def __call__(self, names: Sequence[str], cells: Sequence[Any]) -> str:
+        from neutropenia_kb.core.problems import InputError, show_value
+
+        data = {k: ("" if v is None else v) for k, v in zip(names, cells)}
+        try:
+            out = self.writer.written(data, None)
+        except InputError as exc:
+            out = [""] * (len(RESULT_COLUMNS) - 1) + [show_value(str(exc), 1000)]
+        return json.dumps(out)
 
 
 def run_duckdb(kb: "KnowledgeBase", path: Path, target: Path, memory_limit: str = MEMORY_LIMIT,
@@ -274,7 +280,8 @@ def _evaluate(kb: "KnowledgeBase", con: Any, names: list[str], path: Path, targe
     passthrough, inputs = _split(kb, names)
     query = duckdb_query(kb, "src", names, passthrough, cell_lookup(kb, con, "src", inputs))
     arg_names = list(names)  # the whole row: Python's message for an empty row quotes it
-    con.create_function("nkb_python", lambda cells: _python_row(kb, arg_names, cells),
+    python_rows = PythonRows(kb)
+    con.create_function("nkb_python", lambda cells: python_rows(arg_names, cells),
                         ["VARCHAR[]"], "VARCHAR", null_handling="special", side_effects=False)
     args = "[" + ", ".join(f'"{n}"' for n in arg_names) + "]::VARCHAR[]"
     # Each row with an error passes through nkb_seen once (CASE calls it for those rows only):
@@ -408,9 +415,10 @@ def run_spark(kb: "KnowledgeBase", path: Path, target: Path, spark: Any = None,
         .persist(StorageLevel.MEMORY_AND_DISK)
     try:
         loose = result.filter("NOT exact_in_sql").select(*keep).collect()
+        python_rows = PythonRows(kb)
         fixed = []
         for row in loose:
-            cells = json.loads(_python_row(kb, names, [row[n] for n in names]))
+            cells = json.loads(python_rows(names, [row[n] for n in names]))
             fixed.append((*[row[n] for n in ["line", *passthrough, *inputs]],
                           *[cell or None for cell in cells]))
         out = result.filter("exact_in_sql").select(*keep)
