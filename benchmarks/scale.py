@@ -45,7 +45,7 @@ if engine == "duckdb":
     from neutropenia_kb.engine.scale import run_duckdb
     run_duckdb(kb, src, out)
 elif engine == "spark":
-    from neutropenia_kb.engine.scale import run_spark
+    from neutropenia_kb.engine.spark import run_spark
     run_spark(kb, src, out, master="local[2]")
 elif engine == "python":
     from neutropenia_kb.engine import batch

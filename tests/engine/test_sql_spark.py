@@ -17,7 +17,7 @@ from tests.engine.test_sql_sameness import assert_same, case_rows, python_rows
 from neutropenia_kb import evaluator_for, load
 from neutropenia_kb.cli import main
 from neutropenia_kb.core.problems import InputError
-from neutropenia_kb.engine import scale
+from neutropenia_kb.engine import spark as spark_engine
 from neutropenia_kb.engine.batch import RESULT_COLUMNS, _cell, result_fields
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +31,7 @@ def kb() -> Any:
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
-    session = scale.spark_session("local[2]")
+    session = spark_engine.spark_session("local[2]")
     assert session.conf.get("spark.sql.ansi.enabled") == "true"  # set explicitly, not a default
     yield session
     session.stop()
@@ -44,8 +44,8 @@ def test_10000_generated_patients_on_spark(kb: Any, spark: Any, tmp_path: Path,
     user runs it: the same rows as the Python engine and the same report on stderr. On this
     local master the rows are decided once per region key in Spark's Python workers."""
     used: list[bool] = []
-    real = scale._spark_by_region
-    monkeypatch.setattr(scale, "_spark_by_region", lambda *a: used.append(real(*a)) or used[-1])
+    real = spark_engine._spark_by_region
+    monkeypatch.setattr(spark_engine, "_spark_by_region", lambda *a: used.append(real(*a)) or used[-1])
     path = tmp_path / "generated.csv"
     seed = int(time.time()) % 10_000
     write_csv(path, patients(seed, SAMPLE, evaluator_for(kb).program.symptoms))
@@ -74,12 +74,12 @@ def test_generated_patients_on_spark_with_the_rules_in_sql(kb: Any, spark: Any, 
                                                             ) -> None:
     """As on a cluster (no Python packages on the executors): every rule judged in Spark SQL,
     the rows SQL cannot answer exactly on the driver."""
-    monkeypatch.setattr(scale, "_spark_by_region", lambda *a: False)
+    monkeypatch.setattr(spark_engine, "_spark_by_region", lambda *a: False)
     path = tmp_path / "generated.csv"
     seed = int(time.time()) % 10_000 + 1
     write_csv(path, patients(seed, 2_000, evaluator_for(kb).program.symptoms))
     target = tmp_path / "spark.csv"
-    scale.run_spark(kb, path, target, spark)
+    spark_engine.run_spark(kb, path, target, spark)
     with target.open(newline="", encoding="utf-8") as f:
         got = list(csv.reader(f))
     try:

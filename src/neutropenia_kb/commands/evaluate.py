@@ -16,7 +16,8 @@ from neutropenia_kb.core.problems import InputError, UsageError, show_value
 from neutropenia_kb.engine.batch import Summary, format_of
 from neutropenia_kb.engine.batch_file import evaluate_file
 from neutropenia_kb.engine.patient_file import read_patient
-from neutropenia_kb.engine.scale import auto_engine, run_duckdb, run_spark
+from neutropenia_kb.engine.scale import auto_engine, run_duckdb
+from neutropenia_kb.engine.spark import run_spark
 from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.render.summary import summary_text
 
