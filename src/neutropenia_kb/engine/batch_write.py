@@ -138,7 +138,8 @@ class Writer:
         """As Result.anc_cells_per_ul and decision_json write a count that is not whole."""
         if len(self._anc) >= _MAX_DECISIONS:
             self._anc.clear()
-        text = self._anc[anc] = _cell(_decimal(anc) or json_number(Fraction(anc)))
+        text = self._anc[anc] = _decimal_text(anc) or _cell(_decimal(anc) or
+                                                            json_number(Fraction(anc)))
         return text
 
 
@@ -182,10 +183,10 @@ class Writer:
         self.csv.writerow(cells)
 
 
-def _decimal(value: Fraction) -> Decimal | None:
-    """json_number's Decimal for a value whose decimal ends (its denominator is 2^a·5^b), found
-    from the denominator's factors in ints instead of json_number's trial multiplications of
-    Fractions; None for any other value (json_number then writes it)."""
+def _scaled(value: Fraction) -> tuple[int, int] | None:
+    """(value × 10^places, places) for a value whose decimal ends (its denominator is 2^a·5^b),
+    found from the denominator's factors in ints instead of json_number's trial multiplications
+    of Fractions; None for any other value."""
     d, twos, fives = value.denominator, 0, 0
     while d % 2 == 0:
         d //= 2
@@ -196,5 +197,33 @@ def _decimal(value: Fraction) -> Decimal | None:
     places = max(twos, fives)
     if d != 1 or places >= _MAX_PLACES:
         return None
-    scaled = value.numerator * 10**places // value.denominator  # whole: exact
+    return value.numerator * 10**places // value.denominator, places  # whole: exact
+
+
+def _decimal(value: Fraction) -> Decimal | None:
+    """json_number's Decimal for a value whose decimal ends; None for any other value
+    (json_number then writes it)."""
+    found = _scaled(value)
+    if found is None:
+        return None
+    scaled, places = found
     return Decimal((0 if scaled >= 0 else 1, tuple(map(int, str(abs(scaled)))), -places))
+
+
+def _decimal_text(value: Fraction) -> str | None:
+    """str(_decimal(value)) written from the digits, without building the Decimal (a count's
+    cell on every row whose count is not whole); None where that would be in exponent form
+    (Decimal writes 5E-7 when the point is more than six places left of the first digit) or
+    _decimal gives None."""
+    found = _scaled(value)
+    if found is None:
+        return None
+    scaled, places = found
+    digits = str(abs(scaled))
+    point = len(digits) - places  # Decimal's "leftdigits": where the point goes
+    if point <= -6:
+        return None
+    sign = "-" if scaled < 0 else ""
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    return f"{sign}{digits[:point]}.{digits[point:]}"
