@@ -136,3 +136,57 @@ def test_a_symptom_cell_read_again_gives_the_same_answer(kb: Any, cell: str) -> 
     else:
         assert outcomes[0] == outcomes[1] == outcomes[2]
         assert errors[0] is not errors[1] and errors[1] is not errors[2]
+
+
+def test_rows_joined_by_commas_are_what_csv_writer_writes(kb: Any, tmp_path: Any) -> None:
+    """The writer joins a row's cells itself unless one holds a comma, a quote or a line
+    break: the file read back and written again by csv.writer is the same, byte for byte, and
+    both ways were taken."""
+    import csv
+    import io
+
+    from neutropenia_kb.engine import batch
+
+    lines = ["id,anc,temperature,symptoms,on_chemotherapy",
+             "1,800,38.5,fever,yes", '"2,b",1500,37,,no', '"say ""x""",0.8 G/L,37 C,cough,y',
+             "4,abc,37,,yes", "5,800,38 K,,yes", '6,"1,500",37,,yes', "7,800\r,37,,yes",
+             "8,,,,", "9,800,37,fevr;headache,maybe", '10,"80""0",37,,yes', "11, 900 ,37.0,,no"]
+    src = tmp_path / "in.csv"
+    src.write_bytes("\n".join(lines).encode() + b"\n")
+    evaluator = evaluator_for(kb)
+    out = io.StringIO(newline="")
+    with src.open("rb") as stream:
+        rows = batch.Rows(stream, "csv", batch.accepted_columns(evaluator), src)
+        batch.run(evaluator, rows, out, "csv", rows.columns)
+    written = out.getvalue()
+    read_back = list(csv.reader(io.StringIO(written, newline="")))
+    assert {len(cells) for cells in read_back} == {len(read_back[0])}
+    assert [cells[1] for cells in read_back[1:]] == \
+        [batch.split_cells(line)[0] for line in lines[1:]]  # each id cell as it was read
+    again = io.StringIO(newline="")
+    csv.writer(again).writerows(read_back)
+    assert written == again.getvalue()
+    body = written.split("\r\n")[1:-1]
+    assert len(body) == len(lines) - 1
+    assert any('"' in line for line in body) and any('"' not in line for line in body)
+
+
+def test_json_lines_cells_with_line_breaks_are_quoted_in_csv(kb: Any) -> None:
+    """JSON Lines in, CSV out: a cell may hold a line break, which only csv.writer writes."""
+    import csv
+    import io
+    import json
+
+    from neutropenia_kb.engine import batch
+
+    ids = ["a\nb", "c\rd", "plain", "e,f", 'g"h']
+    data = "".join(json.dumps({"id": i, "anc": 800, "temperature": 37}) + "\n" for i in ids)
+    evaluator = evaluator_for(kb)
+    stream = io.BytesIO(data.encode())
+    columns = batch.jsonl_columns(stream)
+    stream.seek(0)
+    out = io.StringIO(newline="")
+    batch.run(evaluator, batch.Rows(stream, "jsonl"), out, "csv", columns)
+    read_back = list(csv.reader(io.StringIO(out.getvalue(), newline="")))
+    assert [cells[1] for cells in read_back[1:]] == ids
+    assert {len(cells) for cells in read_back} == {len(read_back[0])}
