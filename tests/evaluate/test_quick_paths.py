@@ -138,10 +138,26 @@ def test_a_symptom_cell_read_again_gives_the_same_answer(kb: Any, cell: str) -> 
         assert errors[0] is not errors[1] and errors[1] is not errors[2]
 
 
+def test_a_cell_is_quoted_as_csv_writer_quotes_it() -> None:
+    """Every character, alone in a cell and among others, as csv.writer writes it."""
+    import csv
+    import io
+
+    from neutropenia_kb.engine.batch_write import _quoted
+
+    for code in range(0x110000):
+        if 0xD800 <= code < 0xE000:
+            continue
+        for cell in (chr(code), f"a{chr(code)}b", f'"{chr(code)}"'):
+            out = io.StringIO(newline="")
+            csv.writer(out).writerow(["1", cell])
+            assert out.getvalue() == f"1,{_quoted(cell)}\r\n", hex(code)
+
+
 def test_rows_joined_by_commas_are_what_csv_writer_writes(kb: Any, tmp_path: Any) -> None:
-    """The writer joins a row's cells itself unless one holds a comma, a quote or a line
-    break: the file read back and written again by csv.writer is the same, byte for byte, and
-    both ways were taken."""
+    """The writer joins a row's cells itself, quoting only a cell that holds a comma, a quote
+    or a line break: the file read back and written again by csv.writer is the same, byte for
+    byte, and both kinds of row were written."""
     import csv
     import io
 
