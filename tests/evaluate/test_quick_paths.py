@@ -206,3 +206,40 @@ def test_json_lines_cells_with_line_breaks_are_quoted_in_csv(kb: Any) -> None:
     read_back = list(csv.reader(io.StringIO(out.getvalue(), newline="")))
     assert [cells[1] for cells in read_back[1:]] == ids
     assert {len(cells) for cells in read_back} == {len(read_back[0])}
+
+
+@pytest.mark.parametrize("name", ["anc", "wbc", "temperature", "neutrophils_percent", "age_years"])
+def test_long_plain_numbers_read_quickly_as_exactly(kb: Any, name: str) -> None:
+    """Up to 15 digits before the point, 20 after it and 30 in all (leading zeros not counted,
+    trailing ones counted, as Decimal counts them) go the quick way and give what the exact way
+    gives; longer ones go the exact way, which refuses those over 30 digits."""
+    from tests.evaluate.test_quick_number import _same
+
+    from neutropenia_kb.engine.quick_number import plain
+
+    evaluator = evaluator_for(kb)
+    rnd = random.Random(len(name))
+    units = {"anc": ["", " cells/uL", " G/L"], "wbc": ["", " /uL", " x10^9/L"],
+             "temperature": ["", " C", " F"], "neutrophils_percent": ["", "%"],
+             "age_years": [""]}[name]
+    quick = slow = 0
+    for whole_digits in range(1, 17):
+        for places in range(1, 23):
+            for zeros in (0, 1, 5):
+                whole = "".join(rnd.choice("0123456789") for _ in range(whole_digits))
+                part = "".join(rnd.choice("0123456789") for _ in range(places))
+                if zeros:
+                    whole = "0" * zeros + whole[zeros:] if zeros < len(whole) else whole
+                    part = part[:-zeros] + "0" * zeros if zeros < len(part) else part
+                text = f"{whole}.{part}{rnd.choice(units)}"
+                taken = _same(evaluator, name, text)
+                assert taken == (plain(text) is not None)
+                quick += taken
+                slow += not taken
+                if whole_digits <= 15 and places <= 20 and \
+                        len(str(int(whole + part))) <= 30:
+                    assert plain(text) is not None, text
+    for places in range(18, 24):  # the smallest numbers: exact refuses below 1e-20
+        for text in ("0." + "0" * (places - 1) + "1", "0." + "0" * (places - 1) + "5" + units[-1]):
+            _same(evaluator, name, text)
+    assert quick > 500 and slow > 50
