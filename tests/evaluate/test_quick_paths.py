@@ -243,3 +243,17 @@ def test_long_plain_numbers_read_quickly_as_exactly(kb: Any, name: str) -> None:
         for text in ("0." + "0" * (places - 1) + "1", "0." + "0" * (places - 1) + "5" + units[-1]):
             _same(evaluator, name, text)
     assert quick > 500 and slow > 50
+
+
+def test_an_unknown_symptom_is_worded_the_same_in_every_list(kb: Any) -> None:
+    """The "did you mean" kept per item: the same words in a list met later as in a parser
+    that has never seen the item."""
+    from neutropenia_kb.engine.patient import PatientParser
+
+    parser = evaluator_for(kb).parser
+    for cell in ("fevr", "cough,fevr", "fevr;cough;rash", "cough|Fever", "Fever"):
+        with pytest.raises(InputError) as seen:
+            parser._symptoms(cell)
+        with pytest.raises(InputError) as fresh:
+            PatientParser(kb)._symptoms(cell)
+        assert str(seen.value) == str(fresh.value) and "did you mean" in str(seen.value)

@@ -88,8 +88,9 @@ class InputReader:
         self._units: dict[str, Unit | None] = {}  # unit spellings read before, for _quick
         # id(unit) → (quick_number.affine(unit), identity(unit)), for _quick
         self._plans: dict[int, tuple[tuple[int, int] | None, bool]] = {}
-        # (text, column unit) → what _read gave: (value, as given) or the InputError it raised
-        self._cells: dict[tuple[str, Unit | None], Any] = {}
+        # text, or (text, column unit), → what _read gave: (value, as given) or the InputError
+        # it raised
+        self._cells: dict[Any, Any] = {}
         below = None if self.ambiguous_below is None else Fraction(self.ambiguous_below)
         self._below = None if below is None else (below.numerator, below.denominator)
         self._allowed: str | None = None
@@ -152,7 +153,7 @@ class InputReader:
         answer, or its error, is kept and given again (bounded: _MAX_CELLS per input)."""
         if type(raw) is not str or len(raw) > _MAX_CELL_TEXT or not quick:
             return self._read(raw, bare_unit, quick)
-        key = (raw, bare_unit)
+        key: Any = raw if bare_unit is None else (raw, bare_unit)  # a str is never a tuple
         known = self._cells.get(key)
         if known is None:
             if len(self._cells) >= _MAX_CELLS:

@@ -67,6 +67,7 @@ class PatientParser:
         # Symptom cells read before: a feed repeats the same lists. Bounded in count and
         # length, so all-distinct cells cost one failed lookup.
         self._symptom_cells: dict[str, Any] = {}
+        self._unknown_symptoms: dict[str, str] = {}  # item → what is allowed (_not_a_symptom)
 
     def column_units(self, units: Mapping[str, str]) -> dict[str, Unit]:
         """Check units declared once for a column of a batch (``--unit anc=10^9/L`` or a
@@ -168,10 +169,20 @@ class PatientParser:
                 raise InputError("symptoms", raw, "a list of symptom ids (words), e.g. "
                                  f"[fever, cough]; {show_value(item)} is not a word")
             if item not in self.symptoms:
-                hint = _hint(item, self.symptoms)
-                raise InputError("symptoms", item, "it is not a symptom id" + (hint or ".") + " The symptoms are "
-                    + ", ".join(sorted(self.symptoms)))
+                raise InputError("symptoms", item, self._not_a_symptom(item))
         return frozenset(items), None
+
+    def _not_a_symptom(self, item: str) -> str:
+        """What is allowed instead of ``item``, with a "did you mean" (difflib: a tenth of a
+        millisecond, so kept per item: the same few misspellings come back in many lists)."""
+        allowed = self._unknown_symptoms.get(item)
+        if allowed is None:
+            if len(self._unknown_symptoms) >= _MAX_CELLS:
+                self._unknown_symptoms.clear()
+            allowed = self._unknown_symptoms[item] = (
+                "it is not a symptom id" + (_hint(item, self.symptoms) or ".")
+                + " The symptoms are " + ", ".join(sorted(self.symptoms)))
+        return allowed
 
 
 def _band_words(kb: "KnowledgeBase") -> Callable[[Fraction], str]:
