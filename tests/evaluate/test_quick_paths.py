@@ -257,3 +257,19 @@ def test_an_unknown_symptom_is_worded_the_same_in_every_list(kb: Any) -> None:
         with pytest.raises(InputError) as fresh:
             PatientParser(kb)._symptoms(cell)
         assert str(seen.value) == str(fresh.value) and "did you mean" in str(seen.value)
+
+
+def test_each_unit_is_the_linear_map_the_quick_way_uses() -> None:
+    """(a·v + b) / d equals the unit's own exact conversion, also away from the three points
+    it was checked at; °F is 5, -160, 9."""
+    from neutropenia_kb.engine.quick_number import linear
+
+    rnd = random.Random(2)
+    values = [Fraction(rnd.randint(-10**9, 10**9), 10**rnd.randint(0, 20)) for _ in range(300)]
+    for unit in {id(u): u for u in UNITS.values()}.values():
+        line = linear(unit)
+        assert line is not None and line[2] > 0, unit.name
+        a, b, d = line
+        for v in values:
+            assert Fraction(a * v + b, 1) / d == unit.to_base(v), (unit.name, v)
+    assert linear(UNITS["F"]) == (5, -160, 9) and linear(None) == (1, 0, 1)

@@ -24,7 +24,7 @@ from neutropenia_kb.core.units import (
     simplest,
     split_quantity,
 )
-from neutropenia_kb.engine.quick_number import affine, identity, plain, to_base
+from neutropenia_kb.engine.quick_number import identity, linear, plain, to_base
 
 if TYPE_CHECKING:
     from neutropenia_kb.kb.model import Input
@@ -86,8 +86,8 @@ class InputReader:
         self.ambiguous_below = inp.ambiguous_below if self.unit is not None else None
         self.meaning = meaning  # what a value in base units means, e.g. its severity band
         self._units: dict[str, Unit | None] = {}  # unit spellings read before, for _quick
-        # id(unit) → (quick_number.affine(unit), identity(unit)), for _quick
-        self._plans: dict[int, tuple[tuple[int, int] | None, bool]] = {}
+        # id(unit) → (quick_number.linear(unit), identity(unit)), for _quick
+        self._plans: dict[int, tuple[tuple[int, int, int] | None, bool]] = {}
         # text, or (text, column unit), → what _read gave: (value, as given) or the InputError
         # it raised
         self._cells: dict[Any, Any] = {}
@@ -225,21 +225,21 @@ class InputReader:
             return None  # the exact way names both readings
         else:
             unit = self.unit
-        if places == 0:
-            return to_base(digits, 0, unit), digits, unit
         plan = self._plans.get(id(unit))  # units are module constants: their ids are stable
         if plan is None:
-            plan = self._plans[id(unit)] = (affine(unit), identity(unit))
+            plan = self._plans[id(unit)] = (linear(unit), identity(unit))
+        line, same = plan
         scale = 10 ** places
-        whole_map, same = plan
-        if whole_map is None:  # °F: the unit's own exact conversion
+        if line is None:  # not a linear map: the unit's own exact conversion
             value = to_base(digits, places, unit)
-        else:  # to_base's int arithmetic, inline: this runs for most cells of a batch
-            numerator = digits * whole_map[0] + whole_map[1] * scale
-            value = numerator // scale if numerator % scale == 0 else Fraction(numerator, scale)
+        else:  # (a·digits/scale + b) / d in ints, one Fraction: most cells of a batch
+            a, b, d = line
+            numerator, denominator = digits * a + b * scale, d * scale
+            value = numerator // denominator if numerator % denominator == 0 else \
+                Fraction(numerator, denominator)
         # As written; equal to the Fraction the exact way gives (an Exact either way). In a
         # base unit the value is the number as written: no second Fraction.
-        return value, value if same else Fraction(digits, scale), unit
+        return value, digits if places == 0 else value if same else Fraction(digits, scale), unit
 
     def _ambiguous(self, raw: Any, number: Fraction) -> None:
         """Refuse a bare number that is plausible in another accepted unit, naming each

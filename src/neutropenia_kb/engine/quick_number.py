@@ -10,6 +10,7 @@ test_quick_paths.py check that both ways agree.
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -79,15 +80,23 @@ def to_base(digits: int, places: int, unit: Unit | None) -> int | Fraction:
     return Fraction(numerator, scale)
 
 
-def affine(unit: Unit | None) -> tuple[int, int] | None:
-    """(a, b) with to_base(v) = a*v + b for whole a and b; None when the unit is not such a
-    map (°F)."""
+_LINEAR: dict[int, tuple[int, int, int] | None] = {}
+
+
+def linear(unit: Unit | None) -> tuple[int, int, int] | None:
+    """(a, b, d), ints with d > 0, such that the unit's to_base(v) = (a*v + b) / d (°F: 5, -160,
+    9), checked at a third point; None when it is no such map. A value in the unit is then
+    one int product and one Fraction, not a Fraction per step of the conversion."""
     if unit is None:
-        return (1, 0)
-    key = id(unit)
-    if key not in _AFFINE:
-        _AFFINE[key] = _affine(unit)
-    return _AFFINE[key]
+        return (1, 0, 1)
+    key = id(unit)  # units are module-level constants: their ids are stable
+    if key not in _LINEAR:
+        b = unit.to_base(Fraction(0))
+        a = unit.to_base(Fraction(1)) - b
+        d = math.lcm(a.denominator, b.denominator)
+        _LINEAR[key] = None if unit.to_base(Fraction(7, 3)) != a * Fraction(7, 3) + b else \
+            (a.numerator * (d // a.denominator), b.numerator * (d // b.denominator), d)
+    return _LINEAR[key]
 
 
 def identity(unit: Unit | None) -> bool:
