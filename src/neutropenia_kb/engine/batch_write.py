@@ -1,7 +1,8 @@
 """Writing a batch's rows: CSV or JSON Lines, the input cells then the decisions of each row.
 
 A million rows go through here, so the cells of a decision are worked out once per distinct
-decision (there are few) and each CSV row is one write of its cells joined, quoted as csv.writer quotes.
+decision (there are few) and each CSV row is one write: its cells joined by commas, quoted as
+csv.writer quotes them.
 """
 
 from __future__ import annotations

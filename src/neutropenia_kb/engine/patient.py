@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 from neutropenia_kb.core.json_text import DuplicateKey, loads
 from neutropenia_kb.core.problems import InputError, UsageError, did_you_mean, show_value
 from neutropenia_kb.core.units import MAX_DIGITS, MAX_TEXT, Unit, find_unit, simplest
-from neutropenia_kb.engine.input_reader import _MAX_CELL_TEXT, _MAX_CELLS, Exact, InputReader, Value, _again
+
+# The bounds and the fresh-error helper of the number cells' cache, for the symptom cells'.
+from neutropenia_kb.engine.input_reader import (
+    _MAX_CELL_TEXT,
+    _MAX_CELLS,
+    Exact,
+    InputReader,
+    Value,
+    _again,
+)
 from neutropenia_kb.engine.plausible import check_given
 from neutropenia_kb.lang.parse import Arith, Name, Node, parse
 from neutropenia_kb.lang.parse import Number as Literal
@@ -253,7 +262,7 @@ def _json_int(text: str) -> int | Decimal:
     return int(text) if len(text) <= MAX_DIGITS else Decimal(text)
 
 
-Number = Callable[[Mapping[str, Any]], Exact]
+_Formula = Callable[[Mapping[str, Any]], Exact]
 _OPS: dict[str, Callable[[Any, Any], Any]] = {"+": operator.add, "-": operator.sub,
                                               "*": operator.mul}
 
@@ -272,7 +281,7 @@ def formula_function(node: Node) -> Callable[[Mapping[str, Any]], Exact]:
     return value
 
 
-def _formula(node: Node) -> Number:
+def _formula(node: Node) -> _Formula:
     if isinstance(node, Literal):
         unit = find_unit(node.unit) if node.unit else None
         const = simplest(unit.to_base(node.value) if unit else node.value)
@@ -290,5 +299,7 @@ def _formula(node: Node) -> Number:
 
 
 def _divide(a: Exact, b: Exact) -> Fraction:
-    # int / int would be a float: made a Fraction first (exact)
-    return Fraction(a, b) if type(a) is int and type(b) is int else Fraction(a) / b
+    # int / int would be a float: a Fraction on one side keeps it exact
+    if type(a) is int and type(b) is int:
+        return Fraction(a, b)
+    return (a if isinstance(a, Fraction) else Fraction(a)) / b
