@@ -120,7 +120,9 @@ def show_value(value: object, limit: int = SHOWN_CHARS) -> str:
     text = value if isinstance(value, str) else _REPR.repr(value)
     if len(text) > limit:
         text = f"{text[:limit]}… ({len(text):,} characters)"
-    return text.translate(_CONTROL)
+    # Every character translate escapes is unprintable; isprintable() scans in C, where
+    # translate looks each character up in a dict: most messages have nothing to escape.
+    return text if text.isprintable() else text.translate(_CONTROL)
 
 
 def summary(path: Path, problems: Sequence[Problem], files: int, strict: bool = False) -> str:

@@ -220,6 +220,7 @@ class Rows:
     def _csv(self) -> Iterator[Row]:
         columns = self.columns
         width = len(columns)
+        new = tuple.__new__
         for number, raw in self.lines:
             if raw is not None and not raw.strip():
                 continue
@@ -236,7 +237,8 @@ class Rows:
             except _Fault as exc:
                 yield Row(number, {}, str(exc))
                 continue
-            yield Row(number, dict(zip(columns, cells)), None, cells, columns)
+            # tuple.__new__ builds the NamedTuple without its Python-level __new__
+            yield new(Row, (number, dict(zip(columns, cells)), None, cells, columns))
 
     def _jsonl(self) -> Iterator[Row]:
         for number, raw in self.lines:

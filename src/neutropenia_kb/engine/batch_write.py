@@ -1,7 +1,8 @@
 """Writing a batch's rows: CSV or JSON Lines, the input cells then the decisions of each row.
 
 A million rows go through here, so the cells of a decision are worked out once per distinct
-decision (there are few) and each CSV row is one csv.writer call on a list of strings.
+decision (there are few) and each CSV row is one write: its cells joined by commas, quoted as
+csv.writer quotes them.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ class Writer:
         self.inputs = list(columns)
         self.units = units  # echoed in the header, so the bare numbers are read as they were
         self.csv: Any = None
+        self._end = "\r\n"  # the csv writer's line ending, once it is made
         self.evaluator = evaluator
         self.anc_input = evaluator.kb.severity.input  # its count is the anc column
         self.key = evaluator.region_key
@@ -138,7 +140,8 @@ class Writer:
         """As Result.anc_cells_per_ul and decision_json write a count that is not whole."""
         if len(self._anc) >= _MAX_DECISIONS:
             self._anc.clear()
-        text = self._anc[anc] = _cell(_decimal(anc) or json_number(Fraction(anc)))
+        text = self._anc[anc] = _decimal_text(anc) or _cell(_decimal(anc) or
+                                                            json_number(Fraction(anc)))
         return text
 
 
@@ -161,6 +164,7 @@ class Writer:
                                 f"{k} [{self.units[k].name}]" if k in self.units else k
                                 for k in self.inputs), *RESULT_COLUMNS]
             self.csv = csv.writer(self.stream)
+            self._end = self.csv.dialect.lineterminator
             self.csv.writerow(header)
         raw = row.cells
         if raw is not None and row.columns is not self._columns:
@@ -169,23 +173,36 @@ class Writer:
             else:
                 raw = None
         if raw is not None:
-            cells = [row.line, *raw]
+            cells = [str(row.line), *raw]
         else:
             data = row.data
-            cells = [row.line, *(c if type(c) is str else _cell(c)
-                                 for c in map(data.get, self.inputs))]
+            cells = [str(row.line), *(c if type(c) is str else _cell(c)
+                                      for c in map(data.get, self.inputs))]
         if error is not None:
             cells += _NO_RESULT
             cells.append(error)
         else:
             cells += written
-        self.csv.writerow(cells)
+        # As csv.writer writes it (QUOTE_MINIMAL): a cell is quoted only when it holds a comma,
+        # a quote or a line break, a quote inside doubled. Joining here costs a tenth of
+        # writerow, which examines every character through the dialect's rules (a sixth of a
+        # batch's time). Every cell is a str: the count of commas shows none is inside a cell.
+        text = ",".join(cells)
+        if text.count(",") != len(cells) - 1 or '"' in text or "\r" in text or "\n" in text:
+            text = ",".join([_quoted(cell) for cell in cells])
+        self.stream.write(text + self._end)
 
 
-def _decimal(value: Fraction) -> Decimal | None:
-    """json_number's Decimal for a value whose decimal ends (its denominator is 2^a·5^b), found
-    from the denominator's factors in ints instead of json_number's trial multiplications of
-    Fractions; None for any other value (json_number then writes it)."""
+def _quoted(cell: str) -> str:
+    if "," in cell or '"' in cell or "\r" in cell or "\n" in cell:
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+def _scaled(value: Fraction) -> tuple[int, int] | None:
+    """(value × 10^places, places) for a value whose decimal ends (its denominator is 2^a·5^b),
+    found from the denominator's factors in ints instead of json_number's trial multiplications
+    of Fractions; None for any other value."""
     d, twos, fives = value.denominator, 0, 0
     while d % 2 == 0:
         d //= 2
@@ -196,5 +213,33 @@ def _decimal(value: Fraction) -> Decimal | None:
     places = max(twos, fives)
     if d != 1 or places >= _MAX_PLACES:
         return None
-    scaled = value.numerator * 10**places // value.denominator  # whole: exact
+    return value.numerator * 10**places // value.denominator, places  # whole: exact
+
+
+def _decimal(value: Fraction) -> Decimal | None:
+    """json_number's Decimal for a value whose decimal ends; None for any other value
+    (json_number then writes it)."""
+    found = _scaled(value)
+    if found is None:
+        return None
+    scaled, places = found
     return Decimal((0 if scaled >= 0 else 1, tuple(map(int, str(abs(scaled)))), -places))
+
+
+def _decimal_text(value: Fraction) -> str | None:
+    """str(_decimal(value)) written from the digits, without building the Decimal (a count's
+    cell on every row whose count is not whole); None where that would be in exponent form
+    (Decimal writes 5E-7 when the point is more than six places left of the first digit) or
+    _decimal gives None."""
+    found = _scaled(value)
+    if found is None:
+        return None
+    scaled, places = found
+    digits = str(abs(scaled))
+    point = len(digits) - places  # Decimal's "leftdigits": where the point goes
+    if point <= -6:
+        return None
+    sign = "-" if scaled < 0 else ""
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    return f"{sign}{digits[:point]}.{digits[point:]}"

@@ -24,7 +24,7 @@ from neutropenia_kb.core.units import (
     simplest,
     split_quantity,
 )
-from neutropenia_kb.engine.quick_number import identity, plain, to_base
+from neutropenia_kb.engine.quick_number import identity, linear, plain, to_base
 
 if TYPE_CHECKING:
     from neutropenia_kb.kb.model import Input
@@ -86,8 +86,11 @@ class InputReader:
         self.ambiguous_below = inp.ambiguous_below if self.unit is not None else None
         self.meaning = meaning  # what a value in base units means, e.g. its severity band
         self._units: dict[str, Unit | None] = {}  # unit spellings read before, for _quick
-        # (text, column unit) → what _read gave: (value, as given) or the InputError it raised
-        self._cells: dict[tuple[str, Unit | None], Any] = {}
+        # id(unit) → (quick_number.linear(unit), identity(unit)), for _quick
+        self._plans: dict[int, tuple[tuple[int, int, int] | None, bool]] = {}
+        # text, or (text, column unit), → what _read gave: (value, as given) or the InputError
+        # it raised
+        self._cells: dict[Any, Any] = {}
         below = None if self.ambiguous_below is None else Fraction(self.ambiguous_below)
         self._below = None if below is None else (below.numerator, below.denominator)
         self._allowed: str | None = None
@@ -150,7 +153,7 @@ class InputReader:
         answer, or its error, is kept and given again (bounded: _MAX_CELLS per input)."""
         if type(raw) is not str or len(raw) > _MAX_CELL_TEXT or not quick:
             return self._read(raw, bare_unit, quick)
-        key = (raw, bare_unit)
+        key: Any = raw if bare_unit is None else (raw, bare_unit)  # a str is never a tuple
         known = self._cells.get(key)
         if known is None:
             if len(self._cells) >= _MAX_CELLS:
@@ -222,12 +225,21 @@ class InputReader:
             return None  # the exact way names both readings
         else:
             unit = self.unit
-        value = to_base(digits, places, unit)
+        plan = self._plans.get(id(unit))  # units are module constants: their ids are stable
+        if plan is None:
+            plan = self._plans[id(unit)] = (linear(unit), identity(unit))
+        line, same = plan
+        scale = 10 ** places
+        if line is None:  # not a linear map: the unit's own exact conversion
+            value = to_base(digits, places, unit)
+        else:  # (a·digits/scale + b) / d in ints, one Fraction: most cells of a batch
+            a, b, d = line
+            numerator, denominator = digits * a + b * scale, d * scale
+            value = numerator // denominator if numerator % denominator == 0 else \
+                Fraction(numerator, denominator)
         # As written; equal to the Fraction the exact way gives (an Exact either way). In a
         # base unit the value is the number as written: no second Fraction.
-        given = digits if places == 0 else value if identity(unit) else \
-            Fraction(digits, 10 ** places)
-        return value, given, unit
+        return value, digits if places == 0 else value if same else Fraction(digits, scale), unit
 
     def _ambiguous(self, raw: Any, number: Fraction) -> None:
         """Refuse a bare number that is plausible in another accepted unit, naming each

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
@@ -15,7 +16,16 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 from neutropenia_kb.core.json_text import DuplicateKey, loads
 from neutropenia_kb.core.problems import InputError, UsageError, did_you_mean, show_value
 from neutropenia_kb.core.units import MAX_DIGITS, MAX_TEXT, Unit, find_unit, simplest
-from neutropenia_kb.engine.input_reader import Exact, InputReader, Value
+
+# The bounds and the fresh-error helper of the number cells' cache, for the symptom cells'.
+from neutropenia_kb.engine.input_reader import (
+    _MAX_CELL_TEXT,
+    _MAX_CELLS,
+    Exact,
+    InputReader,
+    Value,
+    _again,
+)
 from neutropenia_kb.engine.plausible import check_given
 from neutropenia_kb.lang.parse import Arith, Name, Node, parse
 from neutropenia_kb.lang.parse import Number as Literal
@@ -57,6 +67,16 @@ class PatientParser:
                    if spec.type in ("quantity", "percent", "number") else spec.read)
             for name, spec in self.specs.items()}
         self.formulas = {fill.id: parse(fill.formula) for fill in self.derived}
+        self.derive = {fill_id: formula_function(node) for fill_id, node in self.formulas.items()}
+        # Per derived input, as sets: the inputs that make it do anything (None when it is
+        # worked out for every patient: nothing has to be given), and its percents.
+        self._reads = {fill.id: (frozenset((*fill.inputs, *fill.add_up_to_100))
+                                 if fill.when_given else None, frozenset(fill.add_up_to_100))
+                       for fill in self.derived}
+        # Symptom cells read before: a feed repeats the same lists. Bounded in count and
+        # length, so all-distinct cells cost one failed lookup.
+        self._symptom_cells: dict[str, Any] = {}
+        self._unknown_symptoms: dict[str, str] = {}  # item → what is allowed (_not_a_symptom)
 
     def column_units(self, units: Mapping[str, str]) -> dict[str, Unit]:
         """Check units declared once for a column of a batch (``--unit anc=10^9/L`` or a
@@ -107,8 +127,11 @@ class PatientParser:
         derived = False
         # Derived inputs as inputs.yaml declares them (rules/check.py has checked each formula).
         for fill in self.derived:
+            reads, percents = self._reads[fill.id]
+            if reads is not None and reads.isdisjoint(values):
+                continue  # nothing to add up, check against or work out from
             parts = fill.add_up_to_100
-            if not values.keys().isdisjoint(parts):
+            if not percents.isdisjoint(values):
                 total = sum(values.get(name, 0) for name in parts)  # type: ignore[misc]
                 if total > 100:
                     raise InputError(" + ".join(parts),
@@ -118,12 +141,29 @@ class PatientParser:
                 check_given(fill, self.formulas[fill.id], values, given, raw,
                             self.specs[fill.id].unit)
             elif all(name in values for name in fill.when_given):
-                known = {name: values.get(name, 0) for name in fill.inputs}
-                values[fill.id] = simplest(arithmetic(self.formulas[fill.id], known))
+                values[fill.id] = self.derive[fill.id](values)
                 derived = derived or fill.id == self.anc
         return Patient(values, given, derived, details)
 
     def _symptoms(self, raw: Any) -> tuple[frozenset[str], None]:
+        """A symptom list; a short text is read once (a pure function of the text): its
+        answer, or its error, is kept and given again."""
+        if type(raw) is not str or len(raw) > _MAX_CELL_TEXT:
+            return self._symptom_list(raw)
+        known = self._symptom_cells.get(raw)
+        if known is None:
+            if len(self._symptom_cells) >= _MAX_CELLS:
+                self._symptom_cells.clear()
+            try:
+                known = self._symptom_cells[raw] = self._symptom_list(raw)
+            except InputError as exc:
+                self._symptom_cells[raw] = exc
+                raise
+        elif type(known) is not tuple:
+            raise _again(known)
+        return known
+
+    def _symptom_list(self, raw: Any) -> tuple[frozenset[str], None]:
         if isinstance(raw, str) and raw.strip().lower() == NO_SYMPTOMS:
             return frozenset(), None
         if isinstance(raw, str):
@@ -138,10 +178,20 @@ class PatientParser:
                 raise InputError("symptoms", raw, "a list of symptom ids (words), e.g. "
                                  f"[fever, cough]; {show_value(item)} is not a word")
             if item not in self.symptoms:
-                hint = _hint(item, self.symptoms)
-                raise InputError("symptoms", item, "it is not a symptom id" + (hint or ".") + " The symptoms are "
-                    + ", ".join(sorted(self.symptoms)))
+                raise InputError("symptoms", item, self._not_a_symptom(item))
         return frozenset(items), None
+
+    def _not_a_symptom(self, item: str) -> str:
+        """What is allowed instead of ``item``, with a "did you mean" (difflib: a tenth of a
+        millisecond, so kept per item: the same few misspellings come back in many lists)."""
+        allowed = self._unknown_symptoms.get(item)
+        if allowed is None:
+            if len(self._unknown_symptoms) >= _MAX_CELLS:
+                self._unknown_symptoms.clear()
+            allowed = self._unknown_symptoms[item] = (
+                "it is not a symptom id" + (_hint(item, self.symptoms) or ".")
+                + " The symptoms are " + ", ".join(sorted(self.symptoms)))
+        return allowed
 
 
 def _band_words(kb: "KnowledgeBase") -> Callable[[Fraction], str]:
@@ -212,19 +262,44 @@ def _json_int(text: str) -> int | Decimal:
     return int(text) if len(text) <= MAX_DIGITS else Decimal(text)
 
 
-def arithmetic(node: Node, values: Mapping[str, Any]) -> Fraction:
-    """A derived input's formula over exact values in base units. The checker allows only
-    names of inputs, literals and + - * / with a nonzero literal divisor, and bounds the depth."""
+_Formula = Callable[[Mapping[str, Any]], Exact]
+_OPS: dict[str, Callable[[Any, Any], Any]] = {"+": operator.add, "-": operator.sub,
+                                              "*": operator.mul}
+
+
+def formula_function(node: Node) -> Callable[[Mapping[str, Any]], Exact]:
+    """A derived input's formula as a function of exact values in base units (an input not
+    given counts as 0), giving an int when the value is whole, else a Fraction. Built once from
+    the tree: ints stay ints until a division, which is exact (Fraction). The checker allows
+    only names of inputs, literals and + - * / with a nonzero literal divisor, and bounds the
+    depth."""
+    number = _formula(node)
+
+    def value(values: Mapping[str, Any]) -> Exact:
+        result = number(values)
+        return simplest(result) if type(result) is Fraction else result
+    return value
+
+
+def _formula(node: Node) -> _Formula:
     if isinstance(node, Literal):
         unit = find_unit(node.unit) if node.unit else None
-        return unit.to_base(node.value) if unit else node.value
+        const = simplest(unit.to_base(node.value) if unit else node.value)
+        return lambda values: const
     if isinstance(node, Name):
-        return Fraction(values[node.name])
+        name = node.name
+        return lambda values: values.get(name, 0)
     if isinstance(node, Arith):
-        left, right = arithmetic(node.left, values), arithmetic(node.right, values)
-        if node.op == "+":
-            return left + right
-        if node.op == "-":
-            return left - right
-        return left * right if node.op == "*" else left / right
+        left, right = _formula(node.left), _formula(node.right)
+        if node.op == "/":
+            return lambda values: _divide(left(values), right(values))
+        op = _OPS[node.op]
+        return lambda values: op(left(values), right(values))
     raise AssertionError(f"not arithmetic: {node!r}")  # the checker refuses anything else
+
+
+def _divide(a: Exact, b: Exact) -> Fraction:
+    # int / int would be a float: a Fraction on one side keeps it exact
+    if type(a) is int and type(b) is int:
+        return Fraction(a, b)
+    return (a if isinstance(a, Fraction) else Fraction(a)) / b

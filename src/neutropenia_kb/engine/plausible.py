@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Mapping
 
 from neutropenia_kb.core.problems import InputError, show_value
-from neutropenia_kb.core.units import Unit, find_unit, format_number
+from neutropenia_kb.core.units import Unit, _decimal_places, find_unit, format_number
 from neutropenia_kb.lang.parse import Arith, Name, Node
 from neutropenia_kb.lang.parse import Number as Literal
 
@@ -33,10 +33,11 @@ def written_range(value: Any, as_given: tuple[Any, Unit | None] | None) -> Inter
     if as_given is None:
         return exact, exact
     number, unit = Fraction(as_given[0]), as_given[1]
-    places = next((p for p in range(_MAX_PLACES + 1) if (number * 10**p).denominator == 1),
-                  None)
-    if places is None:  # no finite decimal (a Fraction through the API): taken as exact
-        return exact, exact
+    # The fewest places p with number × 10^p whole, from the denominator's factors of 2 and 5
+    # (not by trying each p: thirty Fraction products for a number with many decimals).
+    places = _decimal_places(number)
+    if places is None or places > _MAX_PLACES:  # no finite decimal (a Fraction through the
+        return exact, exact                     # API): taken as exact
     half = Fraction(1, 2 * 10**places)
     if unit is not None:  # every count and percent unit is a scale: no offset
         half = unit.to_base(number + half) - unit.to_base(number)

@@ -2,22 +2,27 @@
 '0.85 G/L', 37.5, Decimal('0.8') become (digits as an int, decimal places, unit text).
 
 A batch spends most of its time reading cells; nearly all are plain decimals. Anything else (a
-sign, an exponent, a comma, a non-ASCII digit, more than 15 digits either side of the point)
-returns None and goes the exact way (input_reader.InputReader._split), which stays the reference for every
-value, unit and message: tests/evaluate/test_quick_number.py checks that both ways agree.
+sign, an exponent, a comma, a non-ASCII digit, more than 15 digits before the point, 20 after it
+or 30 in all) returns None and goes the exact way (input_reader.InputReader._split), which stays
+the reference for every value, unit and message: tests/evaluate/test_quick_number.py and
+test_quick_paths.py check that both ways agree.
 """
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from neutropenia_kb.core.units import _QUANTITY, MAX_TEXT, Unit
+from neutropenia_kb.core.units import _QUANTITY, MAX_DIGITS, MAX_EXPONENT, MAX_TEXT, Unit
 
-# 15 digits on each side keeps every plain number inside units.exact's bounds (at most 30
-# digits, exponent between -20 and 20), so the quick way never accepts what exact refuses.
+# At most 15 digits before the point, 20 after it and 30 in all (leading zeros aside, as
+# Decimal counts them) keeps every plain number inside units.exact's bounds (at most 30 digits,
+# exponent between -20 and 20), so the quick way never accepts what exact refuses.
 _MAX_SIDE = 15
+_MAX_PLACES = MAX_EXPONENT
+_TOO_MANY = 10**MAX_DIGITS
 
 
 def plain(raw: Any) -> tuple[int, int, str] | None:
@@ -41,9 +46,12 @@ def plain(raw: Any) -> tuple[int, int, str] | None:
         return None
     if not dot:
         return int(whole), 0, unit_text
-    if not (0 < len(part) <= _MAX_SIDE and part.isascii() and part.isdigit()):
+    if not (0 < len(part) <= _MAX_PLACES and part.isascii() and part.isdigit()):
         return None
-    return int(whole + part), len(part), unit_text
+    digits = int(whole + part)
+    if digits >= _TOO_MANY:
+        return None  # the exact way refuses it, naming the bounds
+    return digits, len(part), unit_text
 
 
 _AFFINE: dict[int, tuple[int, int] | None] = {}
@@ -70,6 +78,25 @@ def to_base(digits: int, places: int, unit: Unit | None) -> int | Fraction:
     if numerator % scale == 0:
         return numerator // scale
     return Fraction(numerator, scale)
+
+
+_LINEAR: dict[int, tuple[int, int, int] | None] = {}
+
+
+def linear(unit: Unit | None) -> tuple[int, int, int] | None:
+    """(a, b, d), ints with d > 0, such that the unit's to_base(v) = (a*v + b) / d (°F: 5, -160,
+    9), checked at a third point; None when it is no such map. A value in the unit is then
+    one int product and one Fraction, not a Fraction per step of the conversion."""
+    if unit is None:
+        return (1, 0, 1)
+    key = id(unit)  # units are module-level constants: their ids are stable
+    if key not in _LINEAR:
+        b = unit.to_base(Fraction(0))
+        a = unit.to_base(Fraction(1)) - b
+        d = math.lcm(a.denominator, b.denominator)
+        _LINEAR[key] = None if unit.to_base(Fraction(7, 3)) != a * Fraction(7, 3) + b else \
+            (a.numerator * (d // a.denominator), b.numerator * (d // b.denominator), d)
+    return _LINEAR[key]
 
 
 def identity(unit: Unit | None) -> bool:
