@@ -244,3 +244,19 @@ def test_duckdb_progress_bar_only_when_asked(kb: Any, tmp_path: Path,
             scale.run_duckdb(kb, src, tmp_path / "out.csv", progress=progress)
         out = capfd.readouterr().out
         assert (out != "") is progress, out[:200]
+
+
+def test_a_file_of_no_rows_gives_its_header_on_every_engine(tmp_path: Path) -> None:
+    """A CSV with a header and no rows: each engine writes the header of the output columns
+    (the Python engine used to write an empty file, DuckDB the header)."""
+    src = tmp_path / "empty.csv"
+    src.write_text("id,anc,temperature\n", encoding="utf-8")
+    outputs = {}
+    for engine in ("python", "duckdb"):
+        out = tmp_path / f"{engine}.csv"
+        assert main(["evaluate", str(src), "-o", str(out), "--engine", engine,
+                     "--rules", str(ROOT / "rules")]) == 0
+        outputs[engine] = out.read_bytes()
+    assert outputs["python"] == outputs["duckdb"] == (
+        b"line,id,anc,temperature,severity,urgency,urgency_certain,settle_with,"
+        b"anc_cells_per_ul,fever,scope_warnings,advice_ids,error\r\n")

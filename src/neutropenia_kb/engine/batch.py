@@ -335,4 +335,5 @@ def run(evaluator: Evaluator, rows: Iterable[Row], out: TextIO, fmt: str,
         writer.write(row, result, error)
         if on_row is not None:
             on_row()
+    writer.finish()
     return summary

@@ -145,6 +145,23 @@ class Writer:
         return text
 
 
+    def _header(self) -> None:
+        # An input key named like an output column (possible in JSON Lines) keeps its values
+        # under a marked name rather than being overwritten by the result.
+        taken = {"line", *RESULT_COLUMNS}
+        header = ["line", *(f"{k} (input)" if k in taken else
+                            f"{k} [{self.units[k].name}]" if k in self.units else k
+                            for k in self.inputs), *RESULT_COLUMNS]
+        self.csv = csv.writer(self.stream)
+        self._end = self.csv.dialect.lineterminator
+        self.csv.writerow(header)
+
+    def finish(self) -> None:
+        """After the last row: a CSV file of no rows still gets its header when its columns
+        are known (a CSV's header), as the DuckDB and Spark engines write it."""
+        if self.fmt == "csv" and self.csv is None and self.inputs:
+            self._header()
+
     def write(self, row: Row, written: Any, error: str | None) -> None:
         if self.fmt == "jsonl":
             fields = result_fields(None, error) if error is not None else written
@@ -157,15 +174,7 @@ class Writer:
         if self.csv is None:
             if not self.inputs:  # rows given without their columns: the first row's keys
                 self.inputs = list(row.data)
-            # An input key named like an output column (possible in JSON Lines) keeps its values
-            # under a marked name rather than being overwritten by the result.
-            taken = {"line", *RESULT_COLUMNS}
-            header = ["line", *(f"{k} (input)" if k in taken else
-                                f"{k} [{self.units[k].name}]" if k in self.units else k
-                                for k in self.inputs), *RESULT_COLUMNS]
-            self.csv = csv.writer(self.stream)
-            self._end = self.csv.dialect.lineterminator
-            self.csv.writerow(header)
+            self._header()
         raw = row.cells
         if raw is not None and row.columns is not self._columns:
             if list(row.columns or ()) == self.inputs:  # once per header list
