@@ -78,6 +78,7 @@ Specs = Mapping[str, _Spec]
 DECIDED = ("severity", "urgency", "urgency_certain", "settle_with", "fever", "scope_warnings",
            "advice_ids")
 _MAX_KEYS = 65_536  # as batch_write._MAX_REGIONS: a feed meets about 10,000
+_MAX_DECISIONS = 4096  # as batch_write's: a knowledge base has a few dozen
 _MAX_KEY = 1 << 62  # a BIGINT's keys
 DENSE = 1 << 22  # keys looked up in an array of this many numbers at most (16 MiB)
 
@@ -235,8 +236,12 @@ def decide_function(evaluator: "Evaluator") -> Callable[[Any], Any]:
         result = evaluator.decide(Patient(values, {}, False))
         what = (result.severity, result.urgency, result.urgency_certain, result.fever,
                 result.advice_ids, result.decision.scope)
-        head, fever, scope, advice = cells.get(what) or cells.setdefault(
-            what, decision_cells(result))
+        found = cells.get(what)
+        if found is None:
+            if len(cells) >= _MAX_DECISIONS:
+                cells.clear()
+            found = cells[what] = decision_cells(result)
+        head, fever, scope, advice = found
         settle = "" if result.urgency_certain else ";".join(result.settle_with)
         return tuple(x or None for x in (*head, settle, fever, scope, advice))
 
