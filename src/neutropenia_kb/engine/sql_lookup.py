@@ -58,12 +58,12 @@ def cell_lookup(kb: "KnowledgeBase", con: Any, relation: str,
                         "nkb__code")
         only = {x for x, _k, _n in looked}
         select, names = cell_table(program, wording, source, only, hint="nkb_hint")
-        con.execute(f"CREATE TEMP TABLE nkb_cells AS {select.sql(dialect='duckdb', copy=False)}")
+        con.execute(f"CREATE TEMP TABLE nkb_cell_readings AS {select.sql(dialect='duckdb', copy=False)}")
         for i, (x, kind, count) in enumerate(looked):
             mine = tuple(name for name in names if name.rsplit("__", 1)[0] == x)
             fields = ", ".join(f'"{name}" := "{name}"' for name in mine)
             con.execute(f"SET VARIABLE nkb_cells{i} = (SELECT list(struct_pack({fields}) ORDER BY "
-                        f"nkb__code) FROM nkb_cells WHERE nkb__code <= {count + 1})")
+                        f"nkb__code) FROM nkb_cell_readings WHERE nkb__code <= {count + 1})")
             code = f'CAST(enum_code(CAST("{x}" AS {kind})) AS INTEGER) + 1'
             index = f"COALESCE({code}, {count + 1})" if count else "1"
             groups.append(CellGroup(f"nkb_cells{i}", exp.maybe_parse(index, dialect="duckdb"),
