@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Sequence, cast
 from neutropenia_kb.core.problems import Problem, UsageError, did_you_mean, render_all
 from neutropenia_kb.engine.batch import (
     KEEP_ERRORS,
+    MAX_ERROR_CHARS,
     RESULT_COLUMNS,
     Rows,
     Summary,
@@ -189,7 +190,7 @@ class PythonRows:
         try:
             out = self.writer.written(data, None)
         except InputError as exc:
-            out = [""] * (len(RESULT_COLUMNS) - 1) + [show_value(str(exc), 1000)]
+            out = [""] * (len(RESULT_COLUMNS) - 1) + [show_value(str(exc), MAX_ERROR_CHARS)]
         return json.dumps(out)
 
 
