@@ -38,7 +38,6 @@ def spark_session(master: str = "local[*]") -> Any:
 
     if master.startswith("local"):
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-
     return (SparkSession.builder.master(master).appName("nkb")
             .config("spark.sql.ansi.enabled", "true")
             .config("spark.ui.enabled", "false")
@@ -87,21 +86,7 @@ def run_spark(kb: "KnowledgeBase", path: Path, target: Path, spark: Any = None,
     passthrough, inputs = _split(kb, names)
     evaluator = evaluator_for(kb)
     source = Source(exp.to_table("nkb_src"), tuple(inputs), "line", tuple(passthrough))
-    decide = None
-    if _spark_by_region(kb, spark):
-        struct = "struct<" + ", ".join(f"{name}: string" for name in DECIDED) + ">"
-        import pyarrow as pa  # type: ignore[import-untyped]
-
-        decider = SparkDecider(kb)
-
-        def nkb_decide(keys: Any) -> Any:
-            return decider(keys)
-
-        # PySpark tells an Arrow UDF by its type hints (read at run time, so not as text)
-        nkb_decide.__annotations__ = {"keys": pa.Array, "return": pa.Array}
-        arrow_udf = cast(Any, F).arrow_udf  # PySpark 4.1; its stubs lack it
-        spark.udf.register("nkb_decide", arrow_udf(nkb_decide, struct))
-        decide = "nkb_decide"
+    decide = _register_decide(kb, spark) if _spark_by_region(kb, spark) else None
     query = compile_sql(evaluator.program, Wording.of(evaluator.parser), source, "spark",
                         decide=decide)
     keep = ["line", *passthrough, *inputs, *RESULT_COLUMNS]
@@ -138,6 +123,24 @@ def _spark_by_region(kb: "KnowledgeBase", spark: Any) -> bool:
     context = spark.sparkContext
     return by_region(kb) and str(context.master).startswith("local") and \
         getattr(context, "pythonExec", None) == sys.executable and hasattr(functions, "arrow_udf")
+
+
+def _register_decide(kb: "KnowledgeBase", spark: Any) -> str:
+    """nkb_decide as a Spark Arrow UDF (SparkDecider in the workers); its SQL name."""
+    import pyarrow as pa  # type: ignore[import-untyped]
+    from pyspark.sql import functions
+
+    decider = SparkDecider(kb)
+
+    def nkb_decide(keys: Any) -> Any:
+        return decider(keys)
+
+    # PySpark tells an Arrow UDF by its type hints (read at run time, so not as text)
+    nkb_decide.__annotations__ = {"keys": pa.Array, "return": pa.Array}
+    arrow_udf = cast(Any, functions).arrow_udf  # PySpark 4.1; its stubs lack it
+    struct = "struct<" + ", ".join(f"{name}: string" for name in DECIDED) + ">"
+    spark.udf.register("nkb_decide", arrow_udf(nkb_decide, struct))
+    return "nkb_decide"
 
 
 # the function of each (knowledge base, fingerprint) a worker process has made: Spark unpickles
