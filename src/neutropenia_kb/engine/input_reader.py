@@ -8,7 +8,7 @@ exact way (``_split``), which words every message.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
 from neutropenia_kb.core.problems import InputError, show_value
 from neutropenia_kb.core.units import (
@@ -54,6 +54,24 @@ class AmbiguousInput(InputError):
         shown = f"'{show_value(value)}'" if isinstance(value, str) else show_value(value)
         self.args = (f"{show_value(field_name)}: {shown} is ambiguous: {readings}? Write the "
                      f"unit, e.g. {example}",)
+
+
+_T = TypeVar("_T")
+
+
+def remember(cache: dict[Any, Any], key: Any, read: Callable[..., _T], *args: Any) -> _T:
+    """A cell read for the first time: read(*args), kept in ``cache`` under ``key`` (at most
+    _MAX_CELLS, then the cache starts again), or the InputError it raised, kept and raised.
+    The caller looks the key up first (a hit costs no call) and raises a kept error again
+    with _again."""
+    if len(cache) >= _MAX_CELLS:
+        cache.clear()
+    try:
+        known = cache[key] = read(*args)
+    except InputError as exc:
+        cache[key] = exc
+        raise
+    return known
 
 
 def _again(error: InputError) -> InputError:
@@ -156,14 +174,8 @@ class InputReader:
         key: Any = raw if bare_unit is None else (raw, bare_unit)  # a str is never a tuple
         known = self._cells.get(key)
         if known is None:
-            if len(self._cells) >= _MAX_CELLS:
-                self._cells.clear()
-            try:
-                known = self._cells[key] = self._read(raw, bare_unit, quick)
-            except InputError as exc:
-                self._cells[key] = exc
-                raise
-        elif type(known) is not tuple:
+            return remember(self._cells, key, self._read, raw, bare_unit, quick)
+        if type(known) is not tuple:
             raise _again(known)
         return known
 

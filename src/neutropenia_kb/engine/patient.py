@@ -17,7 +17,7 @@ from neutropenia_kb.core.json_text import DuplicateKey, loads
 from neutropenia_kb.core.problems import InputError, UsageError, did_you_mean, show_value
 from neutropenia_kb.core.units import MAX_DIGITS, MAX_TEXT, Unit, find_unit, simplest
 
-# The bounds and the fresh-error helper of the number cells' cache, for the symptom cells'.
+# The number cells' cache (its bound, keeping and fresh errors), for the symptom cells'.
 from neutropenia_kb.engine.input_reader import (
     _MAX_CELL_TEXT,
     _MAX_CELLS,
@@ -25,6 +25,7 @@ from neutropenia_kb.engine.input_reader import (
     InputReader,
     Value,
     _again,
+    remember,
 )
 from neutropenia_kb.engine.plausible import check_given
 from neutropenia_kb.lang.parse import Arith, Name, Node, parse
@@ -152,14 +153,8 @@ class PatientParser:
             return self._symptom_list(raw)
         known = self._symptom_cells.get(raw)
         if known is None:
-            if len(self._symptom_cells) >= _MAX_CELLS:
-                self._symptom_cells.clear()
-            try:
-                known = self._symptom_cells[raw] = self._symptom_list(raw)
-            except InputError as exc:
-                self._symptom_cells[raw] = exc
-                raise
-        elif type(known) is not tuple:
+            return remember(self._symptom_cells, raw, self._symptom_list, raw)
+        if type(known) is not tuple:
             raise _again(known)
         return known
 
