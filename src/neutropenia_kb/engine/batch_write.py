@@ -13,16 +13,16 @@ from fractions import Fraction
 from typing import Any, Mapping, NamedTuple, Sequence, TextIO
 
 from neutropenia_kb.core.json_text import dumps
-from neutropenia_kb.core.units import MAX_DIGITS, MAX_EXPONENT, Unit, json_number
+from neutropenia_kb.core.units import MAX_DIGITS, MAX_EXPONENT, Unit, _decimal_places, json_number
 from neutropenia_kb.engine.evaluate import Evaluator, Result
 
 RESULT_COLUMNS = ("severity", "urgency", "urgency_certain", "settle_with", "anc_cells_per_ul",
                   "fever", "scope_warnings", "advice_ids", "error")
+_MAX_PLACES = 2 * (MAX_DIGITS + MAX_EXPONENT)  # units._decimal_places looks no further
 _MAX_DECISIONS = 4096  # distinct decisions kept: a knowledge base has a few dozen
 # Region keys kept: every combination of regions a feed meets (about 10,000 for the random
 # rows of tests/engine/sql_rows.py); each holds a few shared strings.
 _MAX_REGIONS = 65_536
-_MAX_PLACES = 2 * (MAX_DIGITS + MAX_EXPONENT)  # units._decimal_places looks no further
 
 
 class Row(NamedTuple):
@@ -209,18 +209,11 @@ def _quoted(cell: str) -> str:
 
 
 def _scaled(value: Fraction) -> tuple[int, int] | None:
-    """(value × 10^places, places) for a value whose decimal ends (its denominator is 2^a·5^b),
-    found from the denominator's factors in ints instead of json_number's trial multiplications
-    of Fractions; None for any other value."""
-    d, twos, fives = value.denominator, 0, 0
-    while d % 2 == 0:
-        d //= 2
-        twos += 1
-    while d % 5 == 0:
-        d //= 5
-        fives += 1
-    places = max(twos, fives)
-    if d != 1 or places >= _MAX_PLACES:
+    """(value × 10^places, places) for a value whose decimal ends (units._decimal_places: from
+    the denominator's factors, not json_number's trial multiplications); None for any other
+    value."""
+    places = _decimal_places(value)
+    if places is None:
         return None
     return value.numerator * 10**places // value.denominator, places  # whole: exact
 
