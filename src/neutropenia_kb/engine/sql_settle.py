@@ -126,15 +126,13 @@ def _order(specs: Specs) -> list[tuple[str, _Spec]]:
 
 
 def settle_key(specs: Specs, compare: Compare, known: Callable[[str], exp.Expr],
-               flag: Callable[[str], exp.Expr],
-               symptoms: Callable[[str], exp.Expr] | None = None) -> exp.Expr:
+               flag: Callable[[str], exp.Expr]) -> exp.Expr:
     """The key of a row as SQL text: ``known(name)`` is the input's known cell (NULL when
-    missing), ``flag(name)`` a yes/no input's value, ``compare`` an exact comparison,
-    ``symptoms(name)`` a symptom list's text for the key (its known cell if not given)."""
+    missing), ``flag(name)`` a yes/no input's value, ``compare`` an exact comparison."""
     parts: list[exp.Expr] = []
     for name, spec in _order(specs):
         if spec.kind == "symptoms":
-            part: exp.Expr = (symptoms or known)(name)
+            part: exp.Expr = known(name)
         elif spec.kind == "bool":
             part = exp.Case().when(flag(name), exp.Literal.string("t"), copy=False).else_(
                 exp.Literal.string("f"), copy=False)
