@@ -1,6 +1,6 @@
 """The rules over big files: each engine against a hand-written float function, in one run.
 
-    .venv/bin/python benchmarks/scale.py [--rows 1000000 10000000] [--data lab hard] [--spark]
+    .venv/bin/python benchmarks/scale.py [--rows 1000000 10000000] [--data lab hard] [--spark] [--baseline]
 
 Two data sets of N seeded rows (tests/engine/sql_rows.py), each as CSV and Parquet: "lab", a
 realistic lab feed (most cells plain, a few unit spellings, ~1 % bad rows), the main one; and
@@ -30,6 +30,9 @@ sys.path.insert(0, str(ROOT))
 # Issue #14's figure for `nkb evaluate in.csv -o out.csv` on 1,000,000 rows before the SQL
 # engines (53 s): its target for DuckDB is 10× this. The runs above are measured here.
 ISSUE_PYTHON = 18_700
+# The commit issue #14 was written against (version 1, before any of its work): --baseline runs
+# that Python engine, with that commit's rules, side by side with today's engines
+ISSUE_COMMIT = "4071c277b92e89718dce1a2e412bac84ce9bb23c"
 
 CHILD = r'''
 import sys, time, json
@@ -57,6 +60,30 @@ else:
     hand_written(src, out, kb)
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the parent, which made every
 # engine show the parent's peak (it generates the rows)
+with open("/proc/self/status", encoding="ascii") as f:
+    peak = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time() - c,
+                  "peak_mib": peak / 1024}))
+'''
+
+
+# The issue-time engine in a fresh process: `nkb evaluate`'s own batch path at that commit
+ISSUE_CHILD = r'''
+import sys, time, json
+from pathlib import Path
+tree, src, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+sys.path.insert(0, str(tree / "src"))
+from neutropenia_kb import load
+from neutropenia_kb.commands.evaluate import _stream
+kb = load(tree / "rules")
+kb.evaluator
+if src.name == "symptoms":
+    print(json.dumps([s.id for s in kb.symptoms]))
+    raise SystemExit
+t, c = time.perf_counter(), time.process_time()
+with src.open(encoding="utf-8-sig", newline="") as s, out.open("w", encoding="utf-8",
+                                                              newline="") as o:
+    _stream(kb, s, "csv", o, "csv", progress=False)
 with open("/proc/self/status", encoding="ascii") as f:
     peak = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
 print(json.dumps({"seconds": time.perf_counter() - t, "cpu": time.process_time() - c,
@@ -224,7 +251,10 @@ def agreement(python_out: Path, hand_out: Path) -> str:
             f"(settle_with too on {settle:,}); {both_bad:,} rows refused by both")
 
 
-def make_files(kind: str, rows: int, folder: Path) -> tuple[Path, Path]:
+def make_files(kind: str, rows: int, folder: Path,
+               known: list[str] | None = None) -> tuple[Path, Path]:
+    """The data set as CSV and Parquet; with ``known``, symptom ids only from those (the ones
+    the issue-time rules know too, so its engine reads the same rows as good or bad)."""
     import duckdb
     from tests.engine.sql_rows import lab_feed, patients, write_csv
 
@@ -233,17 +263,37 @@ def make_files(kind: str, rows: int, folder: Path) -> tuple[Path, Path]:
     kb = load(ROOT / "rules")
     src = folder / f"{kind}_{rows}.csv"
     make = lab_feed if kind == "lab" else patients
-    write_csv(src, make(14, rows, evaluator_for(kb).program.symptoms))
+    symptoms = evaluator_for(kb).program.symptoms
+    write_csv(src, make(14, rows, [s for s in symptoms if known is None or s in known]))
     parquet = folder / f"{kind}_{rows}.parquet"
     duckdb.execute(f"COPY (SELECT * FROM read_csv('{src}', all_varchar = true)) TO "
                    f"'{parquet}' (FORMAT parquet)")
     return src, parquet
 
 
-def measure(engine: str, src: Path, out: Path) -> dict[str, float]:
-    done = subprocess.run([sys.executable, "-c", CHILD, engine, str(src), str(out), str(ROOT)],
-                          capture_output=True, text=True, check=True)
+def measure(engine: str, src: Path, out: Path, tree: Path | None = None) -> dict[str, Any]:
+    if engine == "issue":
+        command = [sys.executable, "-c", ISSUE_CHILD, str(tree), str(src), str(out)]
+    else:
+        command = [sys.executable, "-c", CHILD, engine, str(src), str(out), str(ROOT)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def issue_tree(folder: Path) -> Path | None:
+    """src/, rules/ and schema/ as they were at ISSUE_COMMIT, from this checkout's history (None, with
+    the reason printed, when the history does not have it: a shallow clone)."""
+    tree = folder / "issue-engine"
+    tree.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ISSUE_COMMIT, "src", "rules",
+                              "schema"],
+                             capture_output=True)
+    if archive.returncode:
+        print(f"--baseline: commit {ISSUE_COMMIT[:7]} is not in this checkout's history "
+              f"({archive.stderr.decode(errors='replace').strip()}); left out")
+        return None
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    return tree
 
 
 DATA = {"lab": "lab feed (most cells plain, ~1 % bad rows)",
@@ -257,24 +307,38 @@ def main() -> None:
     parser.add_argument("--spark", action="store_true", help="also Spark local on the first size")
     parser.add_argument("--skip-python", action="store_true",
                         help="leave out the Python engine above 1,000,000 rows (it takes minutes)")
+    parser.add_argument("--baseline", action="store_true",
+                        help=f"also the Python engine issue #14 measured (commit "
+                             f"{ISSUE_COMMIT[:7]}, with its rules), on data whose symptom ids "
+                             "both versions know")
     parser.add_argument("--only", nargs="+",
-                        choices=["hand", "duckdb", "parquet", "python", "spark", "spark-parquet"],
-                        help="run only these (default: all; Spark with --spark)")
+                        choices=["hand", "duckdb", "parquet", "python", "issue", "spark",
+                                 "spark-parquet"],
+                        help="run only these (default: all; Spark with --spark, the issue-time "
+                             "engine with --baseline)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        args.tree = issue_tree(folder) if args.baseline else None
         for i, rows in enumerate(args.rows):
             for kind in args.data:
                 run_set(args, i, rows, kind, folder)
 
 
 def run_set(args: Any, i: int, rows: int, kind: str, folder: Path) -> None:
-    src, parquet = make_files(kind, rows, folder)
+    known = None
+    if args.tree is not None:
+        known = json.loads(subprocess.run(
+            [sys.executable, "-c", ISSUE_CHILD, str(args.tree), "symptoms", "-"],
+            capture_output=True, text=True, check=True).stdout)
+    src, parquet = make_files(kind, rows, folder, known)
     runs = [("hand-written float, CSV", "hand", src, folder / "hand.csv"),
             ("duckdb, CSV", "duckdb", src, folder / "duck.csv"),
             ("duckdb, Parquet", "parquet", parquet, folder / "duck.parquet")]
     if not (args.skip_python and rows > 1_000_000):
         runs.append(("python engine, CSV", "python", src, folder / "py.csv"))
+    if args.tree is not None:
+        runs.append(("python engine, issue #14", "issue", src, folder / "old.csv"))
     if args.spark and i == 0:
         runs.append(("spark local[2], CSV", "spark", src, folder / "spark.csv"))
         runs.append(("spark local[2], Parquet", "spark-parquet", parquet, folder / "spark.parquet"))
@@ -283,7 +347,8 @@ def run_set(args: Any, i: int, rows: int, kind: str, folder: Path) -> None:
     results = {}
     print(f"\n{rows:,} rows, {DATA[kind]}")
     for label, engine, path, out in runs:
-        got = measure({"parquet": "duckdb", "spark-parquet": "spark"}.get(engine, engine), path, out)
+        got = measure({"parquet": "duckdb", "spark-parquet": "spark"}.get(engine, engine), path, out,
+                      args.tree)
         results[label] = got
         print(f"  {label:26} {rows / got['seconds']:>10,.0f} rows/s {got['seconds']:7.1f} s wall"
               f"  {rows / got['cpu']:>10,.0f} rows/s {got['cpu']:7.1f} s CPU"
@@ -307,6 +372,24 @@ def run_set(args: Any, i: int, rows: int, kind: str, folder: Path) -> None:
         duck = results["duckdb, CSV"]
         print(f"  duckdb CSV / the Python engine as issue #14 measured it ({ISSUE_PYTHON:,} "
               f"rows/s): {rows / duck['seconds'] / ISSUE_PYTHON:.1f}× (wall)")
+    issue = next((got for label, got in results.items() if label.endswith("issue #14")), None)
+    if issue is not None:
+        # the target as the issue words it: 10× its day's Python engine (commit ISSUE_COMMIT),
+        # measured here, side by side
+        print(f"  against the Python engine issue #14 measured (commit {ISSUE_COMMIT[:7]}, its "
+              "rules 1.0.0):")
+        for label, got in results.items():
+            print(f"  {label:26} {issue['seconds'] / got['seconds']:5.2f} × the issue-time "
+                  f"engine (wall)  {issue['cpu'] / got['cpu']:5.2f} × (CPU)")
+        for label, _engine, _path, out in runs:
+            if out.suffix == ".csv" and label in results:
+                print(f"  rows with an error, {label}: {bad_rows(out):,}")
+
+
+def bad_rows(path: Path) -> int:
+    """The rows of an output CSV whose error column is filled in."""
+    with path.open(newline="", encoding="utf-8") as f:
+        return sum(1 for row in csv.DictReader(f) if row["error"])
 
 
 if __name__ == "__main__":
