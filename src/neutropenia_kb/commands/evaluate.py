@@ -16,8 +16,6 @@ from neutropenia_kb.core.problems import InputError, UsageError, show_value
 from neutropenia_kb.engine.batch import Summary, format_of
 from neutropenia_kb.engine.batch_file import evaluate_file
 from neutropenia_kb.engine.patient_file import read_patient
-from neutropenia_kb.engine.scale import auto_engine, run_duckdb
-from neutropenia_kb.engine.spark import run_spark
 from neutropenia_kb.kb.model import KnowledgeBase
 from neutropenia_kb.render.summary import summary_text
 
@@ -100,12 +98,15 @@ def _scaled(args: argparse.Namespace, kb: KnowledgeBase) -> bool:
     path = Path(args.patient)
     suffix = path.suffix.lower()
     if args.engine == "auto" and args.output and not args.unit:
+        # the SQL engines' modules (sqlglot, ~0.2 s) only for a batch
+        from neutropenia_kb.engine.scale import auto_engine
+
         args.engine = auto_engine(kb, path, Path(args.output), False)
     if args.engine in ("duckdb", "spark"):
         return True
     if suffix == ".parquet" or Path(args.output).suffix.lower() == ".parquet":
         raise UsageError("Parquet is read and written by the SQL engines only: add "
-                         "--engine duckdb (experimental, see nkb evaluate --help)")
+                         "--engine duckdb (or spark)")
     return False
 
 
@@ -116,7 +117,11 @@ def _scale(kb: KnowledgeBase, path: Path, target: Path, args: argparse.Namespace
     if not path.is_file():
         raise UsageError(f"cannot read '{show_value(str(path))}': no such file")
     if args.engine == "spark":
+        from neutropenia_kb.engine.spark import run_spark
+
         return _report(run_spark(kb, path, target, master=args.master))
+    from neutropenia_kb.engine.scale import run_duckdb
+
     # a progress bar as the Python engine's: only when both streams are a terminal (DuckDB
     # draws it on standard output)
     terminal = sys.stdout.isatty() and sys.stderr.isatty()
