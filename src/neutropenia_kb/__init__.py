@@ -41,7 +41,8 @@ def load(path: str | Path = "rules", *, strict: bool = False, with_docs: bool = 
     base that loads (the CLI prints them, the MkDocs plugin logs them)."""
     from neutropenia_kb.checks.validate import validate_docs
 
-    kb, docs, problems = validate_docs(Path(path))
+    # warnings nobody sees (neither strict nor on_warning) are not worked out
+    kb, docs, problems = validate_docs(Path(path), warnings=strict or on_warning is not None)
     errors = [p for p in problems if p.severity == "error" or strict]
     if errors or kb is None:
         raise KbError(errors or problems)

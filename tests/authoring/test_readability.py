@@ -85,3 +85,23 @@ def test_nkb_readability_table(rules_dir: Path, capsys: pytest.CaptureFixture[st
     grades = [float(line.split()[2].rstrip("!")) for line in out[1:4]]
     assert grades == sorted(grades, reverse=True)
     assert out[-1].endswith("over their limit (marked !)")
+
+
+def test_load_reports_reading_grades_to_whoever_sees_warnings(kb_copy: Path) -> None:
+    """load() works reading grades out only for a caller that sees warnings (on_warning, as
+    nkb build and the site plugin pass, or strict, which makes them errors); evaluating a
+    patient skips them. An error is found either way."""
+    import neutropenia_kb
+    from neutropenia_kb.core.problems import KbError
+
+    edit(kb_copy / "symptoms.yaml", "      Your throat hurts.\n", f"      {HARD}\n")
+    seen: list[str] = []
+    neutropenia_kb.load(kb_copy, on_warning=lambda p: seen.append(p.message))
+    assert any("reading grade" in m for m in seen)
+    with pytest.raises(KbError) as strict:
+        neutropenia_kb.load(kb_copy, strict=True)
+    assert any("reading grade" in p.message for p in strict.value.problems)
+    assert neutropenia_kb.load(kb_copy).meta  # loads: a reading grade only warns
+    edit(kb_copy / "symptoms.yaml", "  - id: sore_throat\n", "  - id: sore throat\n")
+    with pytest.raises(KbError):
+        neutropenia_kb.load(kb_copy)

@@ -25,6 +25,9 @@ Hook = Callable[[KnowledgeBase, Mapping[str, Doc]], list[Problem]]
 
 # Checks written in other modules, run once the model is built.
 HOOKS: tuple[Hook, ...] = (check_rules, readability.check, review.check)
+# Those that can only warn: a caller that shows no warnings (the knowledge base loaded to
+# evaluate a patient) skips them. Readability scores every patient text (~0.15 s).
+WARNING_HOOKS: frozenset[Hook] = frozenset({readability.check})
 
 
 def validate_dir(path: Path, *, hooks: bool = True) -> tuple[KnowledgeBase | None, list[Problem]]:
@@ -33,10 +36,11 @@ def validate_dir(path: Path, *, hooks: bool = True) -> tuple[KnowledgeBase | Non
     return kb, problems
 
 
-def validate_docs(path: Path, *, hooks: bool = True) -> tuple[KnowledgeBase | None, dict[str, Doc],
-                                                               list[Problem]]:
+def validate_docs(path: Path, *, hooks: bool = True, warnings: bool = True
+                  ) -> tuple[KnowledgeBase | None, dict[str, Doc], list[Problem]]:
     """As validate_dir, plus the documents it loaded (for line marks), so that a command
-    needing both parses each file once."""
+    needing both parses each file once. ``warnings=False``: the checks that can only warn are
+    left out (every error is still found)."""
     docs, problems = loader.load_dir(path)
     if not path.is_dir():
         return None, docs, problems
@@ -67,7 +71,8 @@ def validate_docs(path: Path, *, hooks: bool = True) -> tuple[KnowledgeBase | No
     kb = model.build(path, known)
     if hooks:
         for hook in HOOKS:
-            problems += hook(kb, known)
+            if warnings or hook not in WARNING_HOOKS:
+                problems += hook(kb, known)
     problems = sort_problems(problems)
     return (None if any(p.severity == "error" for p in problems) else kb), known, problems
 
