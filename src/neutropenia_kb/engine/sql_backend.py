@@ -288,8 +288,7 @@ class _Query(CellTables):
             weight_ = exp.Cast(this=n(weight), to=exp.DataType.build("BIGINT"))
             key = exp.Add(this=key, expression=exp.Mul(this=index, expression=weight_))
         ok = is_null(c("err"))
-        text = exp.Cast(this=self.anc_value(), to=exp.DataType.build("VARCHAR"))
-        rel = _select("*", text.as_("nkb__anct", copy=False)).from_(self.layer(rel, "l7"), copy=False)
+        rel = _select("*", self.anc_value().as_("nkb__anct", copy=False)).from_(self.layer(rel, "l7"), copy=False)
         rel = _select("*", self.anc_text(c("nkb__anct")).as_("nkb__anc", copy=False),
                       case((ok, key)).as_("nkb__key", copy=False)).from_(self.layer(rel, "key"), copy=False)
         # its own layer, so the function is called once a row whatever reads its fields
@@ -342,7 +341,7 @@ class _Query(CellTables):
         ``text``: a column already holding anc_value() as text (read three times below)."""
         x = self.p.severity.input
         if text is None:
-            text = exp.Cast(this=self.anc_value(), to=exp.DataType.build("VARCHAR"))
+            text = self.anc_value()
         # trailing zeros and then a trailing point cut by TRIM rather than two regexes a row
         trimmed = exp.Trim(this=exp.Trim(this=text, expression=s("0"), position="TRAILING"),
                            expression=s("."), position="TRAILING")
@@ -351,14 +350,20 @@ class _Query(CellTables):
         return case((is_null(c(f"{x}__k")), exp.Null()), default=plain)
 
     def anc_value(self) -> exp.Expr:
-        """The severity input in the base unit (DECIMAL), for a row that gives it."""
+        """The severity input in the base unit as DECIMAL's text, for a row that gives it.
+        Each way in is written as text on its own: one CASE over the DECIMALs would take a
+        type common to all (a value in a unit, DECIMAL(38, 12); the derived count, up to 26
+        decimals) and round the derived count to 12 decimals before it is printed."""
         x = self.p.severity.input
+        varchar = exp.DataType.build("VARCHAR")
         whens: list[tuple[exp.Expr, exp.Expr]] = []
         for unit in self.inputs[x].units:
             value = in_base(c(f"{x}__v"), unit.scale, unit.offset)
-            whens.append((exp.EQ(this=c(f"{x}__uf"), expression=s(unit.name)), value))
+            whens.append((exp.EQ(this=c(f"{x}__uf"), expression=s(unit.name)),
+                          exp.Cast(this=value, to=varchar)))
         if x in self.derived:
-            whens.append((exp.EQ(this=c(f"{x}__uf"), expression=s("=")), c(f"{x}__dv")))
+            whens.append((exp.EQ(this=c(f"{x}__uf"), expression=s("=")),
+                          exp.Cast(this=c(f"{x}__dv"), to=varchar)))
         return case(*whens)
 
     def exact_flag(self) -> exp.Expr:

@@ -290,11 +290,14 @@ def _int(e: exp.Expr) -> exp.Expr:
 
 def in_base(value: exp.Expr, scale: Fraction, offset: Fraction) -> exp.Expr:
     """value × scale + offset: a value in a unit into the base unit, leaving out a × 1 and a
-    + 0 (each is 128-bit DECIMAL arithmetic on every row)."""
+    + 0 (each is 128-bit DECIMAL arithmetic on every row). The constants are typed as narrow
+    as they are written (1000 as DECIMAL(4, 0)): as NUMBER, DECIMAL(34, 12), a product's
+    scale would be 24 and any value over ~1.7e11 overflow DuckDB's 128 bits, failing the whole
+    batch for one cell, and Spark would cut the product to 6 decimals."""
     if scale != 1:
-        value = exp.Mul(this=value, expression=decimal(scale))
+        value = exp.Mul(this=value, expression=_exact_decimal(scale))
     if offset != 0:
-        value = exp.Add(this=value, expression=decimal(offset))
+        value = exp.Add(this=value, expression=_exact_decimal(offset))
     return value
 
 
