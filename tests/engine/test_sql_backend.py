@@ -111,9 +111,11 @@ def test_view_installed_in_duckdb_decides_as_python(kb: Any) -> None:
     assert flags == [(False,)]
 
 
-def test_auto_engine_runs_big_plain_csv_on_duckdb(kb: Any, tmp_path: Path) -> None:
+def test_auto_engine_runs_big_plain_csv_on_duckdb(kb: Any, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
     """`nkb evaluate FILE -o OUT` without --engine: DuckDB for a CSV to CSV of DUCKDB_FROM_BYTES
-    or more that DuckDB reads as batch.py does; the Python engine for anything else."""
+    or more with a header it can use; the Python engine for anything else, and for a file
+    DuckDB finds it would read otherwise (here a blank line), without a note."""
     from tests.engine.sql_rows import lab_feed, write_csv
 
     from neutropenia_kb.engine.scale import DUCKDB_FROM_BYTES, auto_engine
@@ -128,15 +130,24 @@ def test_auto_engine_runs_big_plain_csv_on_duckdb(kb: Any, tmp_path: Path) -> No
     assert auto_engine(kb, big, out, True) == "python"  # --unit
     assert auto_engine(kb, big, tmp_path / "out.jsonl", False) == "python"
     text = big.read_text(encoding="utf-8")
-    for name, changed in [("blank.csv", text.replace("\n", "\n\n", 5)),
-                          ("units.csv", text.replace("anc,", "anc [10^9/L],", 1)),
-                          ("bom.csv", "\ufeff" + text)]:
-        path = tmp_path / name
-        path.write_text(changed, encoding="utf-8")
-        assert auto_engine(kb, path, out, False) == "python", name
+    units = tmp_path / "units.csv"
+    units.write_text(text.replace("anc,", "anc [10^9/L],", 1), encoding="utf-8")
+    assert auto_engine(kb, units, out, False) == "python"
     assert main(["evaluate", str(big), "-o", str(out), "--rules", str(ROOT / "rules")]) == 2
     with out.open(encoding="utf-8") as f:
         assert sum(1 for _ in f) == 70_001
+    blank = tmp_path / "blank.csv"
+    blank.write_text(text.replace("\n", "\n\n", 5), encoding="utf-8")
+    assert auto_engine(kb, blank, out, False) == "duckdb"
+    capsys.readouterr()
+    reports = []
+    for engine in ("auto", "python"):
+        target = tmp_path / f"{engine}.csv"
+        assert main(["evaluate", str(blank), "-o", str(target), "--engine", engine,
+                     "--rules", str(ROOT / "rules")]) == 2
+        reports.append(capsys.readouterr().err)
+    assert reports[0] == reports[1]  # no note: auto chose DuckDB, not the user
+    assert (tmp_path / "auto.csv").read_bytes() == (tmp_path / "python.csv").read_bytes()
 
 
 @pytest.mark.parametrize("data", ["lab_feed", "patients"])

@@ -97,6 +97,7 @@ def _scaled(args: argparse.Namespace, kb: KnowledgeBase) -> bool:
     """Whether a batch goes to a SQL engine (DuckDB or Spark) rather than row by row."""
     path = Path(args.patient)
     suffix = path.suffix.lower()
+    args.engine_asked = args.engine != "auto"
     if args.engine == "auto" and args.output and not args.unit:
         # the SQL engines' modules (sqlglot, ~0.2 s) only for a batch
         from neutropenia_kb.engine.scale import auto_engine
@@ -116,16 +117,23 @@ def _scale(kb: KnowledgeBase, path: Path, target: Path, args: argparse.Namespace
         raise UsageError("--unit is read by --engine python only")
     if not path.is_file():
         raise UsageError(f"cannot read '{show_value(str(path))}': no such file")
-    if args.engine == "spark":
-        from neutropenia_kb.engine.spark import run_spark
+    from neutropenia_kb.engine.scale import NotRowForRow, run_duckdb
 
-        return _report(run_spark(kb, path, target, master=args.master))
-    from neutropenia_kb.engine.scale import run_duckdb
+    try:
+        if args.engine == "spark":
+            from neutropenia_kb.engine.spark import run_spark
 
-    # a progress bar as the Python engine's: only when both streams are a terminal (DuckDB
-    # draws it on standard output)
-    terminal = sys.stdout.isatty() and sys.stderr.isatty()
-    return _report(run_duckdb(kb, path, target, progress=terminal))
+            return _report(run_spark(kb, path, target, master=args.master))
+        # a progress bar as the Python engine's: only when both streams are a terminal
+        # (DuckDB draws it on standard output)
+        terminal = sys.stdout.isatty() and sys.stderr.isatty()
+        return _report(run_duckdb(kb, path, target, progress=terminal))
+    except NotRowForRow as exc:
+        # nothing is written yet: the Python engine reads the file row by row and words each
+        # bad row; said when the engine was asked for, quiet when auto chose it
+        if args.engine_asked:
+            print(f"nkb: {exc}; the python engine evaluates it instead", file=sys.stderr)
+        return _batch(kb, path, "csv", str(target), {})
 
 
 def _unit_option(text: str) -> tuple[str, str]:

@@ -104,6 +104,34 @@ def _atomic(target: Path, binary: bool) -> Iterator[IO[Any]]:
         raise
 
 
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """A new empty file in ``target``'s folder for a writer that takes a path (DuckDB's COPY,
+    Spark's part file): it replaces ``target`` only when the block ends without an exception
+    (synced first, with the old file's permissions), and is removed otherwise."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{target.name[:64]}.", suffix=".part",
+                                    dir=target.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise UsageError(f"cannot write in '{_shown(target.parent)}': "
+                         f"{exc.strerror or exc}") from None
+    temp = Path(name)
+    try:
+        yield temp
+        with open(temp, "rb") as written:
+            os.fsync(written.fileno())  # the rename must not land before the content does
+        os.chmod(temp, _mode(target))
+        os.replace(temp, target)
+    except BaseException as exc:
+        with suppress(OSError):
+            os.unlink(temp)
+        if isinstance(exc, OSError):
+            raise UsageError(f"'{_shown(target)}' was not written: "
+                             f"{exc.strerror or exc}") from None
+        raise
+
+
 def write_bytes(target: Path, data: bytes) -> None:
     with _atomic(target, binary=True) as out:
         out.write(data)

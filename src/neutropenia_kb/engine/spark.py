@@ -17,10 +17,19 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from neutropenia_kb.core.output_files import atomic_path
 from neutropenia_kb.core.problems import Problem, UsageError
 from neutropenia_kb.engine.batch import KEEP_ERRORS, RESULT_COLUMNS, Summary
 from neutropenia_kb.engine.evaluate import EVALUATOR_CACHE, evaluator_for
-from neutropenia_kb.engine.scale import PythonRows, _csv_header, _split, by_region, file_format
+from neutropenia_kb.engine.scale import (
+    NotRowForRow,
+    PythonRows,
+    _csv_header,
+    _split,
+    by_region,
+    csv_trouble,
+    file_format,
+)
 from neutropenia_kb.engine.sql_backend import compile_sql
 from neutropenia_kb.engine.sql_cells import Source, Wording
 from neutropenia_kb.engine.sql_settle import DECIDED, decide_function
@@ -56,6 +65,14 @@ def run_spark(kb: "KnowledgeBase", path: Path, target: Path, spark: Any = None,
     from sqlglot import exp
 
     in_fmt, out_fmt = file_format(path), file_format(target)
+    if in_fmt == "csv":
+        # Spark reads a line batch.py refuses its own way (FAILFAST fails the whole job on
+        # some, a blank line is skipped and moves every line number after it): such files are
+        # the Python engine's, which words each bad row
+        trouble = csv_trouble(kb, path)
+        if trouble is not None:
+            raise NotRowForRow(f"{path}: {trouble}, which Spark would read otherwise than "
+                               "the python engine")
     spark = spark or spark_session(master)
     if in_fmt == "csv":
         names = _csv_header(path, kb)
@@ -108,7 +125,8 @@ def run_spark(kb: "KnowledgeBase", path: Path, target: Path, spark: Any = None,
         summary.errors = bad.count()
         summary.first_errors = [Problem(path, r["line"], None, f"row {r['line']}", r["error"])
                                 for r in bad.orderBy("line").limit(KEEP_ERRORS).collect()]
-        _write_spark(out.orderBy("line").coalesce(1), target, out_fmt)
+        with atomic_path(target) as written:  # whole or not at all
+            _write_spark(out.orderBy("line").coalesce(1), written, out_fmt)
     finally:
         result.unpersist()
     return summary
