@@ -171,3 +171,77 @@ def lab_feed(seed: int, count: int, symptoms: Sequence[str]) -> Iterator[dict[st
             name = rnd.choice(list(bad))
             row[name] = rnd.choice(bad[name])
         yield row
+
+
+# Cells no lab sends but a spreadsheet, a copy-paste or a broken export can: odd spaces and
+# controls around and inside numbers, digits of other scripts, signs, decimal marks, exponents,
+# long runs of digits in every unit spelling, yes/no words, symptom lists with odd separators,
+# and plain junk. No line breaks: each row stays on its line (a file with one is the Python
+# engine's, test_sql_bad_files.py).
+_ODD_SPACE = [" ", "  ", "\t", "\u00a0", "\u2007", "\u3000", "\u200b", "\x1c", "\x1f", "\x85",
+              "\u2028", "\u202f", "\ufeff", ""]
+_ODD_DIGITS = ["٣", "３", "³", "১"]
+_ODD_UNITS = ["", "", "", "x10^9/L", "×10⁹/L", "X10^9/l", "10^9/L", "G/L", "g/l", "/mm3",
+              "/mm³", "cells/µL", "cells/μL", "cells/ul", "/uL", "°C", "°F", "C", "F", "c",
+              "f", "K", "%", "percent", "per cent", "º C", "˚F", "deg C"]
+_ODD_WORDS = ["yes", "no", "YES", "No", "y", "n", "true", "FALSE", "1", "0", "t", "f", "on",
+              "off", "maybe", "none", "None", "NONE", "-", "n/a", "NA", "null"]
+
+
+def nasty(seed: int, count: int, symptoms: Sequence[str]) -> Iterator[dict[str, str]]:
+    rnd = random.Random(seed)
+
+    def number() -> str:
+        out = [rnd.choice(_ODD_SPACE) if rnd.random() < 0.2 else "",
+               rnd.choice(["", "", "", "+", "-", "−", "--"])]
+        out.append("".join(rnd.choice(_ODD_DIGITS) if rnd.random() < 0.1 else
+                           rnd.choice("0123456789")
+                           for _ in range(rnd.choice([1, 1, 2, 3, 4, 5, 20, 40]))))
+        if rnd.random() < 0.4:
+            out.append(rnd.choice([",", "٫", "·"]) if rnd.random() < 0.2 else ".")
+            out.append("".join(rnd.choice("0123456789")
+                               for _ in range(rnd.choice([0, 1, 2, 10, 12, 13, 25]))))
+        if rnd.random() < 0.05:
+            out.append(rnd.choice(["e", "E", "e+", "e-"]) + str(rnd.randint(0, 400)))
+        if rnd.random() < 0.03:
+            out.append(rnd.choice([",000", ",5", ",,1", "'000", "_000"]))
+        if rnd.random() < 0.5:
+            out.append(rnd.choice(_ODD_SPACE) if rnd.random() < 0.3 else
+                       rnd.choice([" ", ""]))
+            out.append(rnd.choice(_ODD_UNITS))
+        if rnd.random() < 0.1:
+            out.append(rnd.choice(_ODD_SPACE))
+        return "".join(out)
+
+    def junk() -> str:
+        return "".join(chr(rnd.choice([rnd.randint(32, 126),
+                                       rnd.choice([c for c in range(32) if c not in (10, 13)]),
+                                       rnd.randint(0x80, 0x2FFF), rnd.randint(0x1F300, 0x1F6FF)]))
+                       for _ in range(rnd.randint(0, 12)))
+
+    def symptom_list() -> str:
+        roll = rnd.random()
+        if roll < 0.1:
+            return junk()
+        if roll < 0.2:
+            return rnd.choice(_ODD_WORDS)
+        items = rnd.sample(list(symptoms), rnd.randint(0, 3))
+        items = [i.upper() if rnd.random() < 0.05 else
+                 i.replace("_", " ") if rnd.random() < 0.05 else i for i in items]
+        if rnd.random() < 0.1:
+            items.append(rnd.choice(["fevr", "", " ", "headache", items[0] if items else "x"]))
+        return (rnd.choice(_ODD_SPACE) if rnd.random() < 0.1 else "") + rnd.choice(
+            [",", ";", "|", ", ", " ; ", " ", "/", "\t"]).join(items)
+
+    for i in range(count):
+        row = {"id": str(i)}
+        for name in COLUMNS[1:]:
+            if rnd.random() < 0.45:
+                continue
+            if name == "symptoms":
+                row[name] = symptom_list()
+            elif name == "on_chemotherapy":
+                row[name] = rnd.choice(_ODD_WORDS) if rnd.random() < 0.8 else junk()
+            else:
+                row[name] = number() if rnd.random() < 0.9 else junk()
+        yield row

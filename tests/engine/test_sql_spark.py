@@ -115,3 +115,44 @@ def test_spark_view_parsed_back_runs_on_spark(kb: Any, spark: Any,
         want = {k: _cell(fields[k]) or None for k in RESULT_COLUMNS}
         assert {k: answer[k] for k in RESULT_COLUMNS} == want, row
         assert answer["kb_fingerprint"] == evaluator.program.fingerprint
+
+
+def test_a_file_spark_would_read_otherwise_is_the_python_engines(
+        kb: Any, spark: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What DuckDB refuses or reads otherwise, Spark reads its own way: FAILFAST fails the job
+    on some lines, a blank line moves every line number after it, a NUL is dropped. Such a
+    file goes to the Python engine before Spark starts, with a note."""
+    from tests.engine.test_sql_bad_files import HEADER, OTHER_ROWS
+
+    cases = {**OTHER_ROWS, "NUL inside a cell": b"1,400,,\n2,3\x0000,,\n3,500,,\n"}
+    for case, body in cases.items():
+        src = tmp_path / "in.csv"
+        src.write_bytes(HEADER + body)
+        files, reports = {}, {}
+        for engine in ("python", "spark"):
+            out = tmp_path / f"{engine}.csv"
+            main(["evaluate", str(src), "-o", str(out), "--engine", engine, "--master",
+                  "local[2]", "--rules", str(ROOT / "rules")])
+            files[engine], reports[engine] = out.read_bytes(), capsys.readouterr().err
+        assert files["spark"] == files["python"], case
+        note, _, rest = reports["spark"].partition("\n")
+        assert note.endswith("which Spark would read otherwise than the python engine; the "
+                             "python engine evaluates it instead"), (case, note)
+        assert rest == reports["python"], case
+
+
+def test_nasty_cells_give_the_same_rows_on_spark(kb: Any, spark: Any, tmp_path: Path) -> None:
+    """test_sql_bad_files' seeded nasty cells (odd spaces, other scripts' digits, long numbers
+    in every unit, junk) on Spark: every cell as the Python engine writes it."""
+    from tests.engine.sql_rows import nasty
+
+    seed = int(time.time()) % 100_000
+    print(f"seed {seed}")
+    src, out = tmp_path / "nasty.csv", tmp_path / "spark.csv"
+    # a NUL sends the file to the Python engine (the test above): one in a cell becomes \x01
+    rows = nasty(seed, 1_500, evaluator_for(kb).program.symptoms)
+    write_csv(src, ({k: v.replace("\x00", "\x01") for k, v in row.items()} for row in rows),
+              COLUMNS)
+    spark_engine.run_spark(kb, src, out, spark)
+    with out.open(newline="", encoding="utf-8") as f:
+        assert_same(python_rows(kb, src), list(csv.reader(f)))
