@@ -47,12 +47,13 @@ def register(subparsers: Any) -> None:
                         "duckdb (the rules as SQL, embedded; also reads and writes .parquet) or "
                         "spark (the same SQL on Spark, see --master). The default, auto, runs a "
                         "CSV-to-CSV batch of 1.5 MiB (about 45,000 rows) or more on duckdb, where "
-                        "it is several times faster, when DuckDB reads the file row for row as "
-                        "the python engine does (UTF-8, no blank line or cell over two lines, no "
-                        "units in the header, no --unit), and everything else on python. duckdb "
-                        "and spark give every row the python engine's decisions and errors (rows "
-                        "whose exact words only Python has are answered by it); units in the "
-                        "header and --unit are read by the python engine only")
+                        "it is several times faster (no units in the header, no --unit), and "
+                        "everything else on python. duckdb and spark give every row the python "
+                        "engine's decisions and errors (rows whose exact words only Python has "
+                        "are answered by it); a CSV they would read in other rows (a row of more "
+                        "or fewer cells, a blank line, a cell over two lines, bytes not UTF-8) "
+                        "is evaluated by python instead, with a note; units in the header and "
+                        "--unit are read by the python engine only")
     parser.add_argument("--master", default="local[*]",
                         help="Spark master URL for --engine spark (default: local[*])")
     parser.add_argument("--verbose", action="store_true",
