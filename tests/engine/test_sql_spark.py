@@ -5,13 +5,14 @@ prints, parsed back by sqlglot and run on that session."""
 from __future__ import annotations
 
 import csv
+import itertools
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 import sqlglot
-from tests.engine.sql_rows import COLUMNS, patients, write_csv
+from tests.engine.sql_rows import COLUMNS, nasty, patients, write_csv
 from tests.engine.test_sql_sameness import assert_same, case_rows, python_rows
 
 from neutropenia_kb import evaluator_for, load
@@ -22,6 +23,7 @@ from neutropenia_kb.engine.batch import RESULT_COLUMNS, _cell, result_fields
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = 10_000
+NASTY = 1_500
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +44,20 @@ def test_10000_generated_patients_on_spark(kb: Any, spark: Any, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """Through `nkb evaluate --engine spark` (the module's session: getOrCreate finds it), as a
     user runs it: the same rows as the Python engine and the same report on stderr. On this
-    local master the rows are decided once per region key in Spark's Python workers."""
+    local master the rows are decided once per region key in Spark's Python workers. After
+    the generated patients come 1,500 of test_sql_bad_files' nasty cells (odd spaces, other
+    scripts' digits, 20-40 digit numbers in every unit, junk) in the same file: each Spark
+    run costs about a minute of planning, whatever its rows."""
     used: list[bool] = []
     real = spark_engine._spark_by_region
     monkeypatch.setattr(spark_engine, "_spark_by_region", lambda *a: used.append(real(*a)) or used[-1])
     path = tmp_path / "generated.csv"
     seed = int(time.time()) % 10_000
-    write_csv(path, patients(seed, SAMPLE, evaluator_for(kb).program.symptoms))
+    symptoms = evaluator_for(kb).program.symptoms
+    # a NUL sends a file to the Python engine (the test below): one in a cell becomes \x01
+    odd = ({k: v.replace("\x00", "\x01") for k, v in row.items()}
+           for row in nasty(seed, NASTY, symptoms))
+    write_csv(path, itertools.chain(patients(seed, SAMPLE, symptoms), odd))
     python = python_rows(kb, path)
     reports = {}
     for engine in ("python", "spark"):
@@ -61,7 +70,8 @@ def test_10000_generated_patients_on_spark(kb: Any, spark: Any, tmp_path: Path,
     assert reports["spark"] == reports["python"], f"seed {seed}"
     lines = reports["spark"].rstrip("\n").split("\n")  # not splitlines: a cell may hold U+2028
     bad = sum(1 for row in python[1:] if row[-1])
-    assert len(lines) == 21 and f"{bad} of {SAMPLE} rows had bad input" in lines[-1] and bad > 100
+    assert len(lines) == 21 and f"{bad} of {SAMPLE + NASTY} rows had bad input" in lines[-1]
+    assert bad > 100
     try:
         assert_same(python, got)
     except AssertionError as exc:
@@ -140,19 +150,3 @@ def test_a_file_spark_would_read_otherwise_is_the_python_engines(
                              "python engine evaluates it instead"), (case, note)
         assert rest == reports["python"], case
 
-
-def test_nasty_cells_give_the_same_rows_on_spark(kb: Any, spark: Any, tmp_path: Path) -> None:
-    """test_sql_bad_files' seeded nasty cells (odd spaces, other scripts' digits, long numbers
-    in every unit, junk) on Spark: every cell as the Python engine writes it."""
-    from tests.engine.sql_rows import nasty
-
-    seed = int(time.time()) % 100_000
-    print(f"seed {seed}")
-    src, out = tmp_path / "nasty.csv", tmp_path / "spark.csv"
-    # a NUL sends the file to the Python engine (the test above): one in a cell becomes \x01
-    rows = nasty(seed, 1_500, evaluator_for(kb).program.symptoms)
-    write_csv(src, ({k: v.replace("\x00", "\x01") for k, v in row.items()} for row in rows),
-              COLUMNS)
-    spark_engine.run_spark(kb, src, out, spark)
-    with out.open(newline="", encoding="utf-8") as f:
-        assert_same(python_rows(kb, src), list(csv.reader(f)))
