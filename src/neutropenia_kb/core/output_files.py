@@ -77,22 +77,22 @@ def atomic_output(target: Path) -> ContextManager[TextIO]:
     return cast("ContextManager[TextIO]", _atomic(target, binary=False))
 
 
-@contextmanager
-def _atomic(target: Path, binary: bool) -> Iterator[IO[Any]]:
-    """A file to write ``target``'s content into; it replaces ``target`` only when the block
-    ends without an exception, and is removed otherwise. OSErrors become UsageErrors."""
+def _temp_beside(target: Path) -> tuple[int, str]:
+    """A new empty file in ``target``'s folder (its descriptor, its name)."""
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{target.name[:64]}.", suffix=".part",
-                                    dir=target.parent)
+        return tempfile.mkstemp(prefix=f".{target.name[:64]}.", suffix=".part",
+                                dir=target.parent)
     except OSError as exc:
         raise UsageError(f"cannot write in '{_shown(target.parent)}': "
                          f"{exc.strerror or exc}") from None
+
+
+@contextmanager
+def _placed(temp: str, target: Path) -> Iterator[None]:
+    """``temp`` renamed onto ``target`` (with the old file's permissions) when the block ends
+    without an exception, removed otherwise. OSErrors become UsageErrors."""
     try:
-        with os.fdopen(fd, "wb") if binary else \
-                os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())  # the rename must not land before the content does
+        yield
         os.chmod(temp, _mode(target))
         os.replace(temp, target)
     except BaseException as exc:
@@ -105,31 +105,29 @@ def _atomic(target: Path, binary: bool) -> Iterator[IO[Any]]:
 
 
 @contextmanager
+def _atomic(target: Path, binary: bool) -> Iterator[IO[Any]]:
+    """A file to write ``target``'s content into; it replaces ``target`` only when the block
+    ends without an exception, and is removed otherwise. OSErrors become UsageErrors."""
+    fd, temp = _temp_beside(target)
+    with _placed(temp, target):
+        with os.fdopen(fd, "wb") if binary else \
+                os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())  # the rename must not land before the content does
+
+
+@contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """A new empty file in ``target``'s folder for a writer that takes a path (DuckDB's COPY,
     Spark's part file): it replaces ``target`` only when the block ends without an exception
     (synced first, with the old file's permissions), and is removed otherwise."""
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{target.name[:64]}.", suffix=".part",
-                                    dir=target.parent)
-        os.close(fd)
-    except OSError as exc:
-        raise UsageError(f"cannot write in '{_shown(target.parent)}': "
-                         f"{exc.strerror or exc}") from None
-    temp = Path(name)
-    try:
-        yield temp
+    fd, temp = _temp_beside(target)
+    os.close(fd)
+    with _placed(temp, target):
+        yield Path(temp)
         with open(temp, "rb") as written:
             os.fsync(written.fileno())  # the rename must not land before the content does
-        os.chmod(temp, _mode(target))
-        os.replace(temp, target)
-    except BaseException as exc:
-        with suppress(OSError):
-            os.unlink(temp)
-        if isinstance(exc, OSError):
-            raise UsageError(f"'{_shown(target)}' was not written: "
-                             f"{exc.strerror or exc}") from None
-        raise
 
 
 def write_bytes(target: Path, data: bytes) -> None:
