@@ -185,8 +185,8 @@ def _usable(obs: Mapping[str, Any], path: str, want: Wanted, patient_id: str, no
     if not isinstance(qty, Mapping) or "value" not in qty:
         return f"{label} has no valueQuantity", None
     if qty.get("comparator") is not None:  # '<0.1': not an exact value to compare
-        shown = show_value(f"{qty.get('comparator')}{qty.get('value')}")
-        return f"{label} is '{shown}', not an exact value", None
+        given = show_value(f"{qty.get('comparator')}{qty.get('value')}")
+        return f"{label} is '{given}', not an exact value", None
     value = qty["value"]
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
         return f"{label} has a value that is not a number", None
