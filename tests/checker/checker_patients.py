@@ -10,6 +10,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from tests.engine.sql_rows import with_odd_char
+
 from neutropenia_kb.core.units import ACCEPTED, find_unit
 from neutropenia_kb.engine.cases import load_cases
 from neutropenia_kb.engine.program import Compare, Const, InputRef, Program, walk
@@ -110,6 +112,7 @@ _EMPTY: list[dict[str, Any]] = [
 def random_patients(program: Program, count: int, seed: int) -> list[str]:
     """``count`` patients as JSON text, the same for one seed."""
     rng = random.Random(seed)
+    odd = random.Random(f"{seed} odd")  # its own stream: the rest of each patient stays put
     symptoms = list(program.symptoms)
     names = [i.id for i in program.inputs]
     out = []
@@ -129,7 +132,8 @@ def random_patients(program: Program, count: int, seed: int) -> list[str]:
         if roll < 0.02:
             patient = dict(rng.choice(_EMPTY))
         elif roll < 0.05:
-            patient[rng.choice(names)] = rng.choice(_BAD)
+            bad = rng.choice(_BAD)
+            patient[rng.choice(names)] = with_odd_char(odd, bad, 0.4) if isinstance(bad, str) else bad
         elif roll < 0.06:
             typo = rng.choice(names)
             patient[typo[:-1] + "x" if rng.random() < 0.5 else "x" + typo] = 1

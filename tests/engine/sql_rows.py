@@ -21,6 +21,20 @@ _BAD_NUMBERS = ["abc", "1e25", "1e-25", "-5", "12.5.3", "12345678901234567890123
                 "38 K", "5 %", "five", " ", "1e99999999999", "0e999", "\x1b[31m", "x" * 150,
                 "1,2,3", ".5", "+7", "-0", "٣٨", "38\t", "1\u2028", "37 C extra", "100 cells/uL", "0.8 G/L"]
 _WORDS = ["yes", "no", "true", "false", "Y", "n", "1", "0", " Yes ", "maybe", "TRUE", "2"]
+# What show_value escapes beyond C0 and DEL (C1 controls with NEL, the line and paragraph
+# separators, the bidirectional formatting characters), then neighbours it leaves as they are
+# (no-break and narrow spaces, a hyphenation point, a zero-width space, a byte order mark, é,
+# an emoji outside the BMP): put into some bad cells, so every engine must quote them alike.
+ODD_CHARS = ("\x80\x85\x9b\x9f\u2028\u2029\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+             "\u2066\u2067\u2068\u2069" "\xa0\u2027\u202f\u200b\ufeff\xe9\U0001f600")
+
+
+def with_odd_char(rnd: random.Random, text: str, share: float = 0.3) -> str:
+    """``text`` with one of ODD_CHARS put in at a random place, for ``share`` of the texts."""
+    if rnd.random() >= share:
+        return text
+    at = rnd.randint(0, len(text))
+    return text[:at] + rnd.choice(ODD_CHARS) + text[at:]
 
 
 def decimal_text(value: Fraction, places: int) -> str:
@@ -80,11 +94,12 @@ def grid(program: Program) -> Iterator[dict[str, str]]:
 
 def patients(seed: int, count: int, symptoms: Sequence[str]) -> Iterator[dict[str, str]]:
     rnd = random.Random(seed)
+    odd = random.Random(f"{seed} odd")  # its own stream: the rest of each row stays as it was
 
     def number(low: float, high: float, units: list[str], edges_: list[float]) -> str:
         roll = rnd.random()
         if roll < 0.06:
-            return rnd.choice(_BAD_NUMBERS)
+            return with_odd_char(odd, rnd.choice(_BAD_NUMBERS))
         if roll < 0.3 and edges_:
             base = rnd.choice(edges_)
             text = decimal_text(Fraction(base) + Fraction(rnd.randint(-3, 3), 10**rnd.choice(
@@ -113,7 +128,8 @@ def patients(seed: int, count: int, symptoms: Sequence[str]) -> Iterator[dict[st
         if rnd.random() < 0.85:
             picked = rnd.sample(list(symptoms), rnd.choice([0, 0, 1, 1, 2, 3]))
             if rnd.random() < 0.04:
-                picked.append(rnd.choice(["fevr", "headache", "Fever", "x" * 120, "a\tb"]))
+                picked.append(with_odd_char(odd, rnd.choice(["fevr", "headache", "Fever", "x" * 120,
+                                                             "a\tb"])))
             row["symptoms"] = rnd.choice([",", ";", "|", ", "]).join(picked)
         if rnd.random() < 0.8:
             row["on_chemotherapy"] = rnd.choice(_WORDS)

@@ -112,7 +112,7 @@ def test_show_value_escapes_exactly_what_translate_escapes() -> None:
         text = f"a{chr(code)}b"
         assert show_value(text) == text.translate(_CONTROL), hex(code)
     assert show_value("\x1b[31m") == "\\x1b[31m"
-    assert show_value("1\u2028") == "1\u2028"  # left as it was (an open finding)
+    assert show_value("1\u2028") == "1\\u2028"  # a line end in editors and JavaScript
 
 
 @pytest.mark.parametrize("cell", ["fever,cough", "none", " None ", "fevr", "fever;Fever",

@@ -76,6 +76,24 @@ def test_unusable_results_count_as_missing(kb: KnowledgeBase, change: dict[str, 
     assert evaluator_for(kb).evaluate({**data.mapping, "symptoms": []}).severity == "unknown"
 
 
+def test_the_ehrs_texts_are_quoted_on_one_line_in_their_order(kb: KnowledgeBase) -> None:
+    """An id, a status, a comparator or a unit from the EHR goes into the card as show_value
+    quotes it: a line separator, NEL or a bidirectional override is escaped, not carried."""
+    data = read(kb, {"anc": bundle(
+        {**obs("751-8", 0.4, "10*3/uL", ident="x\u202ey"), "status": "prelim\u2028inary"},
+        {**obs("751-8", 0.4, "10*3/uL"), "valueQuantity": {
+            "value": Decimal("0.5"), "comparator": "<\x85", "code": "10*3/uL"}},
+        {**obs("751-8", 0.4, "10*3/uL"), "valueQuantity": {
+            "value": Decimal("500"), "code": "K\u2066/uL"}})})
+    [line] = data.left_out
+    assert line.isprintable(), line
+    for shown in ("Observation/x\\u202ey has status 'prelim\\u2028inary'", "'<\\x850.5'",
+                  "'K\\u2066/uL'"):
+        assert shown in line, line
+    data = read(kb, {"anc": obs("751-8", 0.4, "10*3/uL", ident="a\u2029b")})
+    assert [u.observation for u in data.used] == ["Observation/a\\u2029b"]
+
+
 def test_an_infant_is_flagged_and_never_shown_as_one_year_old(kb: KnowledgeBase) -> None:
     patient = {"resourceType": "Patient", "id": "p1", "birthDate": "2024-03-11"}  # 364 days
     data = read(kb, {"anc": None, "patient": patient})

@@ -85,8 +85,15 @@ def did_you_mean(word: str, choices: Iterable[str], n: int = 1) -> str:
     return f"; did you mean {quoted}?"
 
 
-_CONTROL = {i: f"\\x{i:02x}" for i in (*range(0x20), 0x7F)} | {0x0A: "\\n", 0x0D: "\\r",
-                                                              0x09: "\\t"}
+# What show_value escapes, as repr() writes it: the C0 and C1 controls and DEL (terminal escape
+# codes; U+0085 ends a line in many editors), the line and paragraph separators (line ends in
+# editors and JavaScript), and the bidirectional formatting characters, which reorder how the
+# rest of a line is shown ("Trojan Source", CVE-2021-42574). None is printable. The SQL and
+# JavaScript engines spell the same table (sql_expr.Sql.escape, js/runtime.js show).
+BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+_CONTROL = ({i: f"\\x{i:02x}" for i in (*range(0x20), *range(0x7F, 0xA0))}
+            | {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
+            | {i: f"\\u{i:04x}" for i in (0x2028, 0x2029, *BIDI)})
 SHOWN_CHARS = 80  # a value quoted in a message is cut to this many characters
 
 
@@ -114,9 +121,12 @@ _REPR.maxstring = _REPR.maxother = _REPR.maxlong = SHOWN_CHARS
 
 
 def show_value(value: object, limit: int = SHOWN_CHARS) -> str:
-    """A value as a message quotes it: control characters escaped (no terminal escape codes reach
-    the screen), cut to ``limit`` characters with the full length given, so a 1 MB value gives a
-    short message. Strings are shown as they are; other values by a bounded repr."""
+    """A value as a message quotes it on one line and in its own order: control characters, line
+    and paragraph separators and bidirectional formatting characters escaped as repr() writes
+    them (no terminal escape code reaches the screen, no quoted value breaks a line of a report
+    or reorders the rest of it), cut to ``limit`` characters with the full length given, so a
+    1 MB value gives a short message. Strings are shown as they are; other values by a bounded
+    repr."""
     text = value if isinstance(value, str) else _REPR.repr(value)
     if len(text) > limit:
         text = f"{text[:limit]}… ({len(text):,} characters)"

@@ -92,6 +92,31 @@ def _class(runs: tuple[tuple[int, int], ...]) -> str:
     return "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in runs)
 
 
+def _body(codes: list[int]) -> str:
+    """A regex class body of the (sorted) code points, runs written as ranges."""
+    runs: list[tuple[int, int]] = []
+    for code in codes:
+        if runs and runs[-1][1] == code - 1:
+            runs[-1] = (runs[-1][0], code)
+        else:
+            runs.append((code, code))
+    return _class(tuple(r for a, b in runs for r in ([(a, a), (b, b)] if b == a + 1 else [(a, b)])))
+
+
+@functools.cache
+def _escaped() -> tuple[str, tuple[tuple[str, str], ...], str, str]:
+    """problems._CONTROL as Sql.show and Sql.escape spell it: a class body of every character it
+    escapes; for each escape's text but its last character (its head), a class body of the
+    characters whose escape starts so; and TRANSLATE's from and to (each character, the last
+    character of its escape)."""
+    codes = sorted(_CONTROL)
+    heads: dict[str, list[int]] = {}
+    for code in codes:
+        heads.setdefault(_CONTROL[code][:-1], []).append(code)
+    return (_body(codes), tuple((head, _body(some)) for head, some in heads.items()),
+            "".join(map(chr, codes)), "".join(_CONTROL[code][-1] for code in codes))
+
+
 # Python's re: \s is str.isspace(), \d is a Unicode decimal digit (category Nd) — which
 # Decimal() reads too; tests/engine/test_sql_backend.py checks both against re. Worked out on
 # first use, not when `nkb` starts.
@@ -241,30 +266,25 @@ class Sql:
         return self.sub(self.sub(e, f"^[{_ws()}]+", ""), f"[{_ws()}]+$", "")
 
     def show(self, e: exp.Expr, limit: int = SHOWN_CHARS) -> exp.Expr:
-        """problems.show_value of a text: cut to ``limit`` with its length, control characters
-        escaped."""
+        """problems.show_value of a text: cut to ``limit`` with its length, the characters
+        problems._CONTROL names escaped."""
         length = exp.Length(this=e)
         cut = case((exp.GT(this=length, expression=n(limit)),
                     cat(exp.Substring(this=e, start=n(1), length=n(limit)), "… (",
                         self.thousands(length), " characters)")), default=e)
-        return case((self.like(e, "[\x00-\x1f\x7f]"), self.escape(cut)), default=cut)
+        return case((self.like(e, f"[{_escaped()[0]}]"), self.escape(cut)), default=cut)
 
     def escape(self, e: exp.Expr) -> exp.Expr:
-        """problems._CONTROL in seven steps rather than 33 nested REPLACEs (a tree that deep
-        is more than sqlglot's recursive parser reads back): tab, newline and return by name,
-        then '\\x0' or '\\x1' put before each other control character, which TRANSLATE then
-        turns into its last hex digit."""
+        """problems._CONTROL in eleven steps rather than 79 nested REPLACEs (a tree that deep
+        is more than sqlglot's recursive parser reads back): each escape's text but its last
+        character ('\\x0', '\\u202', '\\' for tab, newline and return) put before each
+        character it escapes, one regex per such text, then one TRANSLATE turns each escaped
+        character into the last character of its escape."""
+        _, heads, old, new = _escaped()
         out = e
-        for code in (0x09, 0x0A, 0x0D):
-            out = exp.Replace(this=out, expression=s(chr(code)), replacement=s(_CONTROL[code]))
-        out = exp.Replace(this=out, expression=s("\x7f"), replacement=s(_CONTROL[0x7F]))
-        low = "".join(chr(i) for i in range(0x10) if i not in (0x09, 0x0A, 0x0D))
-        high = "".join(chr(i) for i in range(0x10, 0x20))
-        for chars, hi in ((low, "0"), (high, "1")):
-            out = self.sub_all(out, f"([{chars}])", "\\\\x" + hi)
-        controls = "".join(chr(i) for i in range(0x20) if i not in (0x09, 0x0A, 0x0D))
-        return self.translate(out, controls, "".join(f"{i & 15:x}" for i in range(0x20)
-                                                      if i not in (0x09, 0x0A, 0x0D)))
+        for head, chars in heads:
+            out = self.sub_all(out, f"([{chars}])", head.replace("\\", "\\\\"))
+        return self.translate(out, old, new)
 
     def remove_all(self, e: exp.Expr, pattern: str) -> exp.Expr:
         """Every match of ``pattern`` taken out."""

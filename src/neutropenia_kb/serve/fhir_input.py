@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from neutropenia_kb import evaluator_for
-from neutropenia_kb.core.problems import InputError
+from neutropenia_kb.core.problems import InputError, show_value
 from neutropenia_kb.core.units import find_unit
 
 LOINC = "http://loinc.org"
@@ -157,7 +157,9 @@ def _observations(resource: Any, where: str) -> list[tuple[str, Mapping[str, Any
 def _usable(obs: Mapping[str, Any], path: str, want: Wanted, patient_id: str, now: dt.datetime,
             window: dt.timedelta) -> tuple[str, tuple[dt.datetime, dict[str, Any], Used] | None]:
     """('', (time, raw value, Used)) or (why it is not used, None)."""
-    ident = f"Observation/{obs['id']}" if isinstance(obs.get("id"), str) else ""
+    # The EHR's texts (id, status, comparator, unit) are quoted through show_value, as in an
+    # error: a card must not carry a line break or a bidirectional mark from them.
+    ident = f"Observation/{show_value(obs['id'])}" if isinstance(obs.get("id"), str) else ""
     label = ident or path
     if not _has_code(obs.get("code"), want.codes):
         return f"{label} has none of the LOINC codes {', '.join(want.codes)}", None
@@ -167,7 +169,7 @@ def _usable(obs: Mapping[str, Any], path: str, want: Wanted, patient_id: str, no
         return f"{label} is about another patient", None
     status = obs.get("status")
     if status not in USABLE_STATUS:
-        return f"{label} has status '{status}' (used: final, amended, corrected)", None
+        return f"{label} has status '{show_value(status)}' (used: final, amended, corrected)", None
     written = obs.get("effectiveDateTime") or obs.get("effectiveInstant")
     period = obs.get("effectivePeriod")
     if written is None and isinstance(period, Mapping):
@@ -183,14 +185,15 @@ def _usable(obs: Mapping[str, Any], path: str, want: Wanted, patient_id: str, no
     if not isinstance(qty, Mapping) or "value" not in qty:
         return f"{label} has no valueQuantity", None
     if qty.get("comparator") is not None:  # '<0.1': not an exact value to compare
-        return f"{label} is '{qty.get('comparator')}{qty.get('value')}', not an exact value", None
+        given = show_value(f"{qty.get('comparator')}{qty.get('value')}")
+        return f"{label} is '{given}', not an exact value", None
     value = qty["value"]
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
         return f"{label} has a value that is not a number", None
     unit = ucum_unit(qty)
     if unit is None:
         shown = qty.get("code") or qty.get("unit")
-        return f"{label} has the unit '{shown}', which is not converted", None
+        return f"{label} has the unit '{show_value(shown)}', which is not converted", None
     number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     shown_unit = find_unit(unit)
     symbol = shown_unit.symbol if shown_unit else unit

@@ -131,15 +131,16 @@
   function chars(s) { return Array.from(s); }
   function longer(s, n) { return s.length > n && chars(s).length > n; }  // in code points
   function commas(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
-  function show(text, limit) {  // problems.show_value for text: cut (at 80), controls escaped
+  // problems.show_value for text: cut (at 80); controls, line separators and bidi marks escaped
+  function show(text, limit) {
     limit = limit || 80;
     if (longer(text, limit)) {
       var c = chars(text);
       text = c.slice(0, limit).join("") + "\u2026 (" + commas(c.length) + " characters)";
     }
-    return text.replace(/[\x00-\x1f\x7f]/g, function (ch) {
+    return text.replace(/[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, function (ch) {
       var k = ch.charCodeAt(0);
-      return k === 10 ? "\\n" : k === 13 ? "\\r" : k === 9 ? "\\t" : "\\x" + hex(k, 2);
+      return k === 10 ? "\\n" : k === 13 ? "\\r" : k === 9 ? "\\t" : k < 256 ? "\\x" + hex(k, 2) : "\\u" + hex(k, 4);
     });
   }
   function hex(k, w) { var h = k.toString(16); while (h.length < w) h = "0" + h; return h; }
