@@ -61,6 +61,17 @@ def test_a_file_duckdb_would_read_otherwise_is_the_python_engines(
     assert rest == reports["python"]
 
 
+def test_such_a_file_to_parquet_is_refused_with_what_to_do(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The Python engine does not write Parquet: the user is told why and what to give."""
+    src, target = tmp_path / "in.csv", tmp_path / "out.parquet"
+    src.write_bytes(HEADER + OTHER_ROWS["blank line"])
+    assert main(["evaluate", str(src), "-o", str(target), "--engine", "duckdb", *RULES]) == 2
+    err = capsys.readouterr().err
+    assert "reads 2 rows from its 3 lines" in err and "give -o a .csv or .jsonl name" in err
+    assert err.count("\n") == 1 and not target.exists()
+
+
 def test_run_duckdb_refuses_such_a_file_before_writing(kb: Any, tmp_path: Path) -> None:
     """The library call raises NotRowForRow (a usage error: exit 2, no traceback) and leaves
     an existing target as it was."""

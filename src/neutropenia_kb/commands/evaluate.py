@@ -132,6 +132,9 @@ def _scale(kb: KnowledgeBase, path: Path, target: Path, args: argparse.Namespace
     except NotRowForRow as exc:
         # nothing is written yet: the Python engine reads the file row by row and words each
         # bad row; said when the engine was asked for, quiet when auto chose it
+        if target.suffix.lower() == ".parquet":
+            raise UsageError(f"{exc}; the python engine, which reads such a file row by row, "
+                             "writes .csv or .jsonl: give -o a .csv or .jsonl name") from None
         if args.engine_asked:
             print(f"nkb: {exc}; the python engine evaluates it instead", file=sys.stderr)
         return _batch(kb, path, "csv", str(target), {})
