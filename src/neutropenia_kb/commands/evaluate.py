@@ -64,8 +64,9 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     kb = load(args.rules)
-    if args.patient != "-" and args.output and _scaled(args, kb):
-        return _scale(kb, Path(args.patient), Path(args.output), args)
+    engine = _sql_engine(args, kb) if args.patient != "-" and args.output else None
+    if engine is not None:
+        return _scale(kb, Path(args.patient), Path(args.output), args, engine)
     batch_format = None if args.patient == "-" else format_of(args.patient)
     units = dict(_unit_option(text) for text in args.unit)
     if batch_format is not None:
@@ -94,25 +95,25 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _scaled(args: argparse.Namespace, kb: KnowledgeBase) -> bool:
-    """Whether a batch goes to a SQL engine (DuckDB or Spark) rather than row by row."""
+def _sql_engine(args: argparse.Namespace, kb: KnowledgeBase) -> str | None:
+    """The SQL engine (duckdb or spark) a batch with -o goes to, or None: row by row."""
     path = Path(args.patient)
-    suffix = path.suffix.lower()
-    args.engine_asked = args.engine != "auto"
-    if args.engine == "auto" and args.output and not args.unit:
+    engine = args.engine
+    if engine == "auto" and not args.unit:
         # the SQL engines' modules (sqlglot, ~0.2 s) only for a batch
         from neutropenia_kb.engine.scale import auto_engine
 
-        args.engine = auto_engine(kb, path, Path(args.output), False)
-    if args.engine in ("duckdb", "spark"):
-        return True
-    if suffix == ".parquet" or Path(args.output).suffix.lower() == ".parquet":
+        engine = auto_engine(kb, path, Path(args.output), False)
+    if engine in ("duckdb", "spark"):
+        return str(engine)
+    if path.suffix.lower() == ".parquet" or Path(args.output).suffix.lower() == ".parquet":
         raise UsageError("Parquet is read and written by the SQL engines only: add "
                          "--engine duckdb (or spark)")
-    return False
+    return None
 
 
-def _scale(kb: KnowledgeBase, path: Path, target: Path, args: argparse.Namespace) -> int:
+def _scale(kb: KnowledgeBase, path: Path, target: Path, args: argparse.Namespace,
+           engine: str) -> int:
     check_target(target, [path])
     if args.unit:  # the SQL reads a bare number in the input's default unit only
         raise UsageError("--unit is read by --engine python only")
@@ -121,7 +122,7 @@ def _scale(kb: KnowledgeBase, path: Path, target: Path, args: argparse.Namespace
     from neutropenia_kb.engine.scale import NotRowForRow, run_duckdb
 
     try:
-        if args.engine == "spark":
+        if engine == "spark":
             from neutropenia_kb.engine.spark import run_spark
 
             return _report(run_spark(kb, path, target, master=args.master))
@@ -135,7 +136,7 @@ def _scale(kb: KnowledgeBase, path: Path, target: Path, args: argparse.Namespace
         if target.suffix.lower() == ".parquet":
             raise UsageError(f"{exc}; the python engine, which reads such a file row by row, "
                              "writes .csv or .jsonl: give -o a .csv or .jsonl name") from None
-        if args.engine_asked:
+        if args.engine != "auto":
             print(f"nkb: {exc}; the python engine evaluates it instead", file=sys.stderr)
         return _batch(kb, path, "csv", str(target), {})
 
